@@ -1,0 +1,171 @@
+"""Typed schema of a case file (pydantic v2).
+
+Every physical input is written with its unit in the file ("40 nm", "1.0 V", "300 K") and is
+converted once, here, to SI floats. Downstream code never sees a unit string.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from ecx_device.case.protocol import BiasProtocol
+from ecx_device.units import to_si
+
+
+def _quantity(unit: str, *, positive: bool = False, nonnegative: bool = False):
+    """A float field read from a unit-bearing string and stored in SI units of ``unit``."""
+
+    def parse(value: object) -> float:
+        return to_si(value, unit)
+
+    def check(value: float) -> float:
+        if positive and not value > 0:
+            raise ValueError(f"must be positive (in {unit})")
+        if nonnegative and not value >= 0:
+            raise ValueError(f"must not be negative (in {unit})")
+        return value
+
+    return Annotated[float, BeforeValidator(parse), AfterValidator(check)]
+
+
+Length = _quantity("m", positive=True)
+NonNegativeLength = _quantity("m", nonnegative=True)
+Temperature = _quantity("K", positive=True)
+Voltage = _quantity("V")
+Angle = _quantity("deg", positive=True)
+
+
+class Section(BaseModel):
+    """Base of every case section: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class WireSpec(Section):
+    """The nanowire (lengths in m after loading)."""
+
+    diameter: Length
+    free_length: Length = Field(description="from the Cu surface to the wire's far end")
+    cu_contact_length: Length = Field(description="length of wire embedded in the Cu electrode")
+
+
+class CuElectrodeSpec(Section):
+    """The Cu anode: a disk the wire is embedded in; its far face is the heat sink."""
+
+    radius: Length
+    thickness: Length
+
+
+class WTipSpec(Section):
+    """The W tip: a cone with a spherical apex touching the wire's far end."""
+
+    apex_radius: Length
+    cone_half_angle: Angle
+    height: Length
+    contact_depth: Length = Field(description="overlap of the apex sphere with the wire end")
+
+
+class MeshSpec(Section):
+    """Element sizes (m)."""
+
+    wire_size: Length
+    contact_size: Length
+    metal_size: Length
+
+
+class GeometrySpec(Section):
+    """Device geometry; one description serves 1D, 2D axisymmetric and 3D meshes."""
+
+    dimension: Literal["1d", "axisymmetric", "3d"]
+    wire: WireSpec
+    cu_electrode: CuElectrodeSpec
+    w_tip: WTipSpec
+    mesh: MeshSpec
+
+    @model_validator(mode="after")
+    def _consistent(self) -> GeometrySpec:
+        if self.cu_electrode.thickness <= self.wire.cu_contact_length:
+            raise ValueError(
+                f"cu_electrode.thickness ({self.cu_electrode.thickness:g} m) must exceed "
+                f"wire.cu_contact_length ({self.wire.cu_contact_length:g} m)")
+        if self.cu_electrode.radius <= self.wire.diameter / 2:
+            raise ValueError("cu_electrode.radius must exceed the wire radius")
+        if self.w_tip.contact_depth >= self.w_tip.apex_radius:
+            raise ValueError("w_tip.contact_depth must be smaller than w_tip.apex_radius")
+        return self
+
+
+class MaterialsSpec(Section):
+    """Material names from the materials database, and per-case property overrides."""
+
+    cu_electrode: str = "Cu"
+    wire: str = "CdS_nanowire"
+    w_tip: str = "W"
+    overrides: dict[Literal["cu_electrode", "wire", "w_tip"], dict[str, str]] = Field(
+        default_factory=dict,
+        description="region -> property -> constant value with unit, e.g. '5 W/(m K)'")
+
+
+class BiasSpec(Section):
+    """Applied bias: polarity and a protocol of hold / ramp / steps segments."""
+
+    polarity: Literal["cu_positive", "w_positive"] = "cu_positive"
+    protocol: BiasProtocol
+
+
+class ThermalSpec(Section):
+    """Thermal boundary conditions."""
+
+    heat_sink_temperature: Temperature = 300.0
+    ambient_temperature: Temperature | None = Field(
+        None, description="radiation sink; defaults to the heat-sink temperature")
+    emissivity: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+
+    @property
+    def radiation_temperature(self) -> float:
+        """Temperature the wire surface radiates towards (K)."""
+        return self.ambient_temperature or self.heat_sink_temperature
+
+
+class SolverSpec(Section):
+    """Discretisation and Newton options."""
+
+    element_degree: Literal[1, 2] = 2
+    newton_rtol: Annotated[float, Field(gt=0, lt=1)] = 1e-10
+    newton_max_iterations: Annotated[int, Field(ge=1, le=200)] = 40
+    max_bias_step: Annotated[float, BeforeValidator(lambda v: to_si(v, "V")), Field(gt=0)] = 0.25
+    min_bias_step: Annotated[float, BeforeValidator(lambda v: to_si(v, "V")), Field(gt=0)] = 1e-3
+    max_temperature: Temperature = Field(
+        2500.0, description="a state hotter than this is reported as thermal runaway")
+
+
+class OutputsSpec(Section):
+    """What a run writes."""
+
+    directory: str | None = Field(None, description="default: results/<case name>")
+    fields: bool = True
+    plots: bool = True
+
+
+class SmokeSpec(Section):
+    """How ``--smoke`` shrinks the case (coarse mesh, short protocol) for CI."""
+
+    mesh_scale: Annotated[float, Field(ge=1.0)] = 2.5
+    element_degree: Literal[1, 2] = 1
+    max_bias_points: Annotated[int, Field(ge=1)] = 2
+
+
+class Case(Section):
+    """A whole case file."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    description: str = ""
+    geometry: GeometrySpec
+    materials: MaterialsSpec = MaterialsSpec()
+    bias: BiasSpec
+    thermal: ThermalSpec = ThermalSpec()
+    solver: SolverSpec = SolverSpec()
+    outputs: OutputsSpec = OutputsSpec()
+    smoke: SmokeSpec = SmokeSpec()

@@ -1,0 +1,142 @@
+"""Join the enabled physics modules into one Newton problem.
+
+Each module names its unknowns and returns weak-form contributions keyed by test field; this layer
+creates one Lagrange space per unknown, sums the contributions, gathers the Dirichlet conditions and
+builds a single block ``NonlinearProblem`` (PETSc SNES, Newton with line search, direct LU). It never
+branches on which modules are present.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from ecx_device.fem import MPI, PETSc, dolfinx, ufl
+from ecx_device.physics.base import Context, call_hook
+
+#: Default SNES/KSP options; a case's solver section and callers may override entries.
+DEFAULT_PETSC_OPTIONS = {
+    "snes_type": "newtonls",
+    "snes_linesearch_type": "bt",
+    "snes_atol": 1e-30,
+    "snes_stol": 0.0,
+    "ksp_type": "preonly",
+    "pc_type": "lu",
+    "ksp_error_if_not_converged": False,
+}
+
+_prefix_counter = itertools.count()
+
+
+def _lu_package() -> str:
+    """Best available parallel direct solver of this PETSc build."""
+    for pkg in ("mumps", "superlu_dist"):
+        if PETSc.Sys().hasExternalPackage(pkg):
+            return pkg
+    return "petsc"
+
+
+@dataclass
+class NewtonResult:
+    """Outcome of one nonlinear solve."""
+
+    converged: bool
+    iterations: int
+    reason: int
+    message: str = ""
+
+
+class CoupledProblem:
+    """The sum of the modules' residuals for all their unknowns, solved by Newton.
+
+    Args:
+        ctx: Shared context (domain, materials, constants); its ``fields`` are filled here.
+        modules: The enabled physics modules.
+        degree: Lagrange degree of every unknown.
+        rtol: Newton relative tolerance on the residual norm.
+        max_iterations: Newton iteration limit.
+        petsc_options: Extra PETSc options (override the defaults).
+    """
+
+    def __init__(self, ctx: Context, modules: list, degree: int = 2, rtol: float = 1e-10,
+                 max_iterations: int = 40, petsc_options: dict | None = None):
+        self.ctx, self.modules = ctx, modules
+        mesh = ctx.domain.mesh
+        self.names = list(dict.fromkeys(n for m in modules for n in m.unknowns))
+        self.spaces = {n: dolfinx.fem.functionspace(mesh, ("Lagrange", degree))
+                       for n in self.names}
+        self.u = {n: dolfinx.fem.Function(V, name=n) for n, V in self.spaces.items()}
+        v = {n: ufl.TestFunction(V) for n, V in self.spaces.items()}
+        ctx.fields.update(self.u)
+
+        residuals: dict[str, object] = {}
+        for m in modules:
+            for name, form in m.residual(ctx, self.u, v).items():
+                residuals[name] = residuals[name] + form if name in residuals else form
+        missing = [n for n in self.names if n not in residuals]
+        if missing:
+            raise ValueError(f"no equation for unknown(s) {missing}")
+        self.bcs = self._dirichlet()
+        self.set_initial_guess()
+
+        options = dict(DEFAULT_PETSC_OPTIONS, pc_factor_mat_solver_type=_lu_package(),
+                       snes_rtol=rtol, snes_max_it=max_iterations)
+        options.update(petsc_options or {})
+        F = [residuals[n] for n in self.names]
+        u = [self.u[n] for n in self.names]
+        if len(F) == 1:  # a one-block "block" system is not supported; pass the plain form
+            F, u = F[0], u[0]
+        self.problem = dolfinx.fem.petsc.NonlinearProblem(
+            F, u, bcs=self.bcs,
+            petsc_options_prefix=f"ecx_{next(_prefix_counter)}_", petsc_options=options)
+
+    def _dirichlet(self) -> list:
+        d = self.ctx.domain
+        fdim = d.mesh.topology.dim - 1
+        bcs = []
+        for m in self.modules:
+            for spec in call_hook(m, "dirichlet", self.ctx, default=[]):
+                V = self.spaces[spec.field]
+                dofs = dolfinx.fem.locate_dofs_topological(V, fdim,
+                                                           d.facet_entities(spec.facet_group))
+                bcs.append(dolfinx.fem.dirichletbc(spec.value, dofs, V))
+        return bcs
+
+    def set_initial_guess(self) -> None:
+        """Uniform initial values from the modules (the Dirichlet values are set by Newton)."""
+        for m in self.modules:
+            for name, value in call_hook(m, "initial_guess", self.ctx, default={}).items():
+                self.u[name].x.array[:] = value
+
+    # -- state handling for continuation ---------------------------------------------------------
+    def state(self) -> dict[str, np.ndarray]:
+        """Copy of the current solution arrays."""
+        return {n: f.x.array.copy() for n, f in self.u.items()}
+
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        """Put back a state returned by :meth:`state`."""
+        for n, arr in state.items():
+            self.u[n].x.array[:] = arr
+
+    def solve(self) -> NewtonResult:
+        """One Newton solve from the current state; never raises on divergence."""
+        snes = self.problem.solver
+        try:
+            self.problem.solve()
+        except PETSc.Error as err:  # e.g. a singular factorisation after a NaN
+            return NewtonResult(False, snes.getIterationNumber(), -100, f"PETSc error {err}")
+        reason = snes.getConvergedReason()
+        finite = all(np.isfinite(f.x.array).all() for f in self.u.values())
+        finite = self.ctx.domain.mesh.comm.allreduce(finite, op=MPI.LAND)
+        msg = "" if finite else "non-finite values in the solution"
+        return NewtonResult(reason > 0 and finite, snes.getIterationNumber(), reason, msg)
+
+    def quantities(self) -> dict[str, float]:
+        """Scalar results of every module for the current state."""
+        out: dict[str, float] = {}
+        for m in self.modules:
+            out.update(call_hook(m, "quantities", self.ctx, default={}))
+        return out
+

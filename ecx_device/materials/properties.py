@@ -1,0 +1,185 @@
+"""Temperature-dependent property models.
+
+Each model is written once against a tiny backend (:class:`Ops`) so the same code gives a UFL
+expression for the weak forms and a NumPy value for tests and tables. Parameters are stored in SI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ecx_device.units import BOLTZMANN, to_si
+
+#: SI unit of every property the database knows, by property name.
+PROPERTY_UNITS: dict[str, str] = {
+    "electrical_conductivity": "S/m",
+    "thermal_conductivity": "W/(m K)",
+    "density": "kg/m^3",
+    "specific_heat": "J/(kg K)",
+}
+
+
+class Ops:
+    """NumPy backend; :class:`UflOps` swaps in UFL functions."""
+
+    exp = staticmethod(np.exp)
+
+    @staticmethod
+    def where_less(a, b, x, y):
+        """x where a < b, else y."""
+        return np.where(a < b, x, y)
+
+
+class UflOps(Ops):
+    """UFL backend (imported lazily so the materials layer does not need UFL to load data)."""
+
+    @staticmethod
+    def exp(x):  # noqa: D102
+        import ufl
+
+        return ufl.exp(x)
+
+    @staticmethod
+    def where_less(a, b, x, y):  # noqa: D102
+        import ufl
+
+        return ufl.conditional(ufl.lt(a, b), x, y)
+
+
+@dataclass(frozen=True)
+class PropertyModel:
+    """Base of the property models; subclasses name their parameters and units."""
+
+    unit: str
+    source: tuple[str, ...] = ()
+    kind: ClassVar[str] = ""
+
+    def __call__(self, T: Any, ops: type[Ops] = Ops) -> Any:
+        """Property value at temperature ``T`` (K), in SI units of :attr:`unit`."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Constant(PropertyModel):
+    """Temperature-independent value."""
+
+    value: float = 0.0
+    kind: ClassVar[str] = "constant"
+
+    def __call__(self, T, ops=Ops):  # noqa: D102
+        return self.value + 0.0 * T
+
+
+@dataclass(frozen=True)
+class LinearResistivity(PropertyModel):
+    """Metal conductivity sigma = 1 / (rho_ref (1 + alpha (T - T_ref)))."""
+
+    resistivity: float = 0.0  # ohm m
+    reference_temperature: float = 293.0  # K
+    temperature_coefficient: float = 0.0  # 1/K
+    kind: ClassVar[str] = "linear_resistivity"
+
+    def __call__(self, T, ops=Ops):  # noqa: D102
+        rho = self.resistivity * (1 + self.temperature_coefficient
+                                  * (T - self.reference_temperature))
+        return 1.0 / rho
+
+
+@dataclass(frozen=True)
+class Arrhenius(PropertyModel):
+    """value(T) = value_ref exp(-Ea/k_B (1/T - 1/T_ref)) (thermally activated)."""
+
+    value: float = 0.0
+    activation_energy: float = 0.0  # J
+    reference_temperature: float = 300.0  # K
+    kind: ClassVar[str] = "arrhenius"
+
+    def __call__(self, T, ops=Ops):  # noqa: D102
+        return self.value * ops.exp(-self.activation_energy / BOLTZMANN
+                                    * (1.0 / T - 1.0 / self.reference_temperature))
+
+
+@dataclass(frozen=True)
+class Table(PropertyModel):
+    """Piecewise-linear interpolation of tabulated values, held constant outside the table."""
+
+    temperature: tuple[float, ...] = ()  # K, increasing
+    values: tuple[float, ...] = ()
+    kind: ClassVar[str] = "table"
+
+    def __call__(self, T, ops=Ops):  # noqa: D102
+        Ts, vs = self.temperature, self.values
+        # Build from the top: above the last knot hold the last value, then each interval.
+        expr = vs[-1] + 0.0 * T
+        for i in range(len(Ts) - 2, -1, -1):
+            slope = (vs[i + 1] - vs[i]) / (Ts[i + 1] - Ts[i])
+            expr = ops.where_less(T, Ts[i + 1], vs[i] + slope * (T - Ts[i]), expr)
+        return ops.where_less(T, Ts[0], vs[0] + 0.0 * T, expr)
+
+
+MODELS: dict[str, type[PropertyModel]] = {
+    m.kind: m for m in (Constant, LinearResistivity, Arrhenius, Table)}
+
+
+def _params(kind: str, unit: str) -> dict[str, str]:
+    """Expected parameters of a model and their units."""
+    return {
+        "constant": {"value": unit},
+        "linear_resistivity": {"resistivity": "ohm m", "reference_temperature": "K",
+                               "temperature_coefficient": "1/K"},
+        "arrhenius": {"value": unit, "activation_energy": "eV", "reference_temperature": "K"},
+        "table": {"temperature": "K", "values": unit},
+    }[kind]
+
+
+def parse_property(name: str, spec: dict | str, where: str) -> PropertyModel:
+    """Build a property model from its data-file (or case-override) entry.
+
+    Args:
+        name: Property name, a key of :data:`PROPERTY_UNITS`.
+        spec: A mapping with ``model``, its parameters (unit strings) and ``source``;
+            or a plain unit string, meaning a constant (case overrides).
+        where: Key path used in error messages.
+
+    Raises:
+        ValueError: one-line message naming the key path.
+    """
+    if name not in PROPERTY_UNITS:
+        raise ValueError(f"{where}: unknown property {name!r}; known: {', '.join(PROPERTY_UNITS)}")
+    unit = PROPERTY_UNITS[name]
+    if not isinstance(spec, dict):
+        spec = {"model": "constant", "value": spec, "source": ["case_override"]}
+    kind = spec.get("model")
+    if kind not in MODELS:
+        raise ValueError(f"{where}.model = {kind!r}: expected one of {', '.join(MODELS)}")
+    expected = _params(kind, unit)
+    extra = set(spec) - set(expected) - {"model", "source", "note"}
+    if extra:
+        raise ValueError(f"{where}: unknown key(s) {sorted(extra)} for model {kind!r}")
+    values: dict[str, Any] = {}
+    for key, punit in expected.items():
+        if key not in spec:
+            raise ValueError(f"{where}.{key}: missing (model {kind!r} needs {list(expected)})")
+        raw = spec[key]
+        try:
+            if isinstance(raw, list):
+                values[key] = tuple(to_si(x, punit) for x in raw)
+            else:
+                values[key] = to_si(raw, punit)
+        except ValueError as err:
+            raise ValueError(f"{where}.{key} = {raw!r}: {err}") from None
+    if kind == "table":
+        T = values["temperature"]
+        if len(T) < 2 or len(T) != len(values["values"]) or any(np.diff(T) <= 0):
+            raise ValueError(f"{where}: a table needs >= 2 increasing temperatures and as many "
+                             "values")
+    source = spec.get("source", ())
+    source = (source,) if isinstance(source, str) else tuple(source)
+    return MODELS[kind](unit=unit, source=source, **values)
+
+
+__all__ = ["MODELS", "PROPERTY_UNITS", "Ops", "PropertyModel", "UflOps",
+           "parse_property"]

@@ -1,0 +1,180 @@
+"""The Domain: a DOLFINx mesh with named regions and SI-weighted integration measures.
+
+Mesh coordinates are nanometres (:data:`ecx_device.units.MESH_UNIT` metres per unit). The Domain
+hides that and the coordinate system from the physics: ``domain.grad(u)`` is the SI gradient and
+``domain.volume(f, ...)`` / ``domain.surface(f, ...)`` integrate over physical volume (m^3) and
+area (m^2):
+
+- 3D: dV = s^3 dx;
+- axisymmetric (x = r, y = z): dV = 2 pi r s^3 dx, dA = 2 pi r s^2 ds;
+- 1D (the wire alone, electrodes lumped): dV = A s dx with the wire cross-section A, and the
+  lateral wire surface is dA = P s dx with its perimeter P, so surface losses become a sink per
+  unit length.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ecx_device import geometry as geo
+from ecx_device.errors import CaseError
+from ecx_device.fem import MPI, dolfinx, ufl
+from ecx_device.units import MESH_UNIT
+
+
+@dataclass
+class Domain:
+    """Mesh, tags and the name -> tag maps of the regions and facet groups.
+
+    Attributes:
+        mesh: The DOLFINx mesh (coordinates in nm).
+        cell_tags: Region tags of the cells.
+        facet_tags: Tags of the named facet groups.
+        cells: Region name -> tag.
+        facets: Facet-group name -> tag.
+        dimension: "1d", "axisymmetric", "3d", or "planar" (2D Cartesian per metre of depth,
+            used by verification tests).
+        wire_diameter: Wire diameter (m), used for the lumped 1D cross-section.
+    """
+
+    mesh: dolfinx.mesh.Mesh
+    cell_tags: dolfinx.mesh.MeshTags
+    facet_tags: dolfinx.mesh.MeshTags
+    cells: dict[str, int]
+    facets: dict[str, int]
+    dimension: str
+    wire_diameter: float
+
+    # -- construction ---------------------------------------------------------------------------
+    @classmethod
+    def from_mesh_data(cls, data, dimension: str, wire_diameter: float) -> Domain:
+        """Build from the ``MeshData`` returned by ``dolfinx.io.gmsh``."""
+        tdim = data.mesh.topology.dim
+        cells = {n: g.tag for n, g in data.physical_groups.items() if g.dim == tdim}
+        facets = {n: g.tag for n, g in data.physical_groups.items() if g.dim == tdim - 1}
+        domain = cls(data.mesh, data.cell_tags, data.facet_tags, cells, facets, dimension,
+                     wire_diameter)
+        domain.mesh.topology.create_connectivity(tdim - 1, tdim)
+        return domain
+
+    @classmethod
+    def from_geometry(cls, geom: geo.DeviceGeometry, comm=MPI.COMM_WORLD) -> Domain:
+        """Mesh ``geom`` with gmsh on rank 0 and distribute it."""
+        import gmsh
+
+        with geo.gmsh_session():
+            if comm.rank == 0:
+                geo.build_model(geom)
+            gdim = {"1d": 1, "axisymmetric": 2, "3d": 3}[geom.dimension]
+            data = dolfinx.io.gmsh.model_to_mesh(gmsh.model, comm, 0, gdim=gdim)
+        return cls.from_mesh_data(data, geom.dimension, geom.wire_diameter * MESH_UNIT)
+
+    @classmethod
+    def from_msh(cls, path: str | Path, dimension: str, wire_diameter: float,
+                 comm=MPI.COMM_WORLD) -> Domain:
+        """Read a mesh written by ``ecx-device mesh`` (.msh); wire_diameter in m."""
+        path = Path(path)
+        if not path.is_file():
+            raise CaseError(f"mesh file {str(path)!r} does not exist")
+        gdim = {"1d": 1, "axisymmetric": 2, "3d": 3}[dimension]
+        data = dolfinx.io.gmsh.read_from_msh(str(path), comm, 0, gdim=gdim)
+        return cls.from_mesh_data(data, dimension, wire_diameter)
+
+    # -- geometry helpers ---------------------------------------------------------------------
+    @property
+    def gdim(self) -> int:
+        """Geometric dimension of the mesh."""
+        return self.mesh.geometry.dim
+
+    @property
+    def axial_index(self) -> int:
+        """Index of the wire-axis coordinate (the last one)."""
+        return self.gdim - 1
+
+    @property
+    def wire_area(self) -> float:
+        """Wire cross-section (m^2)."""
+        return math.pi * self.wire_diameter**2 / 4
+
+    @property
+    def wire_perimeter(self) -> float:
+        """Wire perimeter (m)."""
+        return math.pi * self.wire_diameter
+
+    def has_region(self, name: str) -> bool:
+        """True if the mesh has the named cell region."""
+        return name in self.cells
+
+    def grad(self, u):
+        """SI gradient (per metre) of a field on the nm mesh."""
+        return ufl.grad(u) / MESH_UNIT
+
+    def position(self):
+        """Spatial coordinate in metres (UFL vector)."""
+        return ufl.SpatialCoordinate(self.mesh) * MESH_UNIT
+
+    def _volume_weight(self):
+        s = MESH_UNIT
+        if self.dimension == "axisymmetric":
+            return 2 * math.pi * ufl.SpatialCoordinate(self.mesh)[0] * s**3
+        if self.dimension == "1d":
+            return self.wire_area * s
+        if self.dimension == "planar":
+            return s**2  # per metre of depth
+        return s**3
+
+    def _surface_weight(self):
+        s = MESH_UNIT
+        if self.dimension == "axisymmetric":
+            return 2 * math.pi * ufl.SpatialCoordinate(self.mesh)[0] * s**2
+        if self.dimension == "1d":
+            return self.wire_area  # an end point of the 1D wire stands for its cross-section
+        if self.dimension == "planar":
+            return s
+        return s**2
+
+    def volume(self, integrand, *regions: str):
+        """Integral of ``integrand`` over the named regions (all cells if none), physical volume."""
+        dx = ufl.Measure("dx", domain=self.mesh, subdomain_data=self.cell_tags)
+        w = self._volume_weight()
+        if not regions:
+            return integrand * w * dx
+        tags = tuple(self.cells[r] for r in regions if r in self.cells)
+        if not tags:
+            return 0  # UFL forms absorb an integer zero: a region absent here adds nothing
+        return integrand * w * dx(tags)
+
+    def surface(self, integrand, *facet_groups: str):
+        """Integral of ``integrand`` over named facet groups (physical area).
+
+        In 1D the lateral wire surface (``wire_surface``) is a line density on the wire cells.
+        """
+        if self.dimension == "1d" and geo.Facet.WIRE_SURFACE in facet_groups:
+            others = tuple(f for f in facet_groups if f != geo.Facet.WIRE_SURFACE)
+            lateral = self.volume(integrand * (self.wire_perimeter / self.wire_area),
+                                  geo.Region.WIRE)
+            return lateral + self.surface(integrand, *others) if others else lateral
+        ds = ufl.Measure("ds", domain=self.mesh, subdomain_data=self.facet_tags)
+        tags = tuple(self.facets[f] for f in facet_groups if f in self.facets)
+        if not tags:
+            return 0
+        return integrand * self._surface_weight() * ds(tags)
+
+    def facet_entities(self, name: str) -> np.ndarray:
+        """Local indices of the facets in a named group."""
+        return self.facet_tags.find(self.facets[name])
+
+    def region_cells(self, name: str) -> np.ndarray:
+        """Local indices of the cells in a named region."""
+        return self.cell_tags.find(self.cells[name])
+
+    def write_markers(self, path: Path) -> None:
+        """Write the name -> tag tables (JSON, rank 0)."""
+        if self.mesh.comm.rank == 0:
+            path.write_text(json.dumps({"cells": self.cells, "facets": self.facets,
+                                        "dimension": self.dimension}, indent=2))

@@ -1,0 +1,1 @@
+"""Run outputs: fields for ParaView, scalar tables, plots."""

@@ -1,0 +1,108 @@
+"""The interface every physics module implements, and the context the modules share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ecx_device.fem import MPI, dolfinx, ufl
+from ecx_device.materials import Material
+from ecx_device.materials.properties import UflOps
+from ecx_device.mesh import Domain
+
+
+@dataclass(frozen=True)
+class Dirichlet:
+    """Fix ``field`` to ``value`` (a dolfinx Constant, SI units) on a named facet group."""
+
+    field: str
+    facet_group: str
+    value: Any
+
+
+@dataclass
+class Context:
+    """What the modules may read: the domain, region materials, boundary data, current fields.
+
+    Attributes:
+        domain: The mesh and its named regions.
+        materials: Region name -> material.
+        constants: Named dolfinx Constants in SI units (e.g. ``bias`` [V], ``heat_sink_temperature``
+            [K]); the stepping code changes their values in place.
+        fields: Unknown name -> Function, filled in by the coupling layer.
+    """
+
+    domain: Domain
+    materials: dict[str, Material]
+    constants: dict[str, Any]
+    fields: dict[str, dolfinx.fem.Function] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, domain: Domain, materials: dict[str, Material], *, bias: float = 0.0,
+               heat_sink_temperature: float = 300.0, radiation_temperature: float | None = None,
+               emissivity: float = 0.0) -> Context:
+        """Context with the standard boundary constants.
+
+        Args:
+            domain: Mesh and regions.
+            materials: Region name -> material.
+            bias: Potential of the Cu terminal against the W terminal (V).
+            heat_sink_temperature: Temperature of the electrode far faces (K).
+            radiation_temperature: Temperature the wire radiates to (K); default heat sink.
+            emissivity: Emissivity of the wire surface (-).
+        """
+        mesh = domain.mesh
+        c = {"bias": bias, "ground": 0.0, "heat_sink_temperature": heat_sink_temperature,
+             "radiation_temperature": radiation_temperature or heat_sink_temperature,
+             "emissivity": emissivity}
+        constants = {k: dolfinx.fem.Constant(mesh, float(v)) for k, v in c.items()}
+        return cls(domain, materials, constants)
+
+    def temperature(self):
+        """The temperature field (K), or the heat-sink temperature if heat is not solved."""
+        return self.fields.get("T", self.constants["heat_sink_temperature"])
+
+    def property(self, region: str, name: str):
+        """UFL expression of a material property of ``region`` at the local temperature (SI)."""
+        return self.materials[region](name, self.temperature(), UflOps)
+
+    def regions(self) -> list[str]:
+        """Regions of the mesh that have a material."""
+        return [r for r in self.materials if self.domain.has_region(r)]
+
+
+class PhysicsModule(Protocol):
+    """What a physics module provides. Only ``unknowns`` and ``residual`` are required."""
+
+    #: Short name used in logs and reports.
+    name: str
+    #: Names of the fields this module owns (one scalar Lagrange field each).
+    unknowns: tuple[str, ...]
+
+    def residual(self, ctx: Context, u: dict, v: dict) -> dict[str, ufl.Form]:
+        """Weak-form contributions keyed by the test field's name (a module may add terms to
+        other modules' equations, e.g. a heat source to ``T``)."""
+
+    def dirichlet(self, ctx: Context) -> list[Dirichlet]:
+        """Dirichlet conditions on the module's own fields."""
+
+    def initial_guess(self, ctx: Context) -> dict[str, float]:
+        """Uniform starting values of the module's fields (SI)."""
+
+    def quantities(self, ctx: Context) -> dict[str, float]:
+        """Scalar results, keys ending in a bracketed unit (``"current [A]"``)."""
+
+    def derived_fields(self, ctx: Context) -> dict[str, dict[str, Any]]:
+        """Cellwise output fields: name -> {region: UFL expression}."""
+
+
+def call_hook(module: Any, hook: str, *args, default=None):
+    """Call an optional hook of a module, or return ``default`` if the module lacks it."""
+    fn = getattr(module, hook, None)
+    return fn(*args) if fn is not None else default
+
+
+def integrate(form, comm) -> float:
+    """Assemble a scalar UFL form and sum it over MPI ranks."""
+    local = dolfinx.fem.assemble_scalar(dolfinx.fem.form(form))
+    return comm.allreduce(local, op=MPI.SUM)

@@ -1,0 +1,72 @@
+"""Steady heat conduction (model.md 3.1).
+
+    -div( k(T) grad T ) = Q                      in all regions,
+    T = T_sink                                   on the far faces of the Cu and W electrodes,
+    -k dT/dn = eps sigma_SB (T^4 - T_amb^4)      on the free wire surface (radiation),
+    -k dT/dn = 0                                 on the other electrode surfaces.
+
+k [W/(m K)] per region from the materials database; the sources Q [W/m^3] are added by the modules
+that dissipate (e.g. the Joule heat of :mod:`ecx_device.physics.ohmic`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ecx_device import geometry as geo
+from ecx_device.fem import dolfinx, ufl
+from ecx_device.physics.base import Context, Dirichlet, integrate
+from ecx_device.units import STEFAN_BOLTZMANN
+
+
+class HeatConduction:
+    """Fourier conduction with heat-sink and radiation boundaries, for ``T`` (K)."""
+
+    name = "heat"
+    unknowns = ("T",)
+
+    def residual(self, ctx: Context, u: dict, v: dict) -> dict:
+        """Conduction plus radiative loss from the wire surface."""
+        d, T, vT = ctx.domain, u["T"], v["T"]
+        F = sum(d.volume(ctx.property(r, "thermal_conductivity")
+                         * ufl.dot(d.grad(T), d.grad(vT)), r) for r in ctx.regions())
+        return {"T": F + d.surface(self.radiative_flux(ctx) * vT, geo.Facet.WIRE_SURFACE)}
+
+    def radiative_flux(self, ctx: Context):
+        """Net radiated heat flux density (W/m^2) of the wire surface."""
+        c = ctx.constants
+        T = ctx.temperature()
+        return c["emissivity"] * STEFAN_BOLTZMANN * (T**4 - c["radiation_temperature"] ** 4)
+
+    def dirichlet(self, ctx: Context) -> list[Dirichlet]:
+        """Both electrode far faces at the heat-sink temperature."""
+        T0 = ctx.constants["heat_sink_temperature"]
+        return [Dirichlet("T", geo.Facet.CU_SINK, T0), Dirichlet("T", geo.Facet.W_SINK, T0)]
+
+    def initial_guess(self, ctx: Context) -> dict[str, float]:
+        """Start at the heat-sink temperature."""
+        return {"T": float(ctx.constants["heat_sink_temperature"].value)}
+
+    def quantities(self, ctx: Context) -> dict[str, float]:
+        """Peak and mean wire temperature, where the peak sits, and the radiated power."""
+        d = ctx.domain
+        T = ctx.fields["T"]
+        V = T.function_space
+        dofs = dolfinx.fem.locate_dofs_topological(V, d.mesh.topology.dim,
+                                                   d.region_cells(geo.Region.WIRE))
+        n_owned = V.dofmap.index_map.size_local
+        dofs = dofs[dofs < n_owned]
+        x = V.tabulate_dof_coordinates()
+        local = (T.x.array[dofs].max(), dofs[np.argmax(T.x.array[dofs])]) if len(dofs) else None
+        candidates = d.mesh.comm.allgather(None if local is None else
+                                           (local[0], x[local[1], : d.gdim].tolist()))
+        t_max, pos = max((c for c in candidates if c is not None), key=lambda c: c[0])
+        one = dolfinx.fem.Constant(d.mesh, 1.0)
+        wire_volume = integrate(d.volume(one, geo.Region.WIRE), d.mesh.comm)
+        t_mean = integrate(d.volume(T, geo.Region.WIRE), d.mesh.comm) / wire_volume
+        radiated = integrate(d.surface(self.radiative_flux(ctx), geo.Facet.WIRE_SURFACE), d.mesh.comm)
+        return {"wire_T_max [K]": float(t_max), "wire_T_mean [K]": t_mean,
+                "wire_T_max_axial_position [nm]": float(pos[d.axial_index]),
+                "wire_T_max_radial_position [nm]": float(np.hypot(*pos[:-1])) if d.gdim > 1
+                else 0.0,
+                "radiated_power [W]": radiated}

@@ -1,0 +1,66 @@
+"""Shared test fixtures: small DOLFINx domains with the device's region and facet names."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ecx_device import geometry as geo
+from ecx_device.fem import MPI, dolfinx
+from ecx_device.materials import Material
+from ecx_device.materials.properties import Constant, PropertyModel
+from ecx_device.mesh import Domain
+
+
+def box_domain(n: int, dimension: str, size_nm: float = 100.0) -> Domain:
+    """A square (2D cartesian or axisymmetric r-z) or interval (1D) filled with the ``wire``
+    region; the bottom boundary (z = 0) is ``cu_sink``, every other outer boundary ``w_sink``
+    (in axisymmetric form the r = 0 side is left untagged: it is the symmetry axis)."""
+    comm = MPI.COMM_WORLD
+    if dimension == "1d":
+        mesh = dolfinx.mesh.create_interval(comm, n, [0.0, size_nm])
+    else:
+        mesh = dolfinx.mesh.create_rectangle(comm, [[0.0, 0.0], [size_nm, size_nm]], [n, n])
+    tdim = mesh.topology.dim
+    mesh.topology.create_connectivity(tdim - 1, tdim)
+    ax = mesh.geometry.dim - 1
+    bottom = dolfinx.mesh.locate_entities_boundary(mesh, tdim - 1,
+                                                   lambda x: np.isclose(x[ax], 0.0))
+    L = size_nm
+
+    def other(x):
+        # A facet belongs to a side when all its vertices lie on it, so name the sides explicitly.
+        top_or_outer = np.isclose(x[ax], L) | np.isclose(x[0], L)
+        if dimension in ("axisymmetric", "1d"):
+            return top_or_outer
+        return top_or_outer | np.isclose(x[0], 0.0)
+
+    rest = dolfinx.mesh.locate_entities_boundary(mesh, tdim - 1, other)
+    facets = np.concatenate([bottom, rest]).astype(np.int32)
+    values = np.concatenate([np.full(len(bottom), 1), np.full(len(rest), 2)]).astype(np.int32)
+    order = np.argsort(facets)
+    ftags = dolfinx.mesh.meshtags(mesh, tdim - 1, facets[order], values[order])
+    ncell = mesh.topology.index_map(tdim).size_local + mesh.topology.index_map(tdim).num_ghosts
+    ctags = dolfinx.mesh.meshtags(mesh, tdim, np.arange(ncell, dtype=np.int32),
+                                  np.ones(ncell, dtype=np.int32))
+    return Domain(mesh, ctags, ftags, {geo.Region.WIRE: 1}, {geo.Facet.CU_SINK: 1, geo.Facet.W_SINK: 2},
+                  dimension, wire_diameter=40e-9)
+
+
+def constant_material(**props: float) -> Material:
+    """A material with constant properties given in SI units."""
+    units = {"electrical_conductivity": "S/m", "thermal_conductivity": "W/(m K)"}
+    models: dict[str, PropertyModel] = {k: Constant(unit=units[k], source=("test",), value=v)
+                                        for k, v in props.items()}
+    return Material("test", "constant-property test material", models)
+
+
+def fit_rate(h: list[float], err: list[float]) -> float:
+    """Least-squares slope of log(err) against log(h)."""
+    return float(np.polyfit(np.log(h), np.log(err), 1)[0])
+
+
+@pytest.fixture
+def tmp_out(tmp_path):
+    """A temporary output folder."""
+    return tmp_path / "out"
