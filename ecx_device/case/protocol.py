@@ -92,6 +92,8 @@ class BiasProtocol(RootModel[Annotated[list[Segment], Field(min_length=1)]]):
         t0 = 0.0
         for i, seg in enumerate(self.root):
             for dt, v in seg.points():
+                if out and out[-1].time == t0 + dt:
+                    out.pop()  # at a segment boundary the later segment sets the bias
                 out.append(BiasPoint(t0 + dt, polarity_sign * v, i))
             t0 += getattr(seg, "total_duration", seg.duration)
         return out

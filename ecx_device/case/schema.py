@@ -133,7 +133,8 @@ class SolverSpec(Section):
     """Discretisation and Newton options."""
 
     element_degree: Literal[1, 2] = 2
-    newton_rtol: Annotated[float, Field(gt=0, lt=1)] = 1e-10
+    newton_tolerance: Annotated[float, Field(gt=0, lt=1e-3)] = Field(
+        1e-11, description="Newton stops when |update| <= this * |solution|")
     newton_max_iterations: Annotated[int, Field(ge=1, le=200)] = 40
     max_bias_step: Annotated[float, BeforeValidator(lambda v: to_si(v, "V")), Field(gt=0)] = 0.25
     min_bias_step: Annotated[float, BeforeValidator(lambda v: to_si(v, "V")), Field(gt=0)] = 1e-3

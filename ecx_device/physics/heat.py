@@ -52,8 +52,7 @@ class HeatConduction:
         d = ctx.domain
         T = ctx.fields["T"]
         V = T.function_space
-        dofs = dolfinx.fem.locate_dofs_topological(V, d.mesh.topology.dim,
-                                                   d.region_cells(geo.Region.WIRE))
+        dofs = np.unique(V.dofmap.list[d.region_cells(geo.Region.WIRE)])
         n_owned = V.dofmap.index_map.size_local
         dofs = dofs[dofs < n_owned]
         x = V.tabulate_dof_coordinates()
@@ -67,6 +66,6 @@ class HeatConduction:
         radiated = integrate(d.surface(self.radiative_flux(ctx), geo.Facet.WIRE_SURFACE), d.mesh.comm)
         return {"wire_T_max [K]": float(t_max), "wire_T_mean [K]": t_mean,
                 "wire_T_max_axial_position [nm]": float(pos[d.axial_index]),
-                "wire_T_max_radial_position [nm]": float(np.hypot(*pos[:-1])) if d.gdim > 1
+                "wire_T_max_radial_position [nm]": float(np.linalg.norm(pos[:-1])) if d.gdim > 1
                 else 0.0,
                 "radiated_power [W]": radiated}

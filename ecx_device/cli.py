@@ -1,0 +1,95 @@
+"""Command line: ``ecx-device run|mesh|check CASE``.
+
+Errors the user can fix (case file, solver failure) print one line and exit non-zero (2 for a bad
+case, 3 for a solver failure); ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ecx_device import __version__
+from ecx_device.errors import EcxError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ecx-device", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"ecx-device {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp):
+        sp.add_argument("case", type=Path, help="case file (YAML)")
+        sp.add_argument("--smoke", action="store_true",
+                        help="coarse mesh and short protocol (the case's smoke section)")
+        sp.add_argument("--debug", action="store_true", help="show tracebacks")
+
+    run = sub.add_parser("run", help="solve a case and write its outputs")
+    common(run)
+    run.add_argument("--out", type=Path, help="output folder (default: results/<case name>)")
+    run.add_argument("--overwrite", action="store_true", help="write into a non-empty folder")
+    mesh = sub.add_parser("mesh", help="mesh a case's geometry (.msh + PNG preview)")
+    common(mesh)
+    mesh.add_argument("--out", type=Path, default=Path("meshes"), help="folder (default meshes/)")
+    check = sub.add_parser("check", help="validate a case file and print its bias points")
+    common(check)
+    return p
+
+
+def _cmd_run(args) -> int:
+    from ecx_device.case import load_case
+    from ecx_device.simulation import Simulation
+
+    case = load_case(args.case)
+    Simulation(case, args.out, smoke=args.smoke, overwrite=args.overwrite).run()
+    return 0
+
+
+def _cmd_mesh(args) -> int:
+    from ecx_device.case import load_case
+    from ecx_device.meshing import mesh_case
+
+    case = load_case(args.case)
+    for path in mesh_case(case, args.out, smoke=args.smoke):
+        print(f"wrote {path}")
+    return 0
+
+
+def _cmd_check(args) -> int:
+    from ecx_device.case import load_case
+    from ecx_device.simulation import region_materials
+
+    case = load_case(args.case)
+    region_materials(case)  # unknown materials / bad overrides fail here
+    sign = 1.0 if case.bias.polarity == "cu_positive" else -1.0
+    points = case.bias.protocol.bias_points(sign)
+    print(f"{args.case}: valid case {case.name!r} ({case.geometry.dimension}), "
+          f"{len(points)} bias points from {points[0].voltage:+g} V to {points[-1].voltage:+g} V")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``ecx-device`` and ``python -m ecx_device``."""
+    args = _parser().parse_args(argv)
+    commands = {"run": _cmd_run, "mesh": _cmd_mesh, "check": _cmd_check}
+    try:
+        return commands[args.command](args)
+    except EcxError as err:
+        if args.debug:
+            raise
+        print(f"ecx-device: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("ecx-device: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # a bug: keep it to one line unless asked
+        if args.debug:
+            raise
+        print(f"ecx-device: internal error: {type(err).__name__}: {err} (rerun with --debug)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

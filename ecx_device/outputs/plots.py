@@ -1,0 +1,115 @@
+"""PNG plots of a run: temperature along the axis, a temperature map, current and T_max vs bias.
+
+Matplotlib (Agg) for line plots; PyVista off-screen for maps. Under MPI the map is drawn only for
+serial runs (it would need the whole mesh on one rank); the other plots work on any rank count.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from ecx_device.fem import dolfinx
+from ecx_device.outputs.profiles import axial_line, sample
+from ecx_device.physics.base import Context
+
+
+def write_plots(out: Path, ctx: Context, rows: list[dict[str, float]], case) -> list[Path]:
+    """Write every plot for the final state; returns the files written (rank 0)."""
+    written = [_axial_profile(out, ctx, case)]
+    if ctx.domain.gdim > 1 and ctx.domain.mesh.comm.size == 1:
+        written.append(temperature_map(ctx, out / "temperature_map.png"))
+    if len({round(r["bias [V]"], 12) for r in rows}) > 1:
+        written.append(_bias_plot(out, rows))
+    return [p for p in written if p is not None]
+
+
+def _axial_profile(out: Path, ctx: Context, case) -> Path | None:
+    mesh = ctx.domain.mesh
+    pts = axial_line(mesh)
+    T = sample(ctx.fields["T"], pts)
+    phi = sample(ctx.fields["phi"], pts)
+    if mesh.comm.rank != 0:
+        return None
+    z = pts[:, ctx.domain.axial_index]
+    with (out / "axial_profile.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["z [nm]", "temperature [K]", "potential [V]"])
+        w.writerows(zip(z, T, phi))
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    ax.plot(z, T, color="tab:red")
+    ax.set_xlabel("position along the wire axis z [nm]")
+    ax.set_ylabel("temperature [K]", color="tab:red")
+    L = case.geometry.wire.free_length * 1e9
+    if ctx.domain.dimension != "1d":
+        ax.axvspan(z.min(), 0.0, color="tab:orange", alpha=0.12, label="Cu")
+        ax.axvline(L, color="0.4", ls=":", lw=1)
+        ax.text(L, ax.get_ylim()[0], " wire end / W", fontsize=8, va="bottom")
+    ax2 = ax.twinx()
+    ax2.plot(z, phi, color="tab:blue", lw=1, ls="--")
+    ax2.set_ylabel("potential [V]", color="tab:blue")
+    ax.set_title(f"{case.name}: axis profile at {float(ctx.constants['bias'].value):+.2f} V")
+    fig.tight_layout()
+    path = out / "temperature_axis.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def temperature_map(ctx: Context, path: Path) -> Path:
+    """Off-screen PyVista map of T (axisymmetric: mirrored r-z section; 3D: the y = 0 slice)."""
+    import pyvista as pv
+
+    pv.OFF_SCREEN = True
+    mesh = ctx.domain.mesh
+    V1 = dolfinx.fem.functionspace(mesh, ("Lagrange", 1))
+    T1 = dolfinx.fem.Function(V1)
+    T1.interpolate(ctx.fields["T"])
+    cells, types, x = dolfinx.plot.vtk_mesh(V1)
+    grid = pv.UnstructuredGrid(cells, types, x)
+    grid.point_data["T [K]"] = T1.x.array.real
+    if ctx.domain.dimension == "axisymmetric":
+        grid = grid.merge(grid.reflect((1, 0, 0), point=(0, 0, 0)))
+    elif ctx.domain.gdim == 3:
+        grid = grid.slice(normal="y", origin=(0, 0, 0))
+    plotter = pv.Plotter(off_screen=True, window_size=(900, 1100))
+    plotter.add_mesh(grid, scalars="T [K]", cmap="inferno", show_edges=False,
+                     scalar_bar_args={"title": "T [K]", "vertical": True})
+    if ctx.domain.gdim == 3:
+        plotter.view_xz()
+    else:
+        plotter.view_xy()
+    plotter.add_text("temperature (lengths in nm)", font_size=10)
+    plotter.screenshot(str(path))
+    plotter.close()
+    return path
+
+
+def _bias_plot(out: Path, rows: list[dict[str, float]]) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    v = np.array([r["bias [V]"] for r in rows])
+    i = np.array([r["current [A]"] for r in rows])
+    t = np.array([r["wire_T_max [K]"] for r in rows])
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.6))
+    a1.plot(v, i * 1e6, "o-")
+    a1.set_xlabel("bias on Cu [V]")
+    a1.set_ylabel("current [µA]")
+    a2.plot(v, t, "o-", color="tab:red")
+    a2.set_xlabel("bias on Cu [V]")
+    a2.set_ylabel("peak wire temperature [K]")
+    fig.tight_layout()
+    path = out / "bias_sweep.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -1,0 +1,233 @@
+"""Simulation: case -> geometry -> Domain -> materials -> physics -> bias loop -> outputs.
+
+The physics modules a run solves come from :func:`physics_modules`; a later equation set is one
+more entry there, not a branch in the run loop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ecx_device import __version__
+from ecx_device import geometry as geo
+from ecx_device.case.schema import Case
+from ecx_device.coupling import CoupledProblem
+from ecx_device.errors import CaseError
+from ecx_device.fem import MPI
+from ecx_device.materials import Material, load_material
+from ecx_device.materials.database import references
+from ecx_device.mesh import Domain
+from ecx_device.outputs.quantities import SeriesWriter, write_json
+from ecx_device.physics.base import Context
+from ecx_device.physics.heat import HeatConduction
+from ecx_device.physics.ohmic import OhmicConduction
+from ecx_device.stepping import continue_bias
+from ecx_device.units import MESH_UNIT
+
+#: Output names (with units) of the unknowns, for fields and tables.
+UNKNOWN_NAMES = {"T": "temperature [K]", "phi": "potential [V]"}
+
+
+def physics_modules(case: Case) -> list:
+    """The equation sets solved for a case (the ohmic electro-thermal first stage)."""
+    return [OhmicConduction(), HeatConduction()]
+
+
+def device_geometry(case: Case, mesh_scale: float = 1.0) -> geo.DeviceGeometry:
+    """Convert the case's geometry section (m) to the mesher's description (nm)."""
+    g = case.geometry
+    nm = 1.0 / MESH_UNIT
+    return geo.DeviceGeometry(
+        dimension=g.dimension,
+        wire_diameter=g.wire.diameter * nm,
+        wire_free_length=g.wire.free_length * nm,
+        cu_contact_length=g.wire.cu_contact_length * nm,
+        cu_radius=g.cu_electrode.radius * nm,
+        cu_thickness=g.cu_electrode.thickness * nm,
+        w_apex_radius=g.w_tip.apex_radius * nm,
+        w_cone_half_angle=math.degrees(g.w_tip.cone_half_angle),
+        w_height=g.w_tip.height * nm,
+        w_contact_depth=g.w_tip.contact_depth * nm,
+        wire_mesh_size=g.mesh.wire_size * nm * mesh_scale,
+        contact_mesh_size=g.mesh.contact_size * nm * mesh_scale,
+        metal_mesh_size=g.mesh.metal_size * nm * mesh_scale,
+    )
+
+
+def region_materials(case: Case) -> dict[str, Material]:
+    """Region name -> material, with the case's overrides applied."""
+    names = {geo.Region.CU: ("cu_electrode", case.materials.cu_electrode),
+             geo.Region.WIRE: ("wire", case.materials.wire),
+             geo.Region.W: ("w_tip", case.materials.w_tip)}
+    out = {}
+    for region, (key, name) in names.items():
+        try:
+            mat = load_material(name)
+        except CaseError as err:
+            raise CaseError(f"materials.{key}: {err}") from None
+        overrides = case.materials.overrides.get(key, {})
+        out[region] = mat.with_overrides(overrides, f"materials.overrides.{key}")
+    return out
+
+
+def smoke_case(case: Case) -> Case:
+    """The case shrunk for CI: coarse mesh, low degree, the protocol cut to a few bias points."""
+    solver = case.solver.model_copy(update={"element_degree": case.smoke.element_degree})
+    return case.model_copy(update={"solver": solver})
+
+
+@dataclass
+class RunResult:
+    """What a run produced."""
+
+    directory: Path
+    rows: list[dict[str, float]] = field(default_factory=list)
+    wall_time: float = 0.0
+    dofs: int = 0
+
+    @property
+    def final(self) -> dict[str, float]:
+        """Scalars at the last bias point."""
+        return self.rows[-1]
+
+
+class Simulation:
+    """One run of a case.
+
+    Args:
+        case: The validated case.
+        out_dir: Output folder (created; must be empty unless ``overwrite``).
+        smoke: Shrink the case for a quick check (see the case's ``smoke`` section).
+        overwrite: Allow writing into a non-empty folder.
+        comm: MPI communicator.
+        log: Progress printer (rank 0 only); ``None`` is silent.
+    """
+
+    def __init__(self, case: Case, out_dir: Path | str | None = None, *, smoke: bool = False,
+                 overwrite: bool = False, comm=MPI.COMM_WORLD, log=print):
+        self.case = smoke_case(case) if smoke else case
+        self.smoke = smoke
+        self.comm = comm
+        self.out = Path(out_dir or case.outputs.directory or Path("results") / case.name)
+        self._log = log if comm.rank == 0 else None
+        if comm.rank == 0:
+            if self.out.exists() and any(self.out.iterdir()) and not overwrite:
+                raise CaseError(f"output folder {str(self.out)!r} is not empty: choose another "
+                                "with --out or pass --overwrite")
+            self.out.mkdir(parents=True, exist_ok=True)
+        comm.barrier()
+
+    def log(self, msg: str) -> None:
+        """Print a progress line (rank 0)."""
+        if self._log:
+            self._log(msg)
+
+    def build(self) -> tuple[Context, CoupledProblem, list]:
+        """Mesh the device and set up the coupled problem."""
+        case = self.case
+        scale = case.smoke.mesh_scale if self.smoke else 1.0
+        geom = device_geometry(case, scale)
+        try:
+            geom.validate()
+        except ValueError as err:
+            raise CaseError(f"geometry: {err}") from None
+        t0 = time.perf_counter()
+        domain = Domain.from_geometry(geom, self.comm)
+        ncells = self.comm.allreduce(domain.mesh.topology.index_map(domain.mesh.topology.dim)
+                                     .size_local, op=MPI.SUM)
+        self.log(f"mesh: {case.geometry.dimension}, {ncells} cells "
+                 f"({time.perf_counter() - t0:.1f} s)")
+        th = case.thermal
+        ctx = Context.create(domain, region_materials(case), bias=0.0,
+                             heat_sink_temperature=th.heat_sink_temperature,
+                             radiation_temperature=th.radiation_temperature,
+                             emissivity=th.emissivity)
+        modules = physics_modules(case)
+        s = case.solver
+        problem = CoupledProblem(ctx, modules, degree=s.element_degree, tolerance=s.newton_tolerance,
+                                 max_iterations=s.newton_max_iterations)
+        return ctx, problem, modules
+
+    def run(self) -> RunResult:
+        """Solve every bias point of the protocol and write the outputs."""
+        from ecx_device.outputs.fields import FieldWriter
+        from ecx_device.outputs.plots import write_plots
+
+        wall0 = time.perf_counter()
+        case = self.case
+        self._write_provenance()
+        ctx, problem, modules = self.build()
+        dofs = sum(V.dofmap.index_map.size_global for V in problem.spaces.values())
+        result = RunResult(self.out, dofs=dofs)
+        self.log(f"unknowns: {', '.join(problem.names)}; {dofs} degrees of freedom, "
+                 f"P{case.solver.element_degree}")
+        sign = 1.0 if case.bias.polarity == "cu_positive" else -1.0
+        points = case.bias.protocol.bias_points(sign)
+        if self.smoke:
+            points = points[-case.smoke.max_bias_points:]
+        series = SeriesWriter(self.out / "timeseries.csv", self.comm.rank)
+        bounds = {"T": (0.0, case.solver.max_temperature)}
+        writer = FieldWriter(self.out / "fields.xdmf", ctx, modules, UNKNOWN_NAMES) \
+            if case.outputs.fields else None
+        try:
+            if writer:
+                writer.__enter__()
+            for i, bp in enumerate(points, 1):
+                t0 = time.perf_counter()
+                rep = continue_bias(problem, bp.voltage, max_step=case.solver.max_bias_step,
+                                    min_step=case.solver.min_bias_step, bounds=bounds)
+                row = {"time [s]": bp.time, "bias [V]": bp.voltage, **problem.quantities(),
+                       "newton_iterations [-]": rep.newton_iterations,
+                       "rejected_steps [-]": rep.rejected}
+                result.rows.append(row)
+                series.append(row)
+                if writer:
+                    writer.write(bp.time)
+                self.log(f"[{i}/{len(points)}] t = {bp.time:.4g} s, V = {bp.voltage:+.3f} V: "
+                         f"I = {row['current [A]']:.4g} A, T_max = {row['wire_T_max [K]']:.1f} K "
+                         f"at z = {row['wire_T_max_axial_position [nm]']:.1f} nm "
+                         f"({rep.newton_iterations} Newton its, {rep.rejected} rejected, "
+                         f"{time.perf_counter() - t0:.1f} s)")
+        finally:
+            if writer:
+                writer.__exit__(None, None, None)
+            result.wall_time = time.perf_counter() - wall0
+            summary = {"case": case.name, "smoke": self.smoke,
+                       "degrees_of_freedom": dofs, "wall_time [s]": result.wall_time,
+                       "bias_points_completed": len(result.rows), "bias_points": len(points),
+                       "final": result.rows[-1] if result.rows else None}
+            write_json(self.out / "results.json", summary, self.comm.rank)
+        if case.outputs.plots and result.rows:
+            write_plots(self.out, ctx, result.rows, case)
+        self.log(f"done in {result.wall_time:.1f} s; outputs in {self.out}")
+        return result
+
+    def _write_provenance(self) -> None:
+        """Resolved case (SI), references used, versions and command line."""
+        if self.comm.rank != 0:
+            return
+        case = self.case
+        resolved = {"# note": "all values in SI units (m, s, K, V, W/(m K), S/m); angles in rad",
+                    **case.model_dump(mode="json", by_alias=True)}
+        (self.out / "case.resolved.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
+        mats = region_materials(case)
+        keys = sorted({k for m in mats.values() for k in m.sources()})
+        refs = references()
+        write_json(self.out / "references.json", {k: refs[k] for k in keys})
+        import dolfinx
+        import gmsh
+
+        write_json(self.out / "provenance.json", {
+            "ecx_device": __version__, "python": sys.version.split()[0],
+            "platform": platform.platform(), "dolfinx": dolfinx.__version__,
+            "gmsh": gmsh.__version__, "command": sys.argv, "mpi_ranks": self.comm.size,
+            "materials": {r: dataclasses.asdict(m)["name"] for r, m in mats.items()}})
