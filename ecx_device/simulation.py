@@ -176,8 +176,10 @@ class Simulation:
             points = points[-case.smoke.max_bias_points:]
         series = SeriesWriter(self.out / "timeseries.csv", self.comm.rank)
         bounds = {"T": (0.0, case.solver.max_temperature)}
-        writer = FieldWriter(self.out / "fields.xdmf", ctx, modules, UNKNOWN_NAMES) \
-            if case.outputs.fields else None
+        writer = None
+        if case.outputs.fields:
+            (self.out / "fields").mkdir(exist_ok=True)
+            writer = FieldWriter(self.out / "fields" / "fields.pvd", ctx, modules, UNKNOWN_NAMES)
         try:
             if writer:
                 writer.__enter__()

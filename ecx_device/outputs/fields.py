@@ -1,4 +1,4 @@
-"""Field output for ParaView: one XDMF file (+ HDF5) holding every field at every bias point.
+"""Field output for ParaView: one ``fields.pvd`` time series (VTK XML, one .vtu/.pvtu per step).
 
 Unknowns are written as P1 point data (higher-degree solutions are interpolated to the mesh
 vertices); cellwise quantities (current density, Joule heat, conductivity, region tags) as DG0
@@ -14,7 +14,7 @@ from ecx_device.physics.base import Context, call_hook
 
 
 class FieldWriter:
-    """Context manager writing the fields of ``ctx`` to ``path`` (.xdmf) at each call."""
+    """Context manager writing the fields of ``ctx`` to ``path`` (.pvd) at each call."""
 
     def __init__(self, path: Path, ctx: Context, modules: list, unknown_names: dict[str, str]):
         self.path, self.ctx, self.modules = Path(path), ctx, modules
@@ -41,8 +41,7 @@ class FieldWriter:
 
     def __enter__(self) -> FieldWriter:
         mesh = self.ctx.domain.mesh
-        self._file = dolfinx.io.XDMFFile(mesh.comm, str(self.path), "w")
-        self._file.write_mesh(mesh)
+        self._file = dolfinx.io.VTKFile(mesh.comm, str(self.path), "w")
         return self
 
     def __exit__(self, *exc) -> None:
@@ -55,10 +54,10 @@ class FieldWriter:
         d = self.ctx.domain
         for n, out in self._unknowns.items():
             out.interpolate(self.ctx.fields[n])
-            self._file.write_function(out, t)
         for out, exprs in self._derived.values():
             for r, e in exprs.items():
                 out.interpolate(e, cells0=d.region_cells(r))
             out.x.scatter_forward()
-            self._file.write_function(out, t)
-        self._file.write_function(self._region, t)
+        functions = [*self._unknowns.values(), *(f for f, _ in self._derived.values()),
+                     self._region]
+        self._file.write_function(functions, t)
