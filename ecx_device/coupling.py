@@ -2,7 +2,7 @@
 
 Each module names its unknowns and returns weak-form contributions keyed by test field; this layer
 creates one Lagrange space per unknown, sums the contributions, gathers the Dirichlet conditions and
-builds a single block ``NonlinearProblem`` (PETSc SNES, Newton with line search, direct LU). It never
+builds a single block ``NonlinearProblem`` (PETSc SNES, full Newton steps, direct LU). It never
 branches on which modules are present.
 """
 
@@ -16,7 +16,7 @@ import numpy as np
 from ecx_device.fem import MPI, PETSc, dolfinx, ufl
 from ecx_device.physics.base import Context, call_hook
 
-#: Default SNES/KSP options; a case's solver section and callers may override entries.
+#: Default SNES/KSP options; ``solver.petsc_options`` in a case overrides entries.
 # Convergence is judged on the Newton update (stol: |du| <= stol |u|) as well as on the residual:
 # the residual blocks carry different units (A, W) and Dirichlet rows (V, K), so a relative
 # residual test alone can stop far from, or fail to recognise, the discrete solution.

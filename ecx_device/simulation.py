@@ -80,7 +80,8 @@ def region_materials(case: Case) -> dict[str, Material]:
 
 
 def smoke_case(case: Case) -> Case:
-    """The case shrunk for CI: coarse mesh, low degree, the protocol cut to a few bias points."""
+    """The case at the smoke element degree (mesh scaling and the protocol cut to its last bias
+    points are applied in :meth:`Simulation.build` and :meth:`Simulation.run`)."""
     solver = case.solver.model_copy(update={"element_degree": case.smoke.element_degree})
     return case.model_copy(update={"solver": solver})
 
@@ -154,7 +155,8 @@ class Simulation:
         modules = physics_modules(case)
         s = case.solver
         problem = CoupledProblem(ctx, modules, degree=s.element_degree, tolerance=s.newton_tolerance,
-                                 max_iterations=s.newton_max_iterations)
+                                 max_iterations=s.newton_max_iterations,
+                                 petsc_options=s.petsc_options)
         return ctx, problem, modules
 
     def run(self) -> RunResult:

@@ -83,7 +83,7 @@ def continue_bias(problem: CoupledProblem, target: float, *, max_step: float, mi
         if step < min_step:
             hint = (" - a steady state may not exist: thermal runaway (Joule heating outgrowing "
                     "the heat loss) is physical for a thermally activated conductor"
-                    if "T" in problem.u else "")
+                    if "T" in problem.u and "PETSc error" not in report.messages[-1] else "")
             raise SolverError(
                 f"cannot reach bias {target:.4g} V: stuck at {current:.4g} V after "
                 f"{report.rejected} rejected steps; last failure at {report.messages[-1]}{hint}")

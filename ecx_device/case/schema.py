@@ -139,7 +139,10 @@ class SolverSpec(Section):
     max_bias_step: Annotated[float, BeforeValidator(lambda v: to_si(v, "V")), Field(gt=0)] = 0.25
     min_bias_step: Annotated[float, BeforeValidator(lambda v: to_si(v, "V")), Field(gt=0)] = 1e-3
     max_temperature: Temperature = Field(
-        2500.0, description="a state hotter than this is reported as thermal runaway")
+        2500.0, description="a solve giving T above this anywhere is rejected and the bias "
+        "step halved; failing that, the run stops with a runaway hint")
+    petsc_options: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="extra PETSc options (override the defaults)")
 
 
 class OutputsSpec(Section):

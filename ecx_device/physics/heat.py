@@ -66,6 +66,4 @@ class HeatConduction:
         radiated = integrate(d.surface(self.radiative_flux(ctx), geo.Facet.WIRE_SURFACE), d.mesh.comm)
         return {"wire_T_max [K]": float(t_max), "wire_T_mean [K]": t_mean,
                 "wire_T_max_axial_position [nm]": float(pos[d.axial_index]),
-                "wire_T_max_radial_position [nm]": float(np.linalg.norm(pos[:-1])) if d.gdim > 1
-                else 0.0,
                 "radiated_power [W]": radiated}

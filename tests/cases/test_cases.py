@@ -1,0 +1,37 @@
+"""Every shipped case runs in smoke mode and reproduces one recorded scalar.
+
+A shipped case can therefore never break silently. To re-record after an intended change of
+physics or meshing, run ``ECX_RECORD=1 pytest tests/cases`` and review the diff of expected.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from ecx_device.case import load_case
+from ecx_device.simulation import Simulation
+
+CASES = sorted((Path(__file__).parents[2] / "cases").glob("*.yaml"))
+EXPECTED = Path(__file__).with_name("expected.json")
+QUANTITY = "current [A]"
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_case_smoke(path, tmp_path):
+    case = load_case(path)
+    result = Simulation(case, tmp_path / case.name, smoke=True, log=None).run()
+    final = result.final
+    assert final["current_mismatch [-]"] < 1e-6
+    expected = json.loads(EXPECTED.read_text()) if EXPECTED.exists() else {}
+    if os.environ.get("ECX_RECORD"):
+        expected[case.name] = {QUANTITY: final[QUANTITY], "wire_T_max [K]": final["wire_T_max [K]"]}
+        EXPECTED.write_text(json.dumps(expected, indent=2, sort_keys=True) + "\n")
+        return
+    assert case.name in expected, f"no recorded value for {case.name}: run with ECX_RECORD=1"
+    assert final[QUANTITY] == pytest.approx(expected[case.name][QUANTITY], rel=1e-6)
+    assert final["wire_T_max [K]"] == pytest.approx(expected[case.name]["wire_T_max [K]"],
+                                                    rel=1e-9)
