@@ -46,9 +46,9 @@ def export_meshio(msh: Path, path: Path) -> Path:
 
 def preview(mesh_file: Path, path: Path, dimension: str) -> Path:
     """PNG of a mesh with ``region`` cell data (PyVista off-screen; 3D shows the y = 0 slice)."""
-    import pyvista as pv
+    from ecx_device.outputs.plots import offscreen_pyvista
 
-    pv.OFF_SCREEN = True
+    pv = offscreen_pyvista()
     grid = pv.read(mesh_file)
     if dimension == "3d":
         grid = grid.slice(normal="y", origin=(0, 0, 0))

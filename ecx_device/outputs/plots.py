@@ -16,6 +16,17 @@ from ecx_device.outputs.profiles import axial_line, sample
 from ecx_device.physics.base import Context
 
 
+def offscreen_pyvista():
+    """PyVista set up for off-screen rendering, with VTK's display-probe warnings silenced
+    (there is no X server on a cluster node or in CI; rendering falls back to off-screen)."""
+    import pyvista as pv
+    from vtkmodules.vtkCommonCore import vtkLogger
+
+    vtkLogger.SetStderrVerbosity(vtkLogger.VERBOSITY_OFF)
+    pv.OFF_SCREEN = True
+    return pv
+
+
 def write_plots(out: Path, ctx: Context, rows: list[dict[str, float]], case) -> list[Path]:
     """Write every plot for the final state; returns the files written (rank 0)."""
     written = [_axial_profile(out, ctx, case)]
@@ -65,9 +76,7 @@ def _axial_profile(out: Path, ctx: Context, case) -> Path | None:
 
 def temperature_map(ctx: Context, path: Path) -> Path:
     """Off-screen PyVista map of T (axisymmetric: mirrored r-z section; 3D: the y = 0 slice)."""
-    import pyvista as pv
-
-    pv.OFF_SCREEN = True
+    pv = offscreen_pyvista()
     mesh = ctx.domain.mesh
     V1 = dolfinx.fem.functionspace(mesh, ("Lagrange", 1))
     T1 = dolfinx.fem.Function(V1)
