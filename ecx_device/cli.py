@@ -29,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     common(run)
     run.add_argument("--out", type=Path, help="output folder (default: results/<case name>)")
     run.add_argument("--overwrite", action="store_true", help="write into a non-empty folder")
+    run.add_argument("--restart", type=Path, metavar="DIR",
+                     help="continue the interrupted or failed run in DIR from its checkpoint")
     mesh = sub.add_parser("mesh", help="mesh a case's geometry (.msh + PNG preview)")
     common(mesh)
     mesh.add_argument("--out", type=Path, default=Path("meshes"), help="folder (default meshes/)")
@@ -42,7 +44,9 @@ def _cmd_run(args) -> int:
     from ecx_device.simulation import Simulation
 
     case = load_case(args.case)
-    Simulation(case, args.out, smoke=args.smoke, overwrite=args.overwrite).run()
+    out = args.restart or args.out
+    Simulation(case, out, smoke=args.smoke, overwrite=args.overwrite,
+               restart=args.restart is not None).run()
     return 0
 
 

@@ -41,6 +41,13 @@ def _lu_package() -> str:
     return "petsc"
 
 
+def reason_name(reason: int) -> str:
+    """PETSc's name of a SNES converged/diverged reason code."""
+    names = {v: k for k, v in vars(PETSc.SNES.ConvergedReason).items()
+             if not k.startswith("_") and isinstance(v, int)}
+    return names.get(reason, str(reason))
+
+
 @dataclass
 class NewtonResult:
     """Outcome of one nonlinear solve."""
@@ -81,6 +88,8 @@ class CoupledProblem:
         missing = [n for n in self.names if n not in residuals]
         if missing:
             raise ValueError(f"no equation for unknown(s) {missing}")
+        self._residual_ufl = residuals
+        self._residual_forms: dict | None = None
         self.bcs = self._dirichlet()
         self.set_initial_guess()
 
@@ -135,6 +144,26 @@ class CoupledProblem:
         finite = self.ctx.domain.mesh.comm.allreduce(finite, op=MPI.LAND)
         msg = "" if finite else "non-finite values in the solution"
         return NewtonResult(reason > 0 and finite, snes.getIterationNumber(), reason, msg)
+
+    def residual_norms(self) -> dict[str, float]:
+        """Euclidean norm of each equation's residual at the current state, Dirichlet rows
+        excluded (units of the equation: A for current continuity, W for heat, ...)."""
+        if self._residual_forms is None:
+            self._residual_forms = {n: dolfinx.fem.form(self._residual_ufl[n])
+                                    for n in self.names}
+        comm = self.ctx.domain.mesh.comm
+        norms = {}
+        for n, form in self._residual_forms.items():
+            vec = dolfinx.fem.assemble_vector(form)
+            vec.scatter_reverse(dolfinx.la.InsertMode.add)
+            owned = vec.index_map.size_local * vec.block_size
+            arr = vec.array[:owned].copy()
+            for bc in self.bcs:
+                if bc.function_space == self.spaces[n]:
+                    dofs = bc.dof_indices()[0]
+                    arr[dofs[dofs < owned]] = 0.0
+            norms[n] = float(np.sqrt(comm.allreduce(float(arr @ arr), op=MPI.SUM)))
+        return norms
 
     def quantities(self) -> dict[str, float]:
         """Scalar results of every module for the current state."""

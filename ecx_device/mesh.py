@@ -81,8 +81,14 @@ class Domain:
         path = Path(path)
         if not path.is_file():
             raise CaseError(f"mesh file {str(path)!r} does not exist")
+        import gmsh
+
         gdim = {"1d": 1, "axisymmetric": 2, "3d": 3}[dimension]
-        data = dolfinx.io.gmsh.read_from_msh(str(path), comm, 0, gdim=gdim)
+        with geo.gmsh_session():  # quiet, unlike dolfinx.io.gmsh.read_from_msh
+            if comm.rank == 0:
+                gmsh.model.add("from_file")
+                gmsh.merge(str(path))
+            data = dolfinx.io.gmsh.model_to_mesh(gmsh.model, comm, 0, gdim=gdim)
         return cls.from_mesh_data(data, dimension, wire_diameter)
 
     # -- geometry helpers ---------------------------------------------------------------------

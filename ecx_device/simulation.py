@@ -6,9 +6,9 @@ more entry there, not a branch in the run loop.
 
 from __future__ import annotations
 
-import dataclasses
-import json
+import contextlib
 import math
+import signal
 import platform
 import sys
 import time
@@ -18,15 +18,16 @@ from pathlib import Path
 import yaml
 
 from ecx_device import __version__
+from ecx_device import checkpoint
 from ecx_device import geometry as geo
 from ecx_device.case.schema import Case
 from ecx_device.coupling import CoupledProblem
-from ecx_device.errors import CaseError
+from ecx_device.errors import CaseError, Interrupted, SolverError
 from ecx_device.fem import MPI
 from ecx_device.materials import Material, load_material
 from ecx_device.materials.database import references
 from ecx_device.mesh import Domain
-from ecx_device.outputs.quantities import SeriesWriter, write_json
+from ecx_device.outputs.quantities import SeriesWriter, read_series, write_json
 from ecx_device.physics.base import Context
 from ecx_device.physics.heat import HeatConduction
 from ecx_device.physics.ohmic import OhmicConduction
@@ -86,6 +87,30 @@ def smoke_case(case: Case) -> Case:
     return case.model_copy(update={"solver": solver})
 
 
+class StopOnSignal:
+    """Turn SIGINT/SIGTERM into a flag the run loop checks between bias points, so a stopped
+    run closes its files and writes a checkpoint instead of dying mid-write."""
+
+    def __init__(self):
+        self.signal: int | None = None
+        self._previous: dict[int, object] = {}
+
+    def _handler(self, signum, frame) -> None:
+        self.signal = signum
+
+    def __enter__(self) -> StopOnSignal:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._previous[sig] = signal.signal(sig, self._handler)
+            except ValueError:  # not the main thread: leave signals alone
+                pass
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
 @dataclass
 class RunResult:
     """What a run produced."""
@@ -109,21 +134,25 @@ class Simulation:
         out_dir: Output folder (created; must be empty unless ``overwrite``).
         smoke: Shrink the case for a quick check (see the case's ``smoke`` section).
         overwrite: Allow writing into a non-empty folder.
+        restart: The folder holds a checkpointed run to continue (see :meth:`run`).
         comm: MPI communicator.
         log: Progress printer (rank 0 only); ``None`` is silent.
     """
 
     def __init__(self, case: Case, out_dir: Path | str | None = None, *, smoke: bool = False,
-                 overwrite: bool = False, comm=MPI.COMM_WORLD, log=print):
+                 overwrite: bool = False, restart: bool = False, comm=MPI.COMM_WORLD,
+                 log=print):
         self.case = smoke_case(case) if smoke else case
-        self.smoke = smoke
+        self.smoke, self.restart = smoke, restart
         self.comm = comm
         self.out = Path(out_dir or case.outputs.directory or Path("results") / case.name)
         self._log = log if comm.rank == 0 else None
         if comm.rank == 0:
-            if self.out.exists() and any(self.out.iterdir()) and not overwrite:
+            if restart and not (self.out / checkpoint.FOLDER).is_dir():
+                raise CaseError(f"--restart {str(self.out)!r}: not a run folder with a checkpoint")
+            if not restart and self.out.exists() and any(self.out.iterdir()) and not overwrite:
                 raise CaseError(f"output folder {str(self.out)!r} is not empty: choose another "
-                                "with --out or pass --overwrite")
+                                "with --out, continue it with --restart, or pass --overwrite")
             self.out.mkdir(parents=True, exist_ok=True)
         comm.barrier()
 
@@ -142,7 +171,16 @@ class Simulation:
         except ValueError as err:
             raise CaseError(f"geometry: {err}") from None
         t0 = time.perf_counter()
-        domain = Domain.from_geometry(geom, self.comm)
+        if case.geometry.mesh_file:
+            domain = Domain.from_msh(case.geometry.mesh_file, case.geometry.dimension,
+                                     case.geometry.wire.diameter, self.comm)
+            missing = [n for n in (geo.Region.WIRE,) if n not in domain.cells] + [
+                n for n in (geo.Facet.CU_SINK, geo.Facet.W_SINK) if n not in domain.facets]
+            if missing:
+                raise CaseError(f"geometry.mesh_file = {case.geometry.mesh_file!r}: lacks the "
+                                f"named group(s) {', '.join(missing)}")
+        else:
+            domain = Domain.from_geometry(geom, self.comm)
         ncells = self.comm.allreduce(domain.mesh.topology.index_map(domain.mesh.topology.dim)
                                      .size_local, op=MPI.SUM)
         self.log(f"mesh: {case.geometry.dimension}, {ncells} cells "
@@ -160,56 +198,93 @@ class Simulation:
         return ctx, problem, modules
 
     def run(self) -> RunResult:
-        """Solve every bias point of the protocol and write the outputs."""
+        """Solve every bias point of the protocol (after the checkpoint, if restarting) and write
+        the outputs.
+
+        Raises:
+            SolverError: a bias point cannot be reached; outputs so far, a checkpoint of the
+                last converged state and ``failure_report.json`` are on disk.
+            Interrupted: SIGINT/SIGTERM; outputs and a checkpoint are on disk.
+        """
         from ecx_device.outputs.fields import FieldWriter
         from ecx_device.outputs.plots import write_plots
 
         wall0 = time.perf_counter()
-        case = self.case
-        self._write_provenance()
+        case, restart = self.case, self.restart
+        if not restart:
+            self._write_provenance()
         ctx, problem, modules = self.build()
         dofs = sum(V.dofmap.index_map.size_global for V in problem.spaces.values())
         result = RunResult(self.out, dofs=dofs)
-        self.log(f"unknowns: {', '.join(problem.names)}; {dofs} degrees of freedom, "
-                 f"P{case.solver.element_degree}")
         sign = 1.0 if case.bias.polarity == "cu_positive" else -1.0
         points = case.bias.protocol.bias_points(sign)
         if self.smoke:
             points = points[-case.smoke.max_bias_points:]
-        series = SeriesWriter(self.out / "timeseries.csv", self.comm.rank)
+        fingerprint = checkpoint.case_hash(case.model_dump_json() + f"smoke={self.smoke}")
+        done = 0
+        if restart:
+            meta = checkpoint.load(self.out, problem, fingerprint)
+            done = meta["completed"]
+            ctx.constants["bias"].value = meta["bias [V]"]
+            result.rows = read_series(self.out / "timeseries.csv")[:done]
+            self.log(f"restart: {done}/{len(points)} bias points already done, "
+                     f"continuing from V = {meta['bias [V]']:+.3f} V")
+        self.log(f"unknowns: {', '.join(problem.names)}; {dofs} degrees of freedom, "
+                 f"P{case.solver.element_degree}")
+        series = SeriesWriter(self.out / "timeseries.csv", self.comm.rank, result.rows)
         bounds = {"T": (0.0, case.solver.max_temperature)}
-        writer = None
-        if case.outputs.fields:
-            (self.out / "fields").mkdir(exist_ok=True)
-            writer = FieldWriter(self.out / "fields" / "fields.pvd", ctx, modules, UNKNOWN_NAMES)
+        writer = (FieldWriter(self.out / "fields", ctx, modules, UNKNOWN_NAMES)
+                  if case.outputs.fields else contextlib.nullcontext())
+
+        def save_checkpoint() -> None:
+            checkpoint.save(self.out, problem, {
+                "completed": done, "bias [V]": float(ctx.constants["bias"].value),
+                "case_hash": fingerprint, "time [s]": points[done - 1].time if done else 0.0})
+
         try:
-            if writer:
-                writer.__enter__()
-            for i, bp in enumerate(points, 1):
-                t0 = time.perf_counter()
-                rep = continue_bias(problem, bp.voltage, max_step=case.solver.max_bias_step,
-                                    min_step=case.solver.min_bias_step, bounds=bounds)
-                row = {"time [s]": bp.time, "bias [V]": bp.voltage, **problem.quantities(),
-                       "newton_iterations [-]": rep.newton_iterations,
-                       "rejected_steps [-]": rep.rejected}
-                result.rows.append(row)
-                series.append(row)
-                if writer:
-                    writer.write(bp.time)
-                self.log(f"[{i}/{len(points)}] t = {bp.time:.4g} s, V = {bp.voltage:+.3f} V: "
-                         f"I = {row['current [A]']:.4g} A, T_max = {row['wire_T_max [K]']:.1f} K "
-                         f"at z = {row['wire_T_max_axial_position [nm]']:.1f} nm "
-                         f"({rep.newton_iterations} Newton its, {rep.rejected} rejected, "
-                         f"{time.perf_counter() - t0:.1f} s)")
+            with writer, StopOnSignal() as stop:
+                for i in range(done, len(points)):
+                    bp = points[i]
+                    t0 = time.perf_counter()
+                    try:
+                        rep = continue_bias(problem, bp.voltage,
+                                            max_step=case.solver.max_bias_step,
+                                            min_step=case.solver.min_bias_step, bounds=bounds)
+                    except SolverError as err:
+                        save_checkpoint()
+                        write_json(self.out / "failure_report.json", {
+                            "bias_point": i + 1, "of": len(points), "time [s]": bp.time,
+                            "message": str(err), **err.details,
+                            "last_converged": result.rows[-1] if result.rows else None,
+                            "checkpoint": str(self.out / checkpoint.FOLDER)}, self.comm.rank)
+                        raise
+                    row = {"time [s]": bp.time, "bias [V]": bp.voltage, **problem.quantities(),
+                           "newton_iterations [-]": rep.newton_iterations,
+                           "rejected_steps [-]": rep.rejected}
+                    result.rows.append(row)
+                    series.append(row)
+                    if case.outputs.fields:
+                        writer.write(bp.time)
+                    done = i + 1
+                    save_checkpoint()
+                    self.log(f"[{done}/{len(points)}] t = {bp.time:.4g} s, "
+                             f"V = {bp.voltage:+.3f} V: I = {row['current [A]']:.4g} A, "
+                             f"T_max = {row['wire_T_max [K]']:.1f} K at z = "
+                             f"{row['wire_T_max_axial_position [nm]']:.1f} nm "
+                             f"({rep.newton_iterations} Newton its, {rep.rejected} rejected, "
+                             f"{time.perf_counter() - t0:.1f} s)")
+                    if stop.signal is not None and done < len(points):
+                        raise Interrupted(
+                            f"stopped by signal {stop.signal} after bias point {done}/"
+                            f"{len(points)}; outputs and checkpoint are in {self.out}; continue "
+                            f"with: ecx-device run CASE --restart {self.out}", stop.signal)
         finally:
-            if writer:
-                writer.__exit__(None, None, None)
             result.wall_time = time.perf_counter() - wall0
-            summary = {"case": case.name, "smoke": self.smoke,
-                       "degrees_of_freedom": dofs, "wall_time [s]": result.wall_time,
-                       "bias_points_completed": len(result.rows), "bias_points": len(points),
-                       "final": result.rows[-1] if result.rows else None}
-            write_json(self.out / "results.json", summary, self.comm.rank)
+            write_json(self.out / "results.json", {
+                "case": case.name, "smoke": self.smoke, "degrees_of_freedom": dofs,
+                "wall_time [s]": result.wall_time, "bias_points_completed": done,
+                "bias_points": len(points), "complete": done == len(points),
+                "final": result.rows[-1] if result.rows else None}, self.comm.rank)
         if case.outputs.plots and result.rows:
             write_plots(self.out, ctx, result.rows, case)
         self.log(f"done in {result.wall_time:.1f} s; outputs in {self.out}")
@@ -227,11 +302,23 @@ class Simulation:
         keys = sorted({k for m in mats.values() for k in m.sources()})
         refs = references()
         write_json(self.out / "references.json", {k: refs[k] for k in keys})
-        import dolfinx
-        import gmsh
-
         write_json(self.out / "provenance.json", {
             "ecx_device": __version__, "python": sys.version.split()[0],
-            "platform": platform.platform(), "dolfinx": dolfinx.__version__,
-            "gmsh": gmsh.__version__, "command": sys.argv, "mpi_ranks": self.comm.size,
-            "materials": {r: dataclasses.asdict(m)["name"] for r, m in mats.items()}})
+            "platform": platform.platform(), "dependencies": _dependency_versions(),
+            "command": sys.argv, "mpi_ranks": self.comm.size,
+            "materials": {r: m.name for r, m in mats.items()}})
+
+
+def _dependency_versions() -> dict[str, str]:
+    """Installed versions of the packages a result depends on."""
+    from importlib import metadata
+
+    out = {}
+    for pkg in ("dolfinx-solver-real", "fenics-dolfinx", "fenics-basix", "fenics-ffcx",
+                "fenics-ufl", "petsc4py", "mpi4py", "gmsh", "numpy", "pydantic", "pint",
+                "meshio", "pyvista"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            continue
+    return out

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ecx_device.coupling import CoupledProblem, NewtonResult
+from ecx_device.coupling import CoupledProblem, NewtonResult, reason_name
 from ecx_device.errors import SolverError
 from ecx_device.fem import MPI
 
@@ -66,10 +66,12 @@ def continue_bias(problem: CoupledProblem, target: float, *, max_step: float, mi
         nxt = current + float(np.clip(target - current, -step, step))
         good = problem.state()
         bias.value = nxt
+        before = problem.residual_norms()
         result: NewtonResult = problem.solve()
         report.solves += 1
         report.newton_iterations += result.iterations
-        problem_text = (result.message or f"Newton did not converge (reason {result.reason})"
+        problem_text = (result.message
+                        or f"Newton did not converge ({reason_name(result.reason)})"
                         if not result.converged else _out_of_bounds(problem, bounds))
         if not problem_text:
             current = nxt
@@ -77,6 +79,11 @@ def continue_bias(problem: CoupledProblem, target: float, *, max_step: float, mi
             continue
         report.rejected += 1
         report.messages.append(f"V={nxt:.4g} V: {problem_text}")
+        after = problem.residual_norms()
+        last_failure = {"attempted_bias [V]": nxt, "reason": problem_text,
+                        "newton_reason": result.reason,
+                        "residual_norms_before": before, "residual_norms_after": after,
+                        "worst_equation": _worst(before, after)}
         problem.restore(good)
         bias.value = current
         step /= 2
@@ -86,6 +93,20 @@ def continue_bias(problem: CoupledProblem, target: float, *, max_step: float, mi
                     if "T" in problem.u and "PETSc error" not in report.messages[-1] else "")
             raise SolverError(
                 f"cannot reach bias {target:.4g} V: stuck at {current:.4g} V after "
-                f"{report.rejected} rejected steps; last failure at {report.messages[-1]}{hint}")
+                f"{report.rejected} rejected steps; last failure at {report.messages[-1]} "
+                f"(worst residual: {last_failure['worst_equation']}){hint}",
+                details={"target_bias [V]": target, "reached_bias [V]": current,
+                         "rejected_steps": report.rejected, "attempts": report.messages,
+                         "last_failure": last_failure})
     return report
+
+
+def _worst(before: dict[str, float], after: dict[str, float]) -> str:
+    """The equation whose residual fell least (or grew most) in a failed Newton solve."""
+    def ratio(n: str) -> float:
+        if not np.isfinite(after[n]):
+            return np.inf
+        return after[n] / before[n] if before[n] > 0 else (np.inf if after[n] > 0 else 0.0)
+
+    return max(after, key=ratio)
 

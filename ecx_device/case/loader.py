@@ -69,5 +69,14 @@ def read_yaml(path: str | Path) -> dict:
 
 
 def load_case(path: str | Path) -> Case:
-    """Read and validate a case file (units converted to SI)."""
-    return validate_case(read_yaml(path), source=str(path))
+    """Read and validate a case file (units converted to SI; a mesh file resolved and checked)."""
+    case = validate_case(read_yaml(path), source=str(path))
+    mesh_file = case.geometry.mesh_file
+    if mesh_file is not None:
+        resolved = (Path(path).parent / mesh_file).resolve()
+        if not resolved.is_file():
+            raise CaseError(f"{path}: geometry.mesh_file = {mesh_file!r}: file does not exist "
+                            f"(looked for {resolved})")
+        geometry = case.geometry.model_copy(update={"mesh_file": str(resolved)})
+        case = case.model_copy(update={"geometry": geometry})
+    return case

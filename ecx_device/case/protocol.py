@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel, model_validator
 
 from ecx_device.units import to_si
 
@@ -20,6 +20,11 @@ _Duration = Annotated[float, BeforeValidator(lambda v: to_si(v, "s")), Field(gt=
 
 class _Segment(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    #: Optional start time (s); default: when the previous segment ends. The bias holds its last
+    #: value through a gap; a start before the previous segment's end is an overlap (an error).
+    start_time: Annotated[float | None, BeforeValidator(
+        lambda v: None if v is None else to_si(v, "s")), Field(ge=0)] = None
 
 
 class Hold(_Segment):
@@ -32,6 +37,11 @@ class Hold(_Segment):
     def points(self) -> list[tuple[float, float]]:
         """(time offset [s], bias [V]) pairs of this segment."""
         return [(0.0, self.voltage)]
+
+    @property
+    def total_duration(self) -> float:
+        """Duration of the segment (s)."""
+        return self.duration
 
 
 class Ramp(_Segment):
@@ -48,6 +58,11 @@ class Ramp(_Segment):
         t = np.linspace(0.0, self.duration, self.points_)
         v = np.linspace(self.start, self.stop, self.points_)
         return list(zip(t.tolist(), v.tolist()))
+
+    @property
+    def total_duration(self) -> float:
+        """Duration of the segment (s)."""
+        return self.duration
 
 
 class Steps(_Segment):
@@ -82,6 +97,16 @@ class BiasPoint:
 class BiasProtocol(RootModel[Annotated[list[Segment], Field(min_length=1)]]):
     """A sequence of segments run one after the other."""
 
+    @model_validator(mode="after")
+    def _no_overlap(self) -> BiasProtocol:
+        end = 0.0
+        for i, seg in enumerate(self.root):
+            if seg.start_time is not None and seg.start_time < end - 1e-15:
+                raise ValueError(f"segment [{i}] starts at {seg.start_time:g} s, before the "
+                                 f"previous segment ends ({end:g} s): segments must not overlap")
+            end = (seg.start_time if seg.start_time is not None else end) + seg.total_duration
+        return self
+
     def bias_points(self, polarity_sign: float = 1.0) -> list[BiasPoint]:
         """Flatten the protocol into bias points in time order.
 
@@ -91,9 +116,11 @@ class BiasProtocol(RootModel[Annotated[list[Segment], Field(min_length=1)]]):
         out: list[BiasPoint] = []
         t0 = 0.0
         for i, seg in enumerate(self.root):
+            if seg.start_time is not None:
+                t0 = seg.start_time
             for dt, v in seg.points():
                 if out and out[-1].time == t0 + dt:
                     out.pop()  # at a segment boundary the later segment sets the bias
                 out.append(BiasPoint(t0 + dt, polarity_sign * v, i))
-            t0 += getattr(seg, "total_duration", seg.duration)
+            t0 += seg.total_duration
         return out

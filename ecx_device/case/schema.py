@@ -6,6 +6,7 @@ converted once, here, to SI floats. Downstream code never sees a unit string.
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -83,6 +84,9 @@ class GeometrySpec(Section):
     cu_electrode: CuElectrodeSpec
     w_tip: WTipSpec
     mesh: MeshSpec
+    mesh_file: str | None = Field(
+        None, description="read this .msh (nm, named physical groups as written by "
+        "`ecx-device mesh`) instead of meshing; relative to the case file")
 
     @model_validator(mode="after")
     def _consistent(self) -> GeometrySpec:
@@ -103,9 +107,10 @@ class MaterialsSpec(Section):
     cu_electrode: str = "Cu"
     wire: str = "CdS_nanowire"
     w_tip: str = "W"
-    overrides: dict[Literal["cu_electrode", "wire", "w_tip"], dict[str, str]] = Field(
+    overrides: dict[Literal["cu_electrode", "wire", "w_tip"], dict[str, str | dict]] = Field(
         default_factory=dict,
-        description="region -> property -> constant value with unit, e.g. '5 W/(m K)'")
+        description="region -> property -> a constant with unit ('5 W/(m K)') or a model "
+        "mapping as in the materials data files")
 
 
 class BiasSpec(Section):
@@ -145,10 +150,21 @@ class SolverSpec(Section):
         default_factory=dict, description="extra PETSc options (override the defaults)")
 
 
+def _relative_folder(value: str | None) -> str | None:
+    """Output folders named in a case stay inside the working tree."""
+    if value is None:
+        return value
+    p = PurePosixPath(value)
+    if p.is_absolute() or ".." in p.parts or "\\" in value:
+        raise ValueError("must be a relative path without '..' (use --out for other places)")
+    return value
+
+
 class OutputsSpec(Section):
     """What a run writes."""
 
-    directory: str | None = Field(None, description="default: results/<case name>")
+    directory: Annotated[str | None, AfterValidator(_relative_folder)] = Field(
+        None, description="default: results/<case name>")
     fields: bool = True
     plots: bool = True
 
@@ -164,7 +180,7 @@ class SmokeSpec(Section):
 class Case(Section):
     """A whole case file."""
 
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)]
     description: str = ""
     geometry: GeometrySpec
     materials: MaterialsSpec = MaterialsSpec()

@@ -53,6 +53,8 @@ class Material:
         """Copy with some properties replaced (plain ``"5 W/(m K)"`` means a constant)."""
         props = dict(self.properties)
         for prop, spec in overrides.items():
+            if isinstance(spec, dict) and "source" not in spec:
+                spec = {**spec, "source": ["case_override"]}
             try:
                 props[prop] = parse_property(prop, spec, f"{where}.{prop}")
             except ValueError as err:

@@ -176,6 +176,15 @@ def parse_property(name: str, spec: dict | str, where: str) -> PropertyModel:
         if len(T) < 2 or len(T) != len(values["values"]) or any(np.diff(T) <= 0):
             raise ValueError(f"{where}: a table needs >= 2 increasing temperatures and as many "
                              "values")
+    # Every property in the database is a positive physical quantity.
+    for key in ("value", "values", "resistivity"):
+        vals = values.get(key)
+        if vals is not None and not all(np.isfinite(v) and v > 0 for v in np.atleast_1d(vals)):
+            raise ValueError(f"{where}.{key} = {spec[key]!r}: must be positive")
+    if kind != "constant" and any(np.atleast_1d(values.get("temperature",
+                                                            values.get("reference_temperature",
+                                                                       1.0))) <= 0):
+        raise ValueError(f"{where}: temperatures must be positive (K)")
     source = spec.get("source", ())
     source = (source,) if isinstance(source, str) else tuple(source)
     return MODELS[kind](unit=unit, source=source, **values)

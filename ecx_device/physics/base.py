@@ -36,6 +36,7 @@ class Context:
     materials: dict[str, Material]
     constants: dict[str, Any]
     fields: dict[str, dolfinx.fem.Function] = field(default_factory=dict)
+    _compiled: dict[str, dict] = field(default_factory=dict, repr=False)
 
     @classmethod
     def create(cls, domain: Domain, materials: dict[str, Material], *, bias: float = 0.0,
@@ -65,6 +66,23 @@ class Context:
     def property(self, region: str, name: str):
         """UFL expression of a material property of ``region`` at the local temperature (SI)."""
         return self.materials[region](name, self.temperature(), UflOps)
+
+    def evaluate(self, key: str, build) -> dict[str, float]:
+        """Evaluate named scalar forms, compiling them once per context.
+
+        Args:
+            key: Cache key (e.g. the module name).
+            build: Called once, returns ``{name: UFL scalar form}``; the forms must refer to the
+                context's fields (not copies), so later evaluations see the current state.
+
+        Returns:
+            ``{name: value}``, summed over MPI ranks.
+        """
+        if key not in self._compiled:
+            self._compiled[key] = {n: dolfinx.fem.form(f) for n, f in build().items()}
+        comm = self.domain.mesh.comm
+        return {n: comm.allreduce(dolfinx.fem.assemble_scalar(f), op=MPI.SUM)
+                for n, f in self._compiled[key].items()}
 
     def regions(self) -> list[str]:
         """Regions of the mesh that have a material."""

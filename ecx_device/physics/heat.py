@@ -15,7 +15,7 @@ import numpy as np
 
 from ecx_device import geometry as geo
 from ecx_device.fem import dolfinx, ufl
-from ecx_device.physics.base import Context, Dirichlet, integrate
+from ecx_device.physics.base import Context, Dirichlet
 from ecx_device.units import STEFAN_BOLTZMANN
 
 
@@ -60,10 +60,12 @@ class HeatConduction:
         candidates = d.mesh.comm.allgather(None if local is None else
                                            (local[0], x[local[1], : d.gdim].tolist()))
         t_max, pos = max((c for c in candidates if c is not None), key=lambda c: c[0])
-        one = dolfinx.fem.Constant(d.mesh, 1.0)
-        wire_volume = integrate(d.volume(one, geo.Region.WIRE), d.mesh.comm)
-        t_mean = integrate(d.volume(T, geo.Region.WIRE), d.mesh.comm) / wire_volume
-        radiated = integrate(d.surface(self.radiative_flux(ctx), geo.Facet.WIRE_SURFACE), d.mesh.comm)
+        q = ctx.evaluate(self.name, lambda: {
+            "volume": d.volume(dolfinx.fem.Constant(d.mesh, 1.0), geo.Region.WIRE),
+            "T_volume": d.volume(T, geo.Region.WIRE),
+            "radiated": d.surface(self.radiative_flux(ctx), geo.Facet.WIRE_SURFACE)})
+        t_mean = q["T_volume"] / q["volume"]
+        radiated = q["radiated"]
         return {"wire_T_max [K]": float(t_max), "wire_T_mean [K]": t_mean,
                 "wire_T_max_axial_position [nm]": float(pos[d.axial_index]),
                 "radiated_power [W]": radiated}

@@ -1,0 +1,132 @@
+"""Electron and hole continuity in drift-diffusion form with SRH recombination (model.md 3.3).
+
+    div J_n =  q R,   J_n = -q mu_n n grad phi_n,
+    div J_p = -q R,   J_p = -q mu_p p grad phi_p,
+    R = (n p - n_i^2) / (tau_p (n + n_1) + tau_n (p + p_1)),
+
+with the quasi-Fermi potentials phi_n, phi_p [V] as unknowns and the Boltzmann densities of
+:mod:`ecx_device.physics.semiconductor_scaling` (J [A/m^2], R [m^-3 s^-1], mu [m^2/(V s)]). The
+quasi-Fermi form needs no upwinding: J_n = -q mu_n n grad phi_n is exactly the drift plus
+diffusion current, and the densities are exponentials of the unknowns, hence positive.
+Surfaces without a contact carry no current (J . n = 0); contacts live in
+:mod:`ecx_device.physics.contacts`. Both residuals are scaled by 1/(q R_0 Omega_0).
+
+Terminal currents are reaction fluxes: I = int q (mu_n n grad phi_n + mu_p p grad phi_p) . grad w dV
+with w = 1 on the terminal's degrees of freedom and 0 elsewhere. For the discrete solution this is
+the conservative boundary flux (the recombination terms of the two equations cancel), so anode
+and cathode currents agree to the accuracy with which the interior equations are solved.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ecx_device import geometry as geo
+from ecx_device.fem import dolfinx, ufl
+from ecx_device.physics.base import Context, integrate
+from ecx_device.physics.semiconductor_scaling import SemiconductorParameters, statistics_for
+from ecx_device.units import ELEMENTARY_CHARGE
+
+
+class DriftDiffusion:
+    """Electron and hole continuity for ``phi_n`` and ``phi_p`` (V), with SRH recombination.
+
+    Needs the ``psi`` unknown of :class:`ecx_device.physics.poisson.Poisson`.
+
+    Args:
+        params: Semiconductor data (mobilities, lifetimes, n_i, trap level).
+        regions: Cell regions filled by this semiconductor.
+        terminals: Facet groups reported as terminals by :meth:`quantities` (anode first).
+    """
+
+    name = "drift_diffusion"
+    unknowns = ("phi_n", "phi_p")
+
+    def __init__(self, params: SemiconductorParameters, regions: tuple[str, ...] = (geo.Region.WIRE,),
+                 terminals: tuple[str, str] = (geo.Facet.CU_SINK, geo.Facet.W_SINK)):
+        self.params, self.regions, self.terminals = params, tuple(regions), tuple(terminals)
+        self.stats = statistics_for(params)
+        self.scaling = self.stats.scaling
+
+    # -- physics -----------------------------------------------------------------------------
+    def densities(self, fields: dict) -> tuple:
+        """(n, p) in m^-3 as UFL expressions."""
+        C0, st = self.scaling.density, self.stats
+        return (C0 * st.n(fields["psi"], fields["phi_n"]),
+                C0 * st.p(fields["psi"], fields["phi_p"]))
+
+    def recombination(self, fields: dict):
+        """SRH net recombination rate R (m^-3 s^-1)."""
+        return self.scaling.density * self.stats.srh(fields["psi"], fields["phi_n"], fields["phi_p"])
+
+    def current_densities(self, ctx: Context, fields: dict) -> tuple:
+        """(J_n, J_p) in A/m^2 as UFL vectors."""
+        n, p = self.densities(fields)
+        d, q, pr = ctx.domain, ELEMENTARY_CHARGE, self.params
+        return (-q * pr.mu_n * n * d.grad(fields["phi_n"]),
+                -q * pr.mu_p * p * d.grad(fields["phi_p"]))
+
+    def residual(self, ctx: Context, u: dict, v: dict) -> dict:
+        """Scaled continuity equations for phi_n and phi_p (rows O(1))."""
+        if "psi" not in u:
+            raise ValueError("DriftDiffusion needs the 'psi' unknown (enable Poisson)")
+        d, sc, st, pr = ctx.domain, self.scaling, self.stats, self.params
+        # q mu n grad(phi).grad(v) / (q R0) = (mu/mu0) (L0^2/V_T) n^ grad(phi).grad(v)
+        k = sc.length**2 / (sc.mobility * sc.thermal_voltage)
+        n = st.n(u["psi"], u["phi_n"])
+        p = st.p(u["psi"], u["phi_p"])
+        r = st.srh(u["psi"], u["phi_n"], u["phi_p"]) * sc.density / sc.rate
+        vol = sc.reference_volume(d)
+        fn = k * pr.mu_n * n * ufl.dot(d.grad(u["phi_n"]), d.grad(v["phi_n"])) - r * v["phi_n"]
+        fp = k * pr.mu_p * p * ufl.dot(d.grad(u["phi_p"]), d.grad(v["phi_p"])) + r * v["phi_p"]
+        return {"phi_n": d.volume(fn / vol, *self.regions),
+                "phi_p": d.volume(fp / vol, *self.regions)}
+
+    def initial_guess(self, ctx: Context) -> dict[str, float]:
+        """Thermal equilibrium with the grounded terminal: both quasi-Fermi potentials 0 V."""
+        return {"phi_n": 0.0, "phi_p": 0.0}
+
+    # -- results -------------------------------------------------------------------------------
+    def terminal_currents(self, ctx: Context, facet_group: str) -> tuple[float, float]:
+        """Electron and hole current (A) flowing into the device through a terminal.
+
+        Reaction fluxes of the two continuity equations without that terminal's boundary terms;
+        each still contains -q int R w dV (resp. +), which cancels in the sum.
+        """
+        f = ctx.fields
+        d = ctx.domain
+        V = f["phi_n"].function_space
+        w = dolfinx.fem.Function(V)
+        dofs = dolfinx.fem.locate_dofs_topological(V, d.mesh.topology.dim - 1,
+                                                   d.facet_entities(facet_group))
+        w.x.array[dofs] = 1.0
+        jn, jp = self.current_densities(ctx, f)
+        r = ELEMENTARY_CHARGE * self.recombination(f)
+        i_n = integrate(d.volume(-ufl.dot(jn, d.grad(w)) - r * w, *self.regions), d.mesh.comm)
+        i_p = integrate(d.volume(-ufl.dot(jp, d.grad(w)) + r * w, *self.regions), d.mesh.comm)
+        return i_n, i_p
+
+    def terminal_current(self, ctx: Context, facet_group: str) -> float:
+        """Total current (A) flowing into the device through a terminal."""
+        return sum(self.terminal_currents(ctx, facet_group))
+
+    def quantities(self, ctx: Context) -> dict[str, float]:
+        """Anode and cathode currents, their mismatch and the recombination current."""
+        d = ctx.domain
+        anode, cathode = self.terminals
+        i_a = self.terminal_current(ctx, anode)
+        i_c = self.terminal_current(ctx, cathode)
+        rec = integrate(d.volume(ELEMENTARY_CHARGE * self.recombination(ctx.fields), *self.regions),
+                        d.mesh.comm)
+        scale = max(abs(i_a), abs(i_c), np.finfo(float).tiny)
+        return {"current [A]": i_a, "cathode_current [A]": -i_c,
+                "current_mismatch [-]": abs(i_a + i_c) / scale, "recombination_current [A]": rec}
+
+    def derived_fields(self, ctx: Context) -> dict[str, dict]:
+        """Electron and hole current densities (A/m^2) and the SRH rate (m^-3 s^-1)."""
+        jn, jp = self.current_densities(ctx, ctx.fields)
+        rec = self.recombination(ctx.fields)
+        return {"electron_current_density [A/m^2]": {r: jn for r in self.regions},
+                "hole_current_density [A/m^2]": {r: jp for r in self.regions},
+                "current_density [A/m^2]": {r: jn + jp for r in self.regions},
+                "srh_rate [m^-3 s^-1]": {r: rec for r in self.regions}}

@@ -1,0 +1,91 @@
+"""Electrostatics of a semiconductor with Boltzmann carriers (model.md 3.2).
+
+    -div( eps grad psi ) = q (p - n + N_D - N_A)           in the semiconductor regions,
+    n = n_i exp((psi - phi_n)/V_T),  p = n_i exp((phi_p - psi)/V_T),
+
+psi [V] the electrostatic potential referred to the intrinsic level, eps [F/m], densities [m^-3].
+The quasi-Fermi potentials are the ``phi_n`` / ``phi_p`` unknowns of
+:class:`ecx_device.physics.carriers.DriftDiffusion` when that module is enabled, otherwise frozen
+values given here (0 V: thermal equilibrium, i.e. the nonlinear Poisson-Boltzmann equation).
+No boundary term is added: surfaces without a contact are charge-free (eps dpsi/dn = 0); contacts
+(:mod:`ecx_device.physics.contacts`) fix psi.
+
+The residual is scaled by 1/(q C_0 Omega_0) (:mod:`ecx_device.physics.semiconductor_scaling`), so
+its rows are O(1): -div^ grad^ psi^ = p^ - n^ + N^ with the Debye length of C_0 as unit length.
+"""
+
+from __future__ import annotations
+
+from ecx_device import geometry as geo
+from ecx_device.fem import ufl
+from ecx_device.physics.base import Context
+from ecx_device.physics.semiconductor_scaling import (
+    SemiconductorParameters,
+    interpolate_expression,
+    statistics_for,
+)
+from ecx_device.units import ELEMENTARY_CHARGE
+
+
+class Poisson:
+    """Poisson's equation for ``psi`` (V) with Boltzmann electrons and holes.
+
+    Args:
+        params: Semiconductor data (permittivity, n_i, doping).
+        regions: Cell regions filled by this semiconductor.
+        frozen_phi_n: Electron quasi-Fermi potential (V, number or UFL) used when ``phi_n`` is
+            not an unknown.
+        frozen_phi_p: Hole quasi-Fermi potential (V) used when ``phi_p`` is not an unknown.
+    """
+
+    name = "poisson"
+    unknowns = ("psi",)
+
+    def __init__(self, params: SemiconductorParameters, regions: tuple[str, ...] = (geo.Region.WIRE,),
+                 frozen_phi_n=0.0, frozen_phi_p=0.0):
+        self.params, self.regions = params, tuple(regions)
+        self.stats = statistics_for(params)
+        self.scaling = self.stats.scaling
+        self.frozen = {"phi_n": frozen_phi_n, "phi_p": frozen_phi_p}
+
+    def _phi(self, fields: dict, name: str):
+        return fields[name] if name in fields else self.frozen[name]
+
+    def space_charge(self, ctx: Context, fields: dict):
+        """Scaled space charge (p - n + N_D - N_A) / C_0 (-) for the given fields."""
+        psi = fields["psi"]
+        st = self.stats
+        net = self.params.net_doping(ctx.domain.position()) / self.scaling.density
+        return (st.p(psi, self._phi(fields, "phi_p")) - st.n(psi, self._phi(fields, "phi_n"))
+                + net)
+
+    def residual(self, ctx: Context, u: dict, v: dict) -> dict:
+        """Scaled Gauss law: int eps grad psi . grad v - q (p - n + N) v dV, times 1/(q C0 Omega0)."""
+        d = ctx.domain
+        sc = self.scaling
+        # eps / (q C0) (m^2/V) so that both terms are densities / C0
+        coef = self.params.permittivity / (ELEMENTARY_CHARGE * sc.density)
+        form = (coef * ufl.dot(d.grad(u["psi"]), d.grad(v["psi"]))
+                - self.space_charge(ctx, u) * v["psi"])
+        return {"psi": d.volume(form / sc.reference_volume(d), *self.regions)}
+
+    def initial_guess(self, ctx: Context) -> dict:
+        """Charge-neutral potential V_T asinh(N / 2 n_i) at every node (quasi-Fermi levels at 0).
+
+        A uniform start would put the first Newton step through exponentials of tens of V_T.
+        """
+        V = ctx.fields["psi"].function_space
+        frozen = self.frozen["phi_n"]
+        # with frozen uniform quasi-Fermi levels the neutral potential moves with them
+        phi0 = float(frozen) if "phi_n" not in ctx.fields and isinstance(frozen, int | float) else 0.0
+        return {"psi": interpolate_expression(
+            self.stats.neutral_potential(ctx.domain.position()) + phi0, V)}
+
+    def derived_fields(self, ctx: Context) -> dict:
+        """Electron and hole densities (m^-3)."""
+        f = ctx.fields
+        C0 = self.scaling.density
+        n = C0 * self.stats.n(f["psi"], self._phi(f, "phi_n"))
+        p = C0 * self.stats.p(f["psi"], self._phi(f, "phi_p"))
+        return {"electron_density [m^-3]": {r: n for r in self.regions},
+                "hole_density [m^-3]": {r: p for r in self.regions}}
