@@ -62,10 +62,13 @@ def _cmd_mesh(args) -> int:
 
 def _cmd_check(args) -> int:
     from ecx_device.case import load_case
-    from ecx_device.simulation import region_materials
+    from ecx_device.simulation import device_geometry, region_materials
 
     case = load_case(args.case)
     region_materials(case)  # unknown materials / bad overrides fail here
+    if not case.geometry.mesh_file:
+        cells = device_geometry(case).estimated_cells()
+        print(f"geometry: buildable, roughly {cells:.2g} cells before contact refinement")
     sign = 1.0 if case.bias.polarity == "cu_positive" else -1.0
     points = case.bias.protocol.bias_points(sign)
     print(f"{args.case}: valid case {case.name!r} ({case.geometry.dimension}), "

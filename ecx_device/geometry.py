@@ -90,6 +90,10 @@ FACET_TAGS: Final[dict[str, int]] = {
 
 DIMENSIONS: Final[tuple[str, ...]] = ("1d", "axisymmetric", "3d")
 
+# Largest mesh validate() accepts: beyond this a typo in a size (nm for um) would hang gmsh for
+# hours or exhaust memory on a workstation; real studies that need more can raise it.
+MAX_CELLS: Final[float] = 2e7
+
 # Growth of the target element size with distance from a refined zone (nm of size per nm of
 # distance). 0.3 keeps neighbouring elements within ~30 % of each other, a common quality bound.
 SIZE_GRADIENT: Final[float] = 0.3
@@ -317,6 +321,29 @@ class DeviceGeometry:
                 f"contact_mesh_size: {self.contact_mesh_size} nm; expected less than "
                 f"wire_diameter ({self.wire_diameter} nm) so the wire is resolved across"
             )
+        cells = self.estimated_cells()
+        if cells > MAX_CELLS:
+            raise ValueError(
+                f"wire_mesh_size/metal_mesh_size: the mesh would have about {cells:.2g} cells; "
+                f"expected at most {MAX_CELLS:.0e} (use larger mesh sizes or a smaller device)"
+            )
+
+    def estimated_cells(self) -> float:
+        """Rough cell count of the mesh from the region sizes and element sizes (no grading).
+
+        A regular tetrahedron of edge h has volume h^3/(6 sqrt 2), a regular triangle h^2 sqrt3/4.
+        """
+        if self.dimension == "1d":
+            return self.wire_free_length / self.contact_mesh_size
+        w_volume = math.pi / 3 * self.w_far_radius**2 * self.w_height  # cone bound
+        if self.dimension == "3d":
+            per = 6 * math.sqrt(2)
+            return per * (self.wire_volume / self.wire_mesh_size**3
+                          + (self.cu_volume + w_volume) / self.metal_mesh_size**3)
+        per = 4 / math.sqrt(3)
+        wire_area = self.wire_radius * (self.wire_free_length + self.cu_contact_length)
+        metal_area = self.cu_radius * self.cu_thickness + self.w_far_radius * self.w_height
+        return per * (wire_area / self.wire_mesh_size**2 + metal_area / self.metal_mesh_size**2)
 
     @property
     def _half_angle_rad(self) -> float:

@@ -8,7 +8,6 @@ import numpy as np
 
 from ecx_device import geometry as geo
 from ecx_device.case.schema import Case
-from ecx_device.errors import CaseError
 
 
 def mesh_case(case: Case, out_dir: Path, smoke: bool = False) -> list[Path]:
@@ -16,10 +15,6 @@ def mesh_case(case: Case, out_dir: Path, smoke: bool = False) -> list[Path]:
     from ecx_device.simulation import device_geometry
 
     geom = device_geometry(case, case.smoke.mesh_scale if smoke else 1.0)
-    try:
-        geom.validate()
-    except ValueError as err:
-        raise CaseError(f"geometry: {err}") from None
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir / f"{case.name}_{case.geometry.dimension}"

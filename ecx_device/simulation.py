@@ -43,24 +43,56 @@ def physics_modules(case: Case) -> list:
     return [OhmicConduction(), HeatConduction()]
 
 
+#: Case key of each DeviceGeometry field, so geometry errors name what the user wrote.
+_GEOMETRY_KEYS = {
+    "wire_diameter": "geometry.wire.diameter", "wire_free_length": "geometry.wire.free_length",
+    "cu_contact_length": "geometry.wire.cu_contact_length",
+    "cu_radius": "geometry.cu_electrode.radius", "cu_thickness": "geometry.cu_electrode.thickness",
+    "w_apex_radius": "geometry.w_tip.apex_radius", "w_height": "geometry.w_tip.height",
+    "w_cone_half_angle": "geometry.w_tip.cone_half_angle",
+    "w_contact_depth": "geometry.w_tip.contact_depth",
+    "wire_mesh_size": "geometry.mesh.wire_size", "contact_mesh_size": "geometry.mesh.contact_size",
+    "metal_mesh_size": "geometry.mesh.metal_size",
+}
+
+
 def device_geometry(case: Case, mesh_scale: float = 1.0) -> geo.DeviceGeometry:
-    """Convert the case's geometry section (m) to the mesher's description (nm)."""
+    """Convert the case's geometry section (m) to the mesher's description (nm), validated.
+
+    Raises:
+        CaseError: the geometry cannot be built (the message names the case keys).
+    """
+    geom = _device_geometry(case, mesh_scale)
+    try:
+        geom.validate()
+    except ValueError as err:
+        msg = str(err)
+        for field_name, key in sorted(_GEOMETRY_KEYS.items(), key=lambda kv: -len(kv[0])):
+            msg = msg.replace(field_name, key)
+        raise CaseError(msg) from None
+    return geom
+
+
+def _device_geometry(case: Case, mesh_scale: float) -> geo.DeviceGeometry:
     g = case.geometry
-    nm = 1.0 / MESH_UNIT
+
+    def nm(x: float) -> float:
+        return float(f"{x / MESH_UNIT:.12g}")  # drop m -> nm rounding noise (1.9999999999999998)
+
     return geo.DeviceGeometry(
         dimension=g.dimension,
-        wire_diameter=g.wire.diameter * nm,
-        wire_free_length=g.wire.free_length * nm,
-        cu_contact_length=g.wire.cu_contact_length * nm,
-        cu_radius=g.cu_electrode.radius * nm,
-        cu_thickness=g.cu_electrode.thickness * nm,
-        w_apex_radius=g.w_tip.apex_radius * nm,
+        wire_diameter=nm(g.wire.diameter),
+        wire_free_length=nm(g.wire.free_length),
+        cu_contact_length=nm(g.wire.cu_contact_length),
+        cu_radius=nm(g.cu_electrode.radius),
+        cu_thickness=nm(g.cu_electrode.thickness),
+        w_apex_radius=nm(g.w_tip.apex_radius),
         w_cone_half_angle=math.degrees(g.w_tip.cone_half_angle),
-        w_height=g.w_tip.height * nm,
-        w_contact_depth=g.w_tip.contact_depth * nm,
-        wire_mesh_size=g.mesh.wire_size * nm * mesh_scale,
-        contact_mesh_size=g.mesh.contact_size * nm * mesh_scale,
-        metal_mesh_size=g.mesh.metal_size * nm * mesh_scale,
+        w_height=nm(g.w_tip.height),
+        w_contact_depth=nm(g.w_tip.contact_depth),
+        wire_mesh_size=nm(g.mesh.wire_size) * mesh_scale,
+        contact_mesh_size=nm(g.mesh.contact_size) * mesh_scale,
+        metal_mesh_size=nm(g.mesh.metal_size) * mesh_scale,
     )
 
 
@@ -147,6 +179,8 @@ class Simulation:
         self.comm = comm
         self.out = Path(out_dir or case.outputs.directory or Path("results") / case.name)
         self._log = log if comm.rank == 0 else None
+        if not self.case.geometry.mesh_file:  # bad geometry stops before any folder is made
+            device_geometry(self.case, self.case.smoke.mesh_scale if smoke else 1.0)
         if comm.rank == 0:
             if restart and not (self.out / checkpoint.FOLDER).is_dir():
                 raise CaseError(f"--restart {str(self.out)!r}: not a run folder with a checkpoint")
@@ -166,10 +200,6 @@ class Simulation:
         case = self.case
         scale = case.smoke.mesh_scale if self.smoke else 1.0
         geom = device_geometry(case, scale)
-        try:
-            geom.validate()
-        except ValueError as err:
-            raise CaseError(f"geometry: {err}") from None
         t0 = time.perf_counter()
         if case.geometry.mesh_file:
             domain = Domain.from_msh(case.geometry.mesh_file, case.geometry.dimension,

@@ -212,3 +212,23 @@ def test_long_run_memory_is_flat(tmp_path):
     per_step = (late - early) / 250
     print(f"RSS at step 50: {early} KiB, at step 300: {late} KiB, {per_step:.2f} KiB/step")
     assert per_step < 8.0
+
+
+@pytest.mark.parametrize("key, value, fragment", [
+    ("wire_size", "0.004 nm", "geometry.mesh.contact_size"),
+    ("metal_size", "1 nm", "geometry.mesh.wire_size"),
+])
+def test_geometry_errors_name_case_keys_before_any_output(tmp_path, key, value, fragment):
+    data = copy.deepcopy(yaml.safe_load((CASES / "zhang2017_1V.yaml").read_text()))
+    data["geometry"]["mesh"][key] = value
+    with pytest.raises(CaseError, match=fragment):
+        Simulation(validate_case(data), tmp_path / "run", log=None)
+    assert not (tmp_path / "run").exists()
+
+
+def test_mesh_budget_guards_against_unit_slips(tmp_path):
+    data = copy.deepcopy(yaml.safe_load((CASES / "zhang2017_1V.yaml").read_text()))
+    data["geometry"]["dimension"] = "3d"
+    data["geometry"]["cu_electrode"]["radius"] = "200 um"  # um typed for nm
+    with pytest.raises(CaseError, match="would have about"):
+        Simulation(validate_case(data), tmp_path / "run", log=None)

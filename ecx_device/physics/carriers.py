@@ -24,7 +24,12 @@ import numpy as np
 from ecx_device import geometry as geo
 from ecx_device.fem import dolfinx, ufl
 from ecx_device.physics.base import Context, integrate
-from ecx_device.physics.semiconductor_scaling import SemiconductorParameters, statistics_for
+from ecx_device.physics.semiconductor_scaling import (
+    SemiconductorParameters,
+    quadrature_degree,
+    statistics_for,
+    with_quadrature,
+)
 from ecx_device.units import ELEMENTARY_CHARGE
 
 
@@ -79,8 +84,9 @@ class DriftDiffusion:
         vol = sc.reference_volume(d)
         fn = k * pr.mu_n * n * ufl.dot(d.grad(u["phi_n"]), d.grad(v["phi_n"])) - r * v["phi_n"]
         fp = k * pr.mu_p * p * ufl.dot(d.grad(u["phi_p"]), d.grad(v["phi_p"])) + r * v["phi_p"]
-        return {"phi_n": d.volume(fn / vol, *self.regions),
-                "phi_p": d.volume(fp / vol, *self.regions)}
+        q = quadrature_degree(u["phi_n"])
+        return {"phi_n": with_quadrature(d.volume(fn / vol, *self.regions), q),
+                "phi_p": with_quadrature(d.volume(fp / vol, *self.regions), q)}
 
     def initial_guess(self, ctx: Context) -> dict[str, float]:
         """Thermal equilibrium with the grounded terminal: both quasi-Fermi potentials 0 V."""
@@ -102,8 +108,12 @@ class DriftDiffusion:
         w.x.array[dofs] = 1.0
         jn, jp = self.current_densities(ctx, f)
         r = ELEMENTARY_CHARGE * self.recombination(f)
-        i_n = integrate(d.volume(-ufl.dot(jn, d.grad(w)) - r * w, *self.regions), d.mesh.comm)
-        i_p = integrate(d.volume(-ufl.dot(jp, d.grad(w)) + r * w, *self.regions), d.mesh.comm)
+        # the residual's quadrature, so that this is the reaction of the discrete equations
+        q = quadrature_degree(f["phi_n"])
+        i_n = integrate(with_quadrature(d.volume(-ufl.dot(jn, d.grad(w)) - r * w, *self.regions),
+                                        q), d.mesh.comm)
+        i_p = integrate(with_quadrature(d.volume(-ufl.dot(jp, d.grad(w)) + r * w, *self.regions),
+                                        q), d.mesh.comm)
         return i_n, i_p
 
     def terminal_current(self, ctx: Context, facet_group: str) -> float:

@@ -37,7 +37,12 @@ import math
 from ecx_device import geometry as geo
 from ecx_device.fem import ufl
 from ecx_device.physics.base import Context, Dirichlet, integrate
-from ecx_device.physics.semiconductor_scaling import SemiconductorParameters, statistics_for
+from ecx_device.physics.semiconductor_scaling import (
+    SemiconductorParameters,
+    quadrature_degree,
+    statistics_for,
+    with_quadrature,
+)
 from ecx_device.units import ELEMENTARY_CHARGE, MESH_UNIT
 
 #: Nitsche penalty constant per degree^2 (safely above the 1D/2D inverse-inequality constants).
@@ -81,7 +86,8 @@ class _Contact:
         gamma = NITSCHE_PENALTY * _degree(psi) ** 2
         form = (-eps * ufl.dot(d.grad(psi), n) * v - eps * ufl.dot(d.grad(v), n) * gap
                 + gamma * eps / h * gap * v)
-        return self.scaling.poisson_factor(d) * d.surface(form, self.facet_group)
+        return with_quadrature(self.scaling.poisson_factor(d) * d.surface(form, self.facet_group),
+                               quadrature_degree(psi))
 
     def residual(self, ctx: Context, u: dict, v: dict) -> dict:
         """The weak psi condition (added to Poisson's equation)."""
@@ -155,8 +161,9 @@ class SchottkyContact(_Contact):
             d = ctx.domain
             jn, jp = self.emission_fluxes(u)
             cf = self.scaling.continuity_factor(d)
-            out["phi_n"] = cf * d.surface(jn * v["phi_n"], self.facet_group)
-            out["phi_p"] = cf * d.surface(jp * v["phi_p"], self.facet_group)
+            q = quadrature_degree(u["phi_n"])
+            out["phi_n"] = with_quadrature(cf * d.surface(jn * v["phi_n"], self.facet_group), q)
+            out["phi_p"] = with_quadrature(cf * d.surface(jp * v["phi_p"], self.facet_group), q)
         return out
 
     def emission_current(self, ctx: Context) -> float:

@@ -22,7 +22,9 @@ from ecx_device.physics.base import Context
 from ecx_device.physics.semiconductor_scaling import (
     SemiconductorParameters,
     interpolate_expression,
+    quadrature_degree,
     statistics_for,
+    with_quadrature,
 )
 from ecx_device.units import ELEMENTARY_CHARGE
 
@@ -67,7 +69,8 @@ class Poisson:
         coef = self.params.permittivity / (ELEMENTARY_CHARGE * sc.density)
         form = (coef * ufl.dot(d.grad(u["psi"]), d.grad(v["psi"]))
                 - self.space_charge(ctx, u) * v["psi"])
-        return {"psi": d.volume(form / sc.reference_volume(d), *self.regions)}
+        return {"psi": with_quadrature(d.volume(form / sc.reference_volume(d), *self.regions),
+                                       quadrature_degree(u["psi"]))}
 
     def initial_guess(self, ctx: Context) -> dict:
         """Charge-neutral potential V_T asinh(N / 2 n_i) at every node (quasi-Fermi levels at 0).

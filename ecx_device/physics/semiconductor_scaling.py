@@ -249,3 +249,22 @@ def interpolate_expression(expr, V: dolfinx.fem.FunctionSpace):
     f.interpolate(dolfinx.fem.Expression(expr, V.element.interpolation_points))
     f.x.scatter_forward()
     return f.x.array.copy()
+
+
+def quadrature_degree(u) -> int:
+    """Quadrature degree of the semiconductor forms for the Lagrange degree of ``u``: 2 p + 2."""
+    return 2 * u.function_space.ufl_element().embedded_superdegree + 2
+
+
+def with_quadrature(form, degree: int):
+    """``form`` with every integral's quadrature degree fixed to ``degree``.
+
+    UFL estimates a degree per integrand, and the estimate for the Jacobian of an exponential
+    or a quotient (SRH) differs from the residual's (7 vs 14 for P1); the Jacobian is then not
+    the derivative of the assembled residual and Newton converges only linearly at high
+    injection. A fixed degree keeps the two consistent.
+    """
+    if not isinstance(form, ufl.Form):
+        return form  # an integer 0 from an absent region
+    return ufl.Form([itg.reconstruct(metadata={**itg.metadata(), "quadrature_degree": degree})
+                     for itg in form.integrals()])
