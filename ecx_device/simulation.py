@@ -303,11 +303,13 @@ class Simulation:
                              f"{row['wire_T_max_axial_position [nm]']:.1f} nm "
                              f"({rep.newton_iterations} Newton its, {rep.rejected} rejected, "
                              f"{time.perf_counter() - t0:.1f} s)")
-                    if stop.signal is not None and done < len(points):
+                    # every rank must agree to stop at the same point, or the others would hang
+                    signum = self.comm.allreduce(stop.signal or 0, op=MPI.MAX)
+                    if signum and done < len(points):
                         raise Interrupted(
-                            f"stopped by signal {stop.signal} after bias point {done}/"
+                            f"stopped by signal {signum} after bias point {done}/"
                             f"{len(points)}; outputs and checkpoint are in {self.out}; continue "
-                            f"with: ecx-device run CASE --restart {self.out}", stop.signal)
+                            f"with: ecx-device run CASE --restart {self.out}", signum)
         finally:
             result.wall_time = time.perf_counter() - wall0
             write_json(self.out / "results.json", {
