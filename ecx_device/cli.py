@@ -7,10 +7,12 @@ case, 3 for a solver failure); ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from ecx_device import __version__
+from ecx_device.errors import CaseError as EcxCaseError
 from ecx_device.errors import EcxError
 
 
@@ -36,6 +38,18 @@ def _parser() -> argparse.ArgumentParser:
     mesh.add_argument("--out", type=Path, default=Path("meshes"), help="folder (default meshes/)")
     check = sub.add_parser("check", help="validate a case file and print its bias points")
     common(check)
+    sweep = sub.add_parser("sweep", help="run the product of swept values as separate runs")
+    common(sweep)
+    sweep.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2",
+                       help="case key (dotted path, or 'bias') and values with units; repeatable")
+    sweep.add_argument("--out", type=Path, help="sweep folder (default: results/<name>_sweep)")
+    sweep.add_argument("--jobs", type=int, default=max(1, (os.cpu_count() or 1)),
+                       help="runs at once (default: number of cores)")
+    sweep.add_argument("--index", type=int, help="run only combination N (batch-array task)")
+    sweep.add_argument("--collect", action="store_true",
+                       help="only gather summary.csv/png from finished runs")
+    sweep.add_argument("--plot-x", help="swept key on the plot's x axis (default: the first)")
+    sweep.add_argument("--plot-y", default="current [A]", help="output column to plot")
     return p
 
 
@@ -76,10 +90,33 @@ def _cmd_check(args) -> int:
     return 0
 
 
+def _cmd_sweep(args) -> int:
+    from ecx_device import sweep
+
+    sets = sweep.parse_sets(args.set)
+    if not sets:
+        raise EcxCaseError("sweep: give at least one --set KEY=V1,V2")
+    base, runs = sweep.plan(args.case, sets)
+    out = args.out or Path("results") / f"{base.get('name', 'case')}_sweep"
+    print(f"sweep: {len(runs)} runs in {out}")
+    if args.index is not None:
+        if not 0 <= args.index < len(runs):
+            raise EcxCaseError(f"--index {args.index}: expected 0..{len(runs) - 1}")
+        runs_to_do = [runs[args.index]]
+    else:
+        runs_to_do = [] if args.collect else runs
+    statuses = sweep.execute(args.case, out, runs_to_do, base, jobs=args.jobs, smoke=args.smoke)
+    if args.index is None:
+        summary = sweep.collect(out, runs, args.plot_x, args.plot_y)
+        print(f"summary: {summary}")
+    failed = [r for r, s in statuses.items() if s != "complete"]
+    return 3 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``ecx-device`` and ``python -m ecx_device``."""
     args = _parser().parse_args(argv)
-    commands = {"run": _cmd_run, "mesh": _cmd_mesh, "check": _cmd_check}
+    commands = {"run": _cmd_run, "mesh": _cmd_mesh, "check": _cmd_check, "sweep": _cmd_sweep}
     try:
         return commands[args.command](args)
     except EcxError as err:

@@ -266,6 +266,32 @@ class DeviceGeometry:
         angle = self.w_cone_half_angle
         if not (isinstance(angle, numbers.Real) and math.isfinite(angle) and 0 < angle < 90):
             raise ValueError(f"w_cone_half_angle: {angle!r} deg; expected 0 < angle < 90")
+        if self.dimension != "1d":  # electrodes are lumped in 1D: their shape does not matter
+            self._validate_electrodes()
+        if self.contact_mesh_size > self.wire_mesh_size:
+            raise ValueError(
+                f"contact_mesh_size: {self.contact_mesh_size} nm exceeds wire_mesh_size "
+                f"({self.wire_mesh_size} nm); expected contact <= wire <= metal mesh size"
+            )
+        if self.wire_mesh_size > self.metal_mesh_size:
+            raise ValueError(
+                f"wire_mesh_size: {self.wire_mesh_size} nm exceeds metal_mesh_size "
+                f"({self.metal_mesh_size} nm); expected contact <= wire <= metal mesh size"
+            )
+        if self.contact_mesh_size >= self.wire_diameter:
+            raise ValueError(
+                f"contact_mesh_size: {self.contact_mesh_size} nm; expected less than "
+                f"wire_diameter ({self.wire_diameter} nm) so the wire is resolved across"
+            )
+        cells = self.estimated_cells()
+        if cells > MAX_CELLS:
+            raise ValueError(
+                f"wire_mesh_size/metal_mesh_size: the mesh would have about {cells:.2g} cells; "
+                f"expected at most {MAX_CELLS:.0e} (use larger mesh sizes or a smaller device)"
+            )
+
+    def _validate_electrodes(self) -> None:
+        """Checks of the Cu and W bodies and their contacts (2D/3D only)."""
         if self.cu_thickness <= self.cu_contact_length:
             raise ValueError(
                 f"cu_thickness: {self.cu_thickness} nm is not greater than cu_contact_length "
@@ -305,27 +331,6 @@ class DeviceGeometry:
                 f"w_contact_depth: {self.w_contact_depth} nm gives a W|wire contact radius of "
                 f"{contact_radius:.6g} nm; expected at least contact_mesh_size "
                 f"({self.contact_mesh_size} nm) so the contact is resolved"
-            )
-        if self.contact_mesh_size > self.wire_mesh_size:
-            raise ValueError(
-                f"contact_mesh_size: {self.contact_mesh_size} nm exceeds wire_mesh_size "
-                f"({self.wire_mesh_size} nm); expected contact <= wire <= metal mesh size"
-            )
-        if self.wire_mesh_size > self.metal_mesh_size:
-            raise ValueError(
-                f"wire_mesh_size: {self.wire_mesh_size} nm exceeds metal_mesh_size "
-                f"({self.metal_mesh_size} nm); expected contact <= wire <= metal mesh size"
-            )
-        if self.contact_mesh_size >= self.wire_diameter:
-            raise ValueError(
-                f"contact_mesh_size: {self.contact_mesh_size} nm; expected less than "
-                f"wire_diameter ({self.wire_diameter} nm) so the wire is resolved across"
-            )
-        cells = self.estimated_cells()
-        if cells > MAX_CELLS:
-            raise ValueError(
-                f"wire_mesh_size/metal_mesh_size: the mesh would have about {cells:.2g} cells; "
-                f"expected at most {MAX_CELLS:.0e} (use larger mesh sizes or a smaller device)"
             )
 
     def estimated_cells(self) -> float:

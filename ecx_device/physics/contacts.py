@@ -147,19 +147,28 @@ class SchottkyContact(_Contact):
         """V - Phi_B + V_T ln(N_c / n_i) (V)."""
         return self.potential(ctx) - self.barrier + self.params.conduction_offset()
 
-    def emission_fluxes(self, fields: dict) -> tuple:
-        """Outward normal current densities (J_n . n, J_p . n) in A/m^2 (UFL)."""
-        C0, st, q = self.scaling.density, self.stats, ELEMENTARY_CHARGE
-        n = C0 * st.n(fields["psi"], fields["phi_n"])
-        p = C0 * st.p(fields["psi"], fields["phi_p"])
-        return -q * self.v_n * (n - self.n_b), q * self.v_p * (p - self.p_b)
+    def emission_fluxes(self, ctx: Context, fields: dict) -> tuple:
+        """Outward normal current densities (J_n . n, J_p . n) in A/m^2 (UFL).
+
+        With psi at its contact value, n - n_B = n_B (exp((V - phi_n)/V_T) - 1) and
+        p - p_B = p_B (exp((phi_p - V)/V_T) - 1). That form is used: it is what a strong psi
+        condition gives, it vanishes identically in equilibrium whatever the psi iterate, and its
+        Newton derivative is set by n_B, p_B rather than by the density of the current iterate
+        (which, from a charge-neutral start, is 10^8 times off and made the first hole update
+        5e6 V).
+        """
+        q, vt = ELEMENTARY_CHARGE, self.params.thermal_voltage
+        V = self.potential(ctx)
+        excess_n = self.n_b * (ufl.exp((V - fields["phi_n"]) / vt) - 1.0)
+        excess_p = self.p_b * (ufl.exp((fields["phi_p"] - V) / vt) - 1.0)
+        return -q * self.v_n * excess_n, q * self.v_p * excess_p
 
     def residual(self, ctx: Context, u: dict, v: dict) -> dict:
         """Nitsche psi condition plus the thermionic-emission Robin terms int J . n v dA."""
         out = super().residual(ctx, u, v)
         if "phi_n" in u:
             d = ctx.domain
-            jn, jp = self.emission_fluxes(u)
+            jn, jp = self.emission_fluxes(ctx, u)
             cf = self.scaling.continuity_factor(d)
             q = quadrature_degree(u["phi_n"])
             out["phi_n"] = with_quadrature(cf * d.surface(jn * v["phi_n"], self.facet_group), q)
@@ -169,7 +178,7 @@ class SchottkyContact(_Contact):
     def emission_current(self, ctx: Context) -> float:
         """Current (A) into the device through the contact, from the emission fluxes."""
         d = ctx.domain
-        jn, jp = self.emission_fluxes(ctx.fields)
+        jn, jp = self.emission_fluxes(ctx, ctx.fields)
         return integrate(d.surface(-(jn + jp), self.facet_group), d.mesh.comm)
 
     def quantities(self, ctx: Context) -> dict[str, float]:

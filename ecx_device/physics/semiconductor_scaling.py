@@ -246,6 +246,8 @@ def statistics_for(params: SemiconductorParameters) -> CarrierStatistics:
 def interpolate_expression(expr, V: dolfinx.fem.FunctionSpace):
     """Nodal values of a UFL expression in the space ``V`` (owned and ghost entries)."""
     f = dolfinx.fem.Function(V)
+    # the unit Constant ties an expression without spatial dependence to V's mesh
+    expr = expr * dolfinx.fem.Constant(V.mesh, 1.0)
     f.interpolate(dolfinx.fem.Expression(expr, V.element.interpolation_points))
     f.x.scatter_forward()
     return f.x.array.copy()
