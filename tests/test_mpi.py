@@ -1,0 +1,51 @@
+"""MPI: a small 3D case on 1 and 2 ranks gives the same scalars to solver tolerance, prints its
+progress once and writes one parallel field series."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import pyvista as pv
+import yaml
+
+from ecx_device.outputs.quantities import read_series
+
+CASES = Path(__file__).parents[1] / "cases"
+MPIEXEC = shutil.which("mpiexec", path=str(Path(sys.executable).parent))
+
+
+def _run(tmp_path: Path, case: Path, ranks: int) -> tuple[Path, str]:
+    out = tmp_path / f"np{ranks}"
+    proc = subprocess.run([MPIEXEC, "-n", str(ranks), sys.executable, "-m", "ecx_device", "run",
+                           str(case), "--out", str(out), "--smoke"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return out, proc.stdout
+
+
+@pytest.mark.skipif(MPIEXEC is None, reason="no mpiexec beside the Python interpreter")
+def test_3d_case_serial_equals_two_ranks(tmp_path):
+    data = copy.deepcopy(yaml.safe_load((CASES / "zhang2017_1V.yaml").read_text()))
+    data["geometry"]["dimension"] = "3d"
+    data["geometry"]["mesh"] = {"wire_size": "4 nm", "contact_size": "2 nm", "metal_size": "24 nm"}
+    data["smoke"] = {"mesh_scale": 2.5, "element_degree": 1, "max_bias_points": 2}
+    case = tmp_path / "case3d.yaml"
+    case.write_text(yaml.safe_dump(data))
+    serial, _ = _run(tmp_path, case, 1)
+    parallel, stdout = _run(tmp_path, case, 2)
+    assert stdout.count("done in") == 1  # progress printed once, not per rank
+    a, b = read_series(serial / "timeseries.csv"), read_series(parallel / "timeseries.csv")
+    assert len(a) == len(b) == 2
+    for key in ("current [A]", "joule_power [W]", "wire_T_max [K]", "wire_T_mean [K]"):
+        assert b[-1][key] == pytest.approx(a[-1][key], rel=1e-8), key
+    reader = pv.PVDReader(str(parallel / "fields" / "fields.pvd"))
+    assert len(reader.time_values) == 2
+    reader.set_active_time_value(reader.time_values[-1])
+    grid = reader.read()[0]
+    assert grid.n_cells > 0 and "temperature [K]" in grid.point_data
+    assert (parallel / "fields" / "data" / "part1__p1_000001.vtu").is_file()  # rank 1's piece
