@@ -38,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     mesh.add_argument("--out", type=Path, default=Path("meshes"), help="folder (default meshes/)")
     check = sub.add_parser("check", help="validate a case file and print its bias points")
     common(check)
+    pview = sub.add_parser("paraview", help="write a pvpython view script for a run folder")
+    pview.add_argument("run_dir", type=Path, help="output folder of a run")
+    pview.add_argument("--debug", action="store_true", help="show tracebacks")
     sweep = sub.add_parser("sweep", help="run the product of swept values as separate runs")
     common(sweep)
     sweep.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2",
@@ -90,6 +93,14 @@ def _cmd_check(args) -> int:
     return 0
 
 
+def _cmd_paraview(args) -> int:
+    from ecx_device.outputs.paraview import write_view_script
+
+    path = write_view_script(args.run_dir)
+    print(f"wrote {path}; run it with: pvpython {path}  (or ParaView: Python Shell > Run Script)")
+    return 0
+
+
 def _cmd_sweep(args) -> int:
     from ecx_device import sweep
 
@@ -116,7 +127,8 @@ def _cmd_sweep(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``ecx-device`` and ``python -m ecx_device``."""
     args = _parser().parse_args(argv)
-    commands = {"run": _cmd_run, "mesh": _cmd_mesh, "check": _cmd_check, "sweep": _cmd_sweep}
+    commands = {"run": _cmd_run, "mesh": _cmd_mesh, "check": _cmd_check, "sweep": _cmd_sweep,
+                "paraview": _cmd_paraview}
     try:
         return commands[args.command](args)
     except EcxError as err:

@@ -183,4 +183,6 @@ class Domain:
         """Write the name -> tag tables (JSON, rank 0)."""
         if self.mesh.comm.rank == 0:
             path.write_text(json.dumps({"cells": self.cells, "facets": self.facets,
-                                        "dimension": self.dimension}, indent=2))
+                                        "dimension": self.dimension,
+                                        "wire_diameter_nm": self.wire_diameter / MESH_UNIT},
+                                       indent=2))

@@ -244,6 +244,7 @@ class Simulation:
         if not restart:
             self._write_provenance()
         ctx, problem, modules = self.build()
+        ctx.domain.write_markers(self.out / "markers.json")
         dofs = sum(V.dofmap.index_map.size_global for V in problem.spaces.values())
         result = RunResult(self.out, dofs=dofs)
         sign = 1.0 if case.bias.polarity == "cu_positive" else -1.0
