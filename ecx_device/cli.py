@@ -41,6 +41,13 @@ def _parser() -> argparse.ArgumentParser:
     pview = sub.add_parser("paraview", help="write a pvpython view script for a run folder")
     pview.add_argument("run_dir", type=Path, help="output folder of a run")
     pview.add_argument("--debug", action="store_true", help="show tracebacks")
+    eels = sub.add_parser("eels", help="synthetic STEM-EELS maps (Cd, Cu) of a run's fields")
+    eels.add_argument("run_dir", type=Path, help="output folder of a run with a composition")
+    eels.add_argument("--time", help="time of the field step, e.g. '1 s' (default: the last)")
+    eels.add_argument("--beam", default="x", choices=["x", "y", "z"],
+                      help="beam direction (the wire axis is z)")
+    eels.add_argument("--pixel", default="0.5 nm", help="pixel size with unit (default 0.5 nm)")
+    eels.add_argument("--debug", action="store_true", help="show tracebacks")
     sweep = sub.add_parser("sweep", help="run the product of swept values as separate runs")
     common(sweep)
     sweep.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2",
@@ -101,6 +108,23 @@ def _cmd_paraview(args) -> int:
     return 0
 
 
+def _cmd_eels(args) -> int:
+    from ecx_device.outputs.eels import eels_for_run
+    from ecx_device.units import to_si
+
+    def quantity(option: str, value: str, unit: str) -> float:
+        try:
+            return to_si(value, unit)
+        except ValueError as err:
+            raise EcxCaseError(f"{option} {value!r}: {err}") from None
+
+    time = None if args.time is None else quantity("--time", args.time, "s")
+    pixel = quantity("--pixel", args.pixel, "nm") * 1e9
+    for path in eels_for_run(args.run_dir, time, args.beam, pixel):
+        print(f"wrote {path}")
+    return 0
+
+
 def _cmd_sweep(args) -> int:
     from ecx_device import sweep
 
@@ -128,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``ecx-device`` and ``python -m ecx_device``."""
     args = _parser().parse_args(argv)
     commands = {"run": _cmd_run, "mesh": _cmd_mesh, "check": _cmd_check, "sweep": _cmd_sweep,
-                "paraview": _cmd_paraview}
+                "paraview": _cmd_paraview, "eels": _cmd_eels}
     try:
         return commands[args.command](args)
     except EcxError as err:

@@ -23,12 +23,14 @@ from ecx_device import geometry as geo
 from ecx_device.case.schema import Case
 from ecx_device.coupling import CoupledProblem
 from ecx_device.errors import CaseError, Interrupted, SolverError
-from ecx_device.fem import MPI
+from ecx_device.composition import CompositionProfile
+from ecx_device.fem import MPI, dolfinx
 from ecx_device.materials import Material, load_material
 from ecx_device.materials.database import references
 from ecx_device.mesh import Domain
 from ecx_device.outputs.quantities import SeriesWriter, read_series, write_json
 from ecx_device.physics.base import Context
+from ecx_device.physics.composition_output import CompositionOutput
 from ecx_device.physics.heat import HeatConduction
 from ecx_device.physics.ohmic import OhmicConduction
 from ecx_device.stepping import continue_bias
@@ -39,8 +41,12 @@ UNKNOWN_NAMES = {"T": "temperature [K]", "phi": "potential [V]"}
 
 
 def physics_modules(case: Case) -> list:
-    """The equation sets solved for a case (the ohmic electro-thermal first stage)."""
-    return [OhmicConduction(), HeatConduction()]
+    """The equation sets solved for a case (the ohmic electro-thermal first stage), plus the
+    output-only composition module when the case prescribes one."""
+    modules = [OhmicConduction(), HeatConduction()]
+    if case.composition.shape != "none":
+        modules.append(CompositionOutput())
+    return modules
 
 
 #: Case key of each DeviceGeometry field, so geometry errors name what the user wrote.
@@ -100,7 +106,8 @@ def region_materials(case: Case) -> dict[str, Material]:
     """Region name -> material, with the case's overrides applied."""
     names = {geo.Region.CU: ("cu_electrode", case.materials.cu_electrode),
              geo.Region.WIRE: ("wire", case.materials.wire),
-             geo.Region.W: ("w_tip", case.materials.w_tip)}
+             geo.Region.W: ("w_tip", case.materials.w_tip),
+             "wire_exchanged": ("wire_exchanged", case.materials.wire_exchanged)}
     out = {}
     for region, (key, name) in names.items():
         try:
@@ -216,16 +223,33 @@ class Simulation:
         self.log(f"mesh: {case.geometry.dimension}, {ncells} cells "
                  f"({time.perf_counter() - t0:.1f} s)")
         th = case.thermal
-        ctx = Context.create(domain, region_materials(case), bias=0.0,
+        materials = region_materials(case)
+        exchanged = materials.pop("wire_exchanged")
+        ctx = Context.create(domain, materials, bias=0.0,
                              heat_sink_temperature=th.heat_sink_temperature,
                              radiation_temperature=th.radiation_temperature,
                              emissivity=th.emissivity)
+        if case.composition.shape != "none":
+            ctx.exchanged = {geo.Region.WIRE: exchanged}
+        self._set_composition(ctx, geom)
         modules = physics_modules(case)
         s = case.solver
         problem = CoupledProblem(ctx, modules, degree=s.element_degree, tolerance=s.newton_tolerance,
                                  max_iterations=s.newton_max_iterations,
                                  petsc_options=s.petsc_options)
         return ctx, problem, modules
+
+    def _set_composition(self, ctx: Context, geom: geo.DeviceGeometry) -> None:
+        """Interpolate the case's prescribed exchanged fraction onto the mesh (P1)."""
+        spec = self.case.composition
+        if spec.shape == "none":
+            return
+        profile = CompositionProfile(spec, geom.wire_diameter / 2, geom.wire_free_length,
+                                     geom.cu_contact_length)
+        V = dolfinx.fem.functionspace(ctx.domain.mesh, ("Lagrange", 1))
+        X = dolfinx.fem.Function(V, name="exchanged_fraction [-]")
+        X.interpolate(lambda x: profile.on_mesh(x, self.case.geometry.dimension))
+        ctx.composition = X
 
     def run(self) -> RunResult:
         """Solve every bias point of the protocol (after the checkpoint, if restarting) and write
@@ -332,6 +356,8 @@ class Simulation:
                     **case.model_dump(mode="json", by_alias=True)}
         (self.out / "case.resolved.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
         mats = region_materials(case)
+        if case.composition.shape == "none":
+            mats.pop("wire_exchanged")
         keys = sorted({k for m in mats.values() for k in m.sources()})
         refs = references()
         write_json(self.out / "references.json", {k: refs[k] for k in keys})

@@ -71,6 +71,13 @@ def read_yaml(path: str | Path) -> dict:
 def load_case(path: str | Path) -> Case:
     """Read and validate a case file (units converted to SI; a mesh file resolved and checked)."""
     case = validate_case(read_yaml(path), source=str(path))
+    if case.composition.file is not None:
+        resolved = (Path(path).parent / case.composition.file).resolve()
+        if not resolved.is_file():
+            raise CaseError(f"{path}: composition.file = {case.composition.file!r}: file does not "
+                            f"exist (looked for {resolved})")
+        composition = case.composition.model_copy(update={"file": str(resolved)})
+        case = case.model_copy(update={"composition": composition})
     mesh_file = case.geometry.mesh_file
     if mesh_file is not None:
         resolved = (Path(path).parent / mesh_file).resolve()

@@ -106,11 +106,42 @@ class MaterialsSpec(Section):
 
     cu_electrode: str = "Cu"
     wire: str = "CdS_nanowire"
+    wire_exchanged: str = Field("Cu2S", description="material of the fully exchanged wire (X = 1)")
     w_tip: str = "W"
-    overrides: dict[Literal["cu_electrode", "wire", "w_tip"], dict[str, str | dict]] = Field(
+    overrides: dict[Literal["cu_electrode", "wire", "wire_exchanged", "w_tip"],
+                    dict[str, str | dict]] = Field(
         default_factory=dict,
         description="region -> property -> a constant with unit ('5 W/(m K)') or a model "
         "mapping as in the materials data files")
+
+
+class CompositionSpec(Section):
+    """Prescribed exchanged fraction X of the wire (0 = CdS, 1 = Cu2S); see composition.py."""
+
+    shape: Literal["none", "uniform", "axial_segment", "core_shell", "file"] = "none"
+    fraction: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
+    start: Annotated[float | None, BeforeValidator(
+        lambda v: None if v is None else to_si(v, "m"))] = Field(
+        None, description="axial start of the exchanged zone from the Cu surface (default: the "
+        "embedded end of the wire)")
+    end: Annotated[float | None, BeforeValidator(
+        lambda v: None if v is None else to_si(v, "m"))] = Field(
+        None, description="axial end (default: the W end)")
+    shell_thickness: Length | None = None
+    closed_cu_end: bool = True
+    closed_w_end: bool = False
+    front_width: NonNegativeLength = 1e-9
+    file: str | None = Field(None, description=".npz with z [nm], r [nm], X (shape: file)")
+
+    @model_validator(mode="after")
+    def _complete(self) -> CompositionSpec:
+        if self.shape == "core_shell" and self.shell_thickness is None:
+            raise ValueError("shape core_shell needs shell_thickness (e.g. '5 nm')")
+        if self.shape == "file" and not self.file:
+            raise ValueError("shape file needs file (an .npz with z, r, X)")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError("end must lie beyond start")
+        return self
 
 
 class BiasSpec(Section):
@@ -184,6 +215,7 @@ class Case(Section):
     description: str = ""
     geometry: GeometrySpec
     materials: MaterialsSpec = MaterialsSpec()
+    composition: CompositionSpec = CompositionSpec()
     bias: BiasSpec
     thermal: ThermalSpec = ThermalSpec()
     solver: SolverSpec = SolverSpec()

@@ -19,13 +19,16 @@ PROPERTY_UNITS: dict[str, str] = {
     "thermal_conductivity": "W/(m K)",
     "density": "kg/m^3",
     "specific_heat": "J/(kg K)",
+    "sulfur_site_density": "m^-3",
 }
+
 
 
 class Ops:
     """NumPy backend; :class:`UflOps` swaps in UFL functions."""
 
     exp = staticmethod(np.exp)
+    log = staticmethod(np.log)
 
     @staticmethod
     def where_less(a, b, x, y):
@@ -41,6 +44,12 @@ class UflOps(Ops):
         import ufl
 
         return ufl.exp(x)
+
+    @staticmethod
+    def log(x):  # noqa: D102
+        import ufl
+
+        return ufl.ln(x)
 
     @staticmethod
     def where_less(a, b, x, y):  # noqa: D102
@@ -190,5 +199,23 @@ def parse_property(name: str, spec: dict | str, where: str) -> PropertyModel:
     return MODELS[kind](unit=unit, source=source, **values)
 
 
-__all__ = ["MODELS", "PROPERTY_UNITS", "Ops", "PropertyModel", "UflOps",
+#: How a property of a partly exchanged region follows X (model.md 3.9): conductivities mix
+#: log-linearly (they span decades between CdS and Cu2S), the others linearly.
+MIXING_RULES: dict[str, str] = {
+    "electrical_conductivity": "log_linear",
+    "thermal_conductivity": "linear",
+    "density": "linear",
+    "specific_heat": "linear",
+    "sulfur_site_density": "linear",
+}
+
+
+def mix(a, b, X, rule: str, ops: type[Ops] = Ops):
+    """Property of a mixture with fraction X of phase b: linear or log-linear in X."""
+    if rule == "log_linear":
+        return a * ops.exp(X * ops.log(b / a))
+    return a + X * (b - a)
+
+
+__all__ = ["MIXING_RULES", "MODELS", "PROPERTY_UNITS", "mix", "Ops", "PropertyModel", "UflOps",
            "parse_property"]

@@ -4,7 +4,8 @@ The data of each step are VTK XML files written by DOLFINx (``fields/data/``: on
 .vtu per rank). The ``fields.pvd`` index that ParaView opens is written by this module, atomically,
 after every step, so it always lists complete steps only, survives a crash, and a restarted run
 extends it. Unknowns are P1 point data (higher-degree solutions interpolated to the vertices);
-cellwise quantities (current density, Joule heat, conductivity, region tags) are DG0 cell data.
+modules' point fields (composition) are P1 too; cellwise quantities (current density, Joule heat,
+conductivity, region tags) are DG0 cell data.
 Mesh coordinates are in nm; every field name ends in its unit.
 """
 
@@ -45,6 +46,11 @@ class FieldWriter:
                 exprs = {r: dolfinx.fem.Expression(e, V.element.interpolation_points)
                          for r, e in per_region.items()}
                 self._derived.append((dolfinx.fem.Function(V, name=name), exprs))
+        self._points: list[tuple[dolfinx.fem.Function, object]] = []
+        for m in modules:
+            for name, expr in call_hook(m, "point_fields", ctx, default={}).items():
+                self._points.append((dolfinx.fem.Function(P1, name=name),
+                                     dolfinx.fem.Expression(expr, P1.element.interpolation_points)))
         self._region = dolfinx.fem.Function(dg0, name="region")
         d = ctx.domain
         for r, tag in d.cells.items():
@@ -82,11 +88,14 @@ class FieldWriter:
         d = self.ctx.domain
         for n, out in self._unknowns.items():
             out.interpolate(self.ctx.fields[n])
+        for out, expr in self._points:
+            out.interpolate(expr)
         for out, exprs in self._derived:
             for r, e in exprs.items():
                 out.interpolate(e, cells0=d.region_cells(r))
             out.x.scatter_forward()
-        functions = [*self._unknowns.values(), *(f for f, _ in self._derived), self._region]
+        functions = [*self._unknowns.values(), *(f for f, _ in self._points),
+                     *(f for f, _ in self._derived), self._region]
         self._file.write_function(functions, t)
         self._steps.append((t, f"data/{self._part}{self._count:06d}.pvtu"))
         self._count += 1

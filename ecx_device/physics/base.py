@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from ecx_device.fem import MPI, dolfinx, ufl
 from ecx_device.materials import Material
-from ecx_device.materials.properties import UflOps
+from ecx_device.materials.properties import MIXING_RULES, UflOps, mix
 from ecx_device.mesh import Domain
 
 
@@ -36,6 +36,9 @@ class Context:
     materials: dict[str, Material]
     constants: dict[str, Any]
     fields: dict[str, dolfinx.fem.Function] = field(default_factory=dict)
+    #: Exchanged fraction X (P1 on the whole mesh) and, per region, the material at X = 1.
+    composition: dolfinx.fem.Function | None = None
+    exchanged: dict[str, Material] = field(default_factory=dict)
     _compiled: dict[str, dict] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -64,8 +67,13 @@ class Context:
         return self.fields.get("T", self.constants["heat_sink_temperature"])
 
     def property(self, region: str, name: str):
-        """UFL expression of a material property of ``region`` at the local temperature (SI)."""
-        return self.materials[region](name, self.temperature(), UflOps)
+        """UFL expression of a material property of ``region`` at the local temperature and, in
+        a region with an exchanged phase, the local exchanged fraction (SI)."""
+        value = self.materials[region](name, self.temperature(), UflOps)
+        if self.composition is None or region not in self.exchanged:
+            return value
+        other = self.exchanged[region](name, self.temperature(), UflOps)
+        return mix(value, other, self.composition, MIXING_RULES[name], UflOps)
 
     def evaluate(self, key: str, build) -> dict[str, float]:
         """Evaluate named scalar forms, compiling them once per context.
@@ -112,6 +120,9 @@ class PhysicsModule(Protocol):
 
     def derived_fields(self, ctx: Context) -> dict[str, dict[str, Any]]:
         """Cellwise output fields: name -> {region: UFL expression}."""
+
+    def point_fields(self, ctx: Context) -> dict[str, Any]:
+        """Continuous output fields: name -> UFL expression (written as P1)."""
 
 
 def call_hook(module: Any, hook: str, *args, default=None):

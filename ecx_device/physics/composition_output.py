@@ -1,0 +1,35 @@
+"""Output of the prescribed composition: X and the Cd and Cu densities it implies.
+
+    n_Cd = n_S (1 - X),   n_Cu = 2 n_S X        [m^-3]
+
+with n_S the sulfur site density of the wire (the S sublattice does not move, model.md 3.8; two
+Cu per formula unit of Cu2S). No equation is solved here; the fields feed ParaView and the
+synthetic EELS maps.
+"""
+
+from __future__ import annotations
+
+from ecx_device import geometry as geo
+from ecx_device.physics.base import Context
+
+
+class CompositionOutput:
+    """Derived fields of the exchanged fraction (no unknowns)."""
+
+    name = "composition"
+    unknowns = ()
+
+    def residual(self, ctx: Context, u: dict, v: dict) -> dict:
+        """No equation."""
+        return {}
+
+    def point_fields(self, ctx: Context) -> dict:
+        """X (-), Cd and Cu densities (m^-3) as continuous (P1) fields.
+
+        They describe the wire; at points of the electrodes they carry no meaning (mask them with
+        the ``region`` cell data, as the EELS maps and the ParaView script do).
+        """
+        X = ctx.composition
+        n_s = ctx.materials[geo.Region.WIRE]("sulfur_site_density", ctx.temperature())
+        return {"exchanged_fraction [-]": X, "Cd_density [m^-3]": n_s * (1 - X),
+                "Cu_density [m^-3]": 2 * n_s * X}
