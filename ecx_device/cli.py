@@ -1,4 +1,4 @@
-"""Command line: ``ecx-device run|mesh|check CASE``.
+"""Command line: ``ecx-device run|mesh|check|sweep CASE`` and ``ecx-device paraview|eels RUN_DIR``.
 
 Errors the user can fix (case file, solver failure) print one line and exit non-zero (2 for a bad
 case, 3 for a solver failure); ``--debug`` shows the traceback instead.
@@ -90,9 +90,9 @@ def _cmd_check(args) -> int:
 
     case = load_case(args.case)
     region_materials(case)  # unknown materials / bad overrides fail here
-    if not case.geometry.mesh_file:
-        cells = device_geometry(case).estimated_cells()
-        print(f"geometry: buildable, roughly {cells:.2g} cells before contact refinement")
+    cells = device_geometry(case, case.smoke.mesh_scale if args.smoke else 1.0).estimated_cells()
+    source = f"mesh file {case.geometry.mesh_file}" if case.geometry.mesh_file else "gmsh"
+    print(f"geometry: buildable ({source}), roughly {cells:.2g} cells before contact refinement")
     sign = 1.0 if case.bias.polarity == "cu_positive" else -1.0
     points = case.bias.protocol.bias_points(sign)
     print(f"{args.case}: valid case {case.name!r} ({case.geometry.dimension}), "

@@ -61,8 +61,8 @@ class CompositionProfile:
         # that is closed; the core is what remains.
         depth = self.radius - r
         in_shell = self.shell - depth
-        if self.spec.closed_w_end:
-            in_shell = np.maximum(in_shell, self.shell - (self.length - z))
+        if self.spec.closed_w_end:  # the shell also covers the window's W-side end face
+            in_shell = np.maximum(in_shell, self.shell - (self.z1 - z))
         if self.spec.closed_cu_end:
             in_shell = np.maximum(in_shell, self.shell - (z - self.z0))
         return self.fraction * _step(in_shell, self.width) * _step(axial, self.width)

@@ -108,12 +108,14 @@ class CoupledProblem:
         d = self.ctx.domain
         fdim = d.mesh.topology.dim - 1
         bcs = []
+        self._bc_dofs: dict[str, list[np.ndarray]] = {n: [] for n in self.names}
         for m in self.modules:
             for spec in call_hook(m, "dirichlet", self.ctx, default=[]):
                 V = self.spaces[spec.field]
                 dofs = dolfinx.fem.locate_dofs_topological(V, fdim,
                                                            d.facet_entities(spec.facet_group))
                 bcs.append(dolfinx.fem.dirichletbc(spec.value, dofs, V))
+                self._bc_dofs[spec.field].append(dofs)
         return bcs
 
     def set_initial_guess(self) -> None:
@@ -158,10 +160,8 @@ class CoupledProblem:
             vec.scatter_reverse(dolfinx.la.InsertMode.add)
             owned = vec.index_map.size_local * vec.block_size
             arr = vec.array[:owned].copy()
-            for bc in self.bcs:
-                if bc.function_space == self.spaces[n]:
-                    dofs = bc.dof_indices()[0]
-                    arr[dofs[dofs < owned]] = 0.0
+            for dofs in self._bc_dofs[n]:
+                arr[dofs[dofs < owned]] = 0.0
             norms[n] = float(np.sqrt(comm.allreduce(float(arr @ arr), op=MPI.SUM)))
         return norms
 

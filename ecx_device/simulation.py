@@ -186,8 +186,9 @@ class Simulation:
         self.comm = comm
         self.out = Path(out_dir or case.outputs.directory or Path("results") / case.name)
         self._log = log if comm.rank == 0 else None
-        if not self.case.geometry.mesh_file:  # bad geometry stops before any folder is made
-            device_geometry(self.case, self.case.smoke.mesh_scale if smoke else 1.0)
+        # bad geometry stops before any folder is made (with a mesh_file, the geometry section
+        # still describes the device: the composition profile and 1D cross-section use it)
+        device_geometry(self.case, self.case.smoke.mesh_scale if smoke else 1.0)
         if comm.rank == 0:
             if restart and not (self.out / checkpoint.FOLDER).is_dir():
                 raise CaseError(f"--restart {str(self.out)!r}: not a run folder with a checkpoint")
@@ -267,6 +268,8 @@ class Simulation:
         case, restart = self.case, self.restart
         if not restart:
             self._write_provenance()
+            if self.comm.rank == 0:  # --overwrite: no stale report from an earlier run survives
+                (self.out / "failure_report.json").unlink(missing_ok=True)
         ctx, problem, modules = self.build()
         ctx.domain.write_markers(self.out / "markers.json")
         dofs = sum(V.dofmap.index_map.size_global for V in problem.spaces.values())
@@ -288,7 +291,8 @@ class Simulation:
                  f"P{case.solver.element_degree}")
         series = SeriesWriter(self.out / "timeseries.csv", self.comm.rank, result.rows)
         bounds = {"T": (0.0, case.solver.max_temperature)}
-        writer = (FieldWriter(self.out / "fields", ctx, modules, UNKNOWN_NAMES)
+        writer = (FieldWriter(self.out / "fields", ctx, modules, UNKNOWN_NAMES,
+                              continue_series=restart)
                   if case.outputs.fields else contextlib.nullcontext())
 
         def save_checkpoint() -> None:

@@ -113,7 +113,8 @@ def plan(case_path: Path, sets: dict[str, list[str]]) -> tuple[dict, list[SweepR
         label = "__".join(f"{k.split('.')[-1]}={v}" for k, v in settings)
         run_id = f"{index:03d}_" + re.sub(r"[^A-Za-z0-9_.=-]+", "", label)[:80]
         where = ", ".join(f"{k}={v}" for k, v in settings)
-        case = validate_case(_variant(base, settings, run_id), source=f"{case_path} with {where}")
+        case = validate_case(_variant(base, settings, run_id, Path(case_path).parent),
+                             source=f"{case_path} with {where}")
         try:
             device_geometry(case)
         except CaseError as err:
@@ -122,10 +123,15 @@ def plan(case_path: Path, sets: dict[str, list[str]]) -> tuple[dict, list[SweepR
     return base, runs
 
 
-def _variant(base: dict, settings, run_id: str) -> dict:
+def _variant(base: dict, settings, run_id: str, base_dir: Path) -> dict:
     data = copy.deepcopy(base)
     for key, value in settings:
         apply_setting(data, key, value)
+    # the variant is written elsewhere: make the case's relative data files absolute
+    for section, key in (("geometry", "mesh_file"), ("composition", "file")):
+        value = data.get(section, {}).get(key) if isinstance(data.get(section), dict) else None
+        if isinstance(value, str) and not Path(value).is_absolute():
+            data[section][key] = str((base_dir / value).resolve())
     data["name"] = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{base.get('name', 'case')}_{run_id}")[:100]
     data.setdefault("outputs", {}).pop("directory", None)
     return data
@@ -157,8 +163,8 @@ def execute(case_path: Path, out: Path, runs: list[SweepRun], base: dict, *, job
 
     def one(run: SweepRun) -> tuple[str, str]:
         case_file = out / "cases" / f"{run.run_id}.yaml"
-        write_text_atomic(case_file, yaml.safe_dump(_variant(base, run.settings, run.run_id),
-                                                    sort_keys=False))
+        variant = _variant(base, run.settings, run.run_id, Path(case_path).parent)
+        write_text_atomic(case_file, yaml.safe_dump(variant, sort_keys=False))
         run_dir = out / "runs" / run.run_id
         status = _status(run_dir)
         if status == "complete":

@@ -59,6 +59,10 @@ class Material:
                 props[prop] = parse_property(prop, spec, f"{where}.{prop}")
             except ValueError as err:
                 raise CaseError(str(err)) from None
+            unknown = [s for s in props[prop].source if s not in references()]
+            if unknown:
+                raise CaseError(f"{where}.{prop}.source = {unknown}: unknown reference key(s); "
+                                "use keys of materials/data/references.yaml or leave source out")
         return Material(self.name, self.description, props)
 
     def sources(self) -> set[str]:

@@ -199,8 +199,9 @@ def parse_property(name: str, spec: dict | str, where: str) -> PropertyModel:
     return MODELS[kind](unit=unit, source=source, **values)
 
 
-#: How a property of a partly exchanged region follows X (model.md 3.9): conductivities mix
-#: log-linearly (they span decades between CdS and Cu2S), the others linearly.
+#: How a property of a partly exchanged region follows X (model.md 3.9): the electrical
+#: conductivity mixes log-linearly (it spans decades between CdS and Cu2S); thermal conductivity,
+#: density, heat capacity and site density, which differ by less than a decade, linearly.
 MIXING_RULES: dict[str, str] = {
     "electrical_conductivity": "log_linear",
     "thermal_conductivity": "linear",

@@ -27,10 +27,14 @@ class FieldWriter:
         ctx: Context holding the fields.
         modules: Physics modules (their ``derived_fields`` are written too).
         unknown_names: Output name (with unit) of each unknown.
+        continue_series: Extend the series already in ``folder`` (restart) instead of starting
+            a new one.
     """
 
-    def __init__(self, folder: Path, ctx: Context, modules: list, unknown_names: dict[str, str]):
+    def __init__(self, folder: Path, ctx: Context, modules: list, unknown_names: dict[str, str],
+                 continue_series: bool = False):
         self.folder, self.ctx = Path(folder), ctx
+        self._continue = continue_series
         mesh = ctx.domain.mesh
         gdim = mesh.geometry.dim
         P1 = dolfinx.fem.functionspace(mesh, ("Lagrange", 1))
@@ -66,7 +70,7 @@ class FieldWriter:
         if comm.rank == 0:
             (self.folder / "data").mkdir(parents=True, exist_ok=True)
         comm.barrier()
-        if self._index_path.exists():  # a restarted run continues the series
+        if self._continue and self._index_path.exists():  # a restarted run extends the series
             self._steps = [tuple(s) for s in json.loads(self._index_path.read_text())]
         parts = {Path(f).name.rsplit("_", 1)[0] for _, f in self._steps}
         self._part = f"part{len(parts) + 1}_"

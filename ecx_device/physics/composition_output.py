@@ -2,7 +2,8 @@
 
     n_Cd = n_S (1 - X),   n_Cu = 2 n_S X        [m^-3]
 
-with n_S the sulfur site density of the wire (the S sublattice does not move, model.md 3.8; two
+with n_S the sulfur site density of the wire, mixed linearly between CdS and Cu2S (the S
+sublattice does not move, model.md 3.8, so this is a small lattice-parameter effect; two
 Cu per formula unit of Cu2S). No equation is solved here; the fields feed ParaView and the
 synthetic EELS maps.
 """
@@ -30,6 +31,6 @@ class CompositionOutput:
         the ``region`` cell data, as the EELS maps and the ParaView script do).
         """
         X = ctx.composition
-        n_s = ctx.materials[geo.Region.WIRE]("sulfur_site_density", ctx.temperature())
+        n_s = ctx.property(geo.Region.WIRE, "sulfur_site_density")  # mixes CdS and Cu2S
         return {"exchanged_fraction [-]": X, "Cd_density [m^-3]": n_s * (1 - X),
                 "Cu_density [m^-3]": 2 * n_s * X}
