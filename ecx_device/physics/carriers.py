@@ -11,10 +11,24 @@ diffusion current, and the densities are exponentials of the unknowns, hence pos
 Surfaces without a contact carry no current (J . n = 0); contacts live in
 :mod:`ecx_device.physics.contacts`. Both residuals are scaled by 1/(q R_0 Omega_0).
 
-Terminal currents are reaction fluxes: I = int q (mu_n n grad phi_n + mu_p p grad phi_p) . grad w dV
-with w = 1 on the terminal's degrees of freedom and 0 elsewhere. For the discrete solution this is
-the conservative boundary flux (the recombination terms of the two equations cancel), so anode
-and cathode currents agree to the accuracy with which the interior equations are solved.
+Mesh resolution. Galerkin on quasi-Fermi potentials integrates n grad phi_n with the cell's
+arithmetic mean of n, while the exact flux through a cell with linear psi weighs n harmonically
+(the Scharfetter-Gummel Bernoulli factors). The two agree when the potential step across a cell,
+h |grad psi|, is small against V_T; the Poisson module reports its maximum
+(``max_cell_potential_step [V_T]``). Measured: a p-n diode with 0.9 V_T per cell is within 1 % of
+DEVSIM's Scharfetter-Gummel current; a junction with 4 V_T per cell gives minority quasi-Fermi
+errors of several %, and with 8-15 V_T per cell Newton diverges in the minority regions (the
+rows there carry densities 1e-14 of the majority's). Keep the step <~ 1 V_T (P1) or use P2;
+exponential fitting (edge-averaged elements) would lift the limit and is not implemented.
+
+Terminal currents are reaction fluxes, I = int q (mu_n n grad phi_n + mu_p p grad phi_p) . grad w
+dV with w = 1 on the terminal's degrees of freedom and 0 elsewhere. For the discrete solution this
+is the conservative boundary flux (the recombination terms of the two equations cancel), so anode
+and cathode currents agree to the accuracy with which the interior equations are solved - and to
+the resolution of double precision: at low forward bias the majority quasi-Fermi potential next
+to the biased terminal differs from the bias by ~1e-16 V per cell, so that terminal's current is
+known only to eps |V| times the conductance of its first cells (``current_resolution [A]``); the
+grounded terminal, where phi ~ 0, is resolved to round-off.
 """
 
 from __future__ import annotations
@@ -22,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 from ecx_device import geometry as geo
-from ecx_device.fem import dolfinx, ufl
+from ecx_device.fem import MPI, dolfinx, ufl
 from ecx_device.physics.base import Context, integrate
 from ecx_device.physics.semiconductor_scaling import (
     SemiconductorParameters,
@@ -47,7 +61,8 @@ class DriftDiffusion:
     name = "drift_diffusion"
     unknowns = ("phi_n", "phi_p")
 
-    def __init__(self, params: SemiconductorParameters, regions: tuple[str, ...] = (geo.Region.WIRE,),
+    def __init__(self, params: SemiconductorParameters,
+                 regions: tuple[str, ...] = (geo.Region.WIRE,),
                  terminals: tuple[str, str] = (geo.Facet.CU_SINK, geo.Facet.W_SINK)):
         self.params, self.regions, self.terminals = params, tuple(regions), tuple(terminals)
         self.stats = statistics_for(params)
@@ -62,7 +77,8 @@ class DriftDiffusion:
 
     def recombination(self, fields: dict):
         """SRH net recombination rate R (m^-3 s^-1)."""
-        return self.scaling.density * self.stats.srh(fields["psi"], fields["phi_n"], fields["phi_p"])
+        f = fields
+        return self.scaling.density * self.stats.srh(f["psi"], f["phi_n"], f["phi_p"])
 
     def current_densities(self, ctx: Context, fields: dict) -> tuple:
         """(J_n, J_p) in A/m^2 as UFL vectors."""
@@ -93,44 +109,77 @@ class DriftDiffusion:
         return {"phi_n": 0.0, "phi_p": 0.0}
 
     # -- results -------------------------------------------------------------------------------
+    def _terminal_weight(self, ctx: Context, facet_group: str) -> dolfinx.fem.Function:
+        """w = 1 on the terminal's degrees of freedom, 0 elsewhere."""
+        d = ctx.domain
+        V = ctx.fields["phi_n"].function_space
+        w = dolfinx.fem.Function(V)
+        dofs = dolfinx.fem.locate_dofs_topological(V, d.mesh.topology.dim - 1,
+                                                   d.facet_entities(facet_group))
+        w.x.array[dofs] = 1.0
+        return w
+
+    def _current_forms(self, ctx: Context, facet_group: str) -> dict:
+        """Scalar forms of the electron and hole reaction fluxes (A) and the conductance (A/V)
+        of the first cells at a terminal."""
+        f, d = ctx.fields, ctx.domain
+        w = self._terminal_weight(ctx, facet_group)
+        jn, jp = self.current_densities(ctx, f)
+        r = ELEMENTARY_CHARGE * self.recombination(f)
+        n, p = self.densities(f)
+        sigma = ELEMENTARY_CHARGE * (self.params.mu_n * n + self.params.mu_p * p)
+        # the residual's quadrature, so that these are reactions of the discrete equations
+        q = quadrature_degree(f["phi_n"])
+        return {k: with_quadrature(d.volume(form, *self.regions), q) for k, form in (
+            ("i_n", -ufl.dot(jn, d.grad(w)) - r * w),
+            ("i_p", -ufl.dot(jp, d.grad(w)) + r * w),
+            ("g", sigma * ufl.dot(d.grad(w), d.grad(w))))}
+
     def terminal_currents(self, ctx: Context, facet_group: str) -> tuple[float, float]:
         """Electron and hole current (A) flowing into the device through a terminal.
 
         Reaction fluxes of the two continuity equations without that terminal's boundary terms;
         each still contains -q int R w dV (resp. +), which cancels in the sum.
         """
-        f = ctx.fields
-        d = ctx.domain
-        V = f["phi_n"].function_space
-        w = dolfinx.fem.Function(V)
-        dofs = dolfinx.fem.locate_dofs_topological(V, d.mesh.topology.dim - 1,
-                                                   d.facet_entities(facet_group))
-        w.x.array[dofs] = 1.0
-        jn, jp = self.current_densities(ctx, f)
-        r = ELEMENTARY_CHARGE * self.recombination(f)
-        # the residual's quadrature, so that this is the reaction of the discrete equations
-        q = quadrature_degree(f["phi_n"])
-        i_n = integrate(with_quadrature(d.volume(-ufl.dot(jn, d.grad(w)) - r * w, *self.regions),
-                                        q), d.mesh.comm)
-        i_p = integrate(with_quadrature(d.volume(-ufl.dot(jp, d.grad(w)) + r * w, *self.regions),
-                                        q), d.mesh.comm)
-        return i_n, i_p
+        forms = self._current_forms(ctx, facet_group)
+        comm = ctx.domain.mesh.comm
+        return integrate(forms["i_n"], comm), integrate(forms["i_p"], comm)
 
     def terminal_current(self, ctx: Context, facet_group: str) -> float:
         """Total current (A) flowing into the device through a terminal."""
         return sum(self.terminal_currents(ctx, facet_group))
 
+    def _scalar_forms(self, ctx: Context) -> dict:
+        out = {}
+        for label, terminal in zip(("anode", "cathode"), self.terminals, strict=True):
+            for k, form in self._current_forms(ctx, terminal).items():
+                out[f"{k}_{label}"] = form
+        out["recombination"] = ctx.domain.volume(
+            ELEMENTARY_CHARGE * self.recombination(ctx.fields), *self.regions)
+        return out
+
     def quantities(self, ctx: Context) -> dict[str, float]:
-        """Anode and cathode currents, their mismatch and the recombination current."""
-        d = ctx.domain
-        anode, cathode = self.terminals
-        i_a = self.terminal_current(ctx, anode)
-        i_c = self.terminal_current(ctx, cathode)
-        rec = integrate(d.volume(ELEMENTARY_CHARGE * self.recombination(ctx.fields), *self.regions),
-                        d.mesh.comm)
+        """Anode and cathode currents (A, into the device), their mismatch, the currents'
+        round-off resolution (A) and the recombination current (A).
+
+        The resolution: a reaction flux changes by G dphi when the quasi-Fermi potential next
+        to the terminal moves by dphi, G = int q (mu_n n + mu_p p) |grad w|^2 dV being the
+        conductance of the terminal's first cells. In double precision a potential of magnitude
+        |phi| is known to eps |phi| only, so currents below eps max|phi| (G_anode + G_cathode)
+        are not resolved (see the module docstring).
+        """
+        q = ctx.evaluate(f"{self.name}:{self.terminals}", lambda: self._scalar_forms(ctx))
+        i_a = q["i_n_anode"] + q["i_p_anode"]
+        i_c = q["i_n_cathode"] + q["i_p_cathode"]
+        f = ctx.fields
+        local = max(np.abs(f[k].x.array).max(initial=0.0) for k in ("phi_n", "phi_p"))
+        phi_max = ctx.domain.mesh.comm.allreduce(local, op=MPI.MAX)
+        resolution = np.finfo(float).eps * phi_max * (q["g_anode"] + q["g_cathode"])
         scale = max(abs(i_a), abs(i_c), np.finfo(float).tiny)
         return {"current [A]": i_a, "cathode_current [A]": -i_c,
-                "current_mismatch [-]": abs(i_a + i_c) / scale, "recombination_current [A]": rec}
+                "current_mismatch [-]": float(abs(i_a + i_c) / scale),
+                "current_resolution [A]": float(resolution),
+                "recombination_current [A]": q["recombination"]}
 
     def derived_fields(self, ctx: Context) -> dict[str, dict]:
         """Electron and hole current densities (A/m^2) and the SRH rate (m^-3 s^-1)."""

@@ -15,9 +15,12 @@ Schottky contact with barrier Phi_B = E_c - E_F at the interface [eV] and thermi
 
 with n the outward normal of the semiconductor (so electrons leaving into the metal carry
 J_n . n < 0); J [A/m^2], v [m/s], A* [A/(m^2 K^2)]. p_B equals N_v exp(-(E_g - Phi_B)/kT) when n_i
-comes from N_c, N_v, E_g. For a uniform n-type layer this gives the thermionic-emission law
-J = A* T^2 exp(-Phi_B/kT) (exp(V/V_T) - 1) when drift-diffusion in the depletion layer is fast
-(Crowell-Sze: times 1/(1 + v_n/v_D)). No image-force lowering or tunnelling yet.
+comes from N_c, N_v, E_g. With psi at its contact value the excess densities are
+n - n_B = n_B (exp((V - phi_n)/V_T) - 1) and p - p_B = p_B (exp((phi_p - V)/V_T) - 1); the Robin
+terms are assembled in that form (see :meth:`SchottkyContact.emission_fluxes`). For a uniform
+n-type layer this gives the thermionic-emission law J = A* T^2 exp(-Phi_B/kT) (exp(V/V_T) - 1)
+when drift-diffusion in the depletion layer is fast (Crowell-Sze: times 1/(1 + v_n/v_D)). No
+image-force lowering or tunnelling yet.
 
 The quasi-Fermi potentials of an ohmic contact are strong Dirichlet conditions on the ``bias`` /
 ``ground`` Constant, which keeps terminal currents conservative reaction fluxes. The psi value
@@ -134,7 +137,7 @@ class SchottkyContact(_Contact):
         self.barrier = float(barrier)
         p, vt = params, params.thermal_voltage
         for needed in ("N_c", "N_v", "richardson_n", "richardson_p"):
-            p._require(needed)
+            p.require(needed)
         T2 = p.temperature**2
         #: Thermionic recombination velocities (m/s).
         self.v_n = p.richardson_n * T2 / (ELEMENTARY_CHARGE * p.N_c)
@@ -175,14 +178,18 @@ class SchottkyContact(_Contact):
             out["phi_p"] = with_quadrature(cf * d.surface(jp * v["phi_p"], self.facet_group), q)
         return out
 
+    def _emission_form(self, ctx: Context):
+        jn, jp = self.emission_fluxes(ctx, ctx.fields)
+        return ctx.domain.surface(-(jn + jp), self.facet_group)
+
     def emission_current(self, ctx: Context) -> float:
         """Current (A) into the device through the contact, from the emission fluxes."""
-        d = ctx.domain
-        jn, jp = self.emission_fluxes(ctx, ctx.fields)
-        return integrate(d.surface(-(jn + jp), self.facet_group), d.mesh.comm)
+        return integrate(self._emission_form(ctx), ctx.domain.mesh.comm)
 
     def quantities(self, ctx: Context) -> dict[str, float]:
-        """The thermionic-emission current of this contact."""
+        """The thermionic-emission current of this contact (A, into the device)."""
         if "phi_n" not in ctx.fields:
             return {}
-        return {f"{self.facet_group}_emission_current [A]": self.emission_current(ctx)}
+        q = ctx.evaluate(f"{self.name}:{self.facet_group}",
+                         lambda: {"i": self._emission_form(ctx)})
+        return {f"{self.facet_group}_emission_current [A]": q["i"]}

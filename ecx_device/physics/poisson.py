@@ -16,8 +16,10 @@ its rows are O(1): -div^ grad^ psi^ = p^ - n^ + N^ with the Debye length of C_0 
 
 from __future__ import annotations
 
+import numpy as np
+
 from ecx_device import geometry as geo
-from ecx_device.fem import ufl
+from ecx_device.fem import MPI, dolfinx, ufl
 from ecx_device.physics.base import Context
 from ecx_device.physics.semiconductor_scaling import (
     SemiconductorParameters,
@@ -26,7 +28,7 @@ from ecx_device.physics.semiconductor_scaling import (
     statistics_for,
     with_quadrature,
 )
-from ecx_device.units import ELEMENTARY_CHARGE
+from ecx_device.units import ELEMENTARY_CHARGE, MESH_UNIT
 
 
 class Poisson:
@@ -43,12 +45,14 @@ class Poisson:
     name = "poisson"
     unknowns = ("psi",)
 
-    def __init__(self, params: SemiconductorParameters, regions: tuple[str, ...] = (geo.Region.WIRE,),
-                 frozen_phi_n=0.0, frozen_phi_p=0.0):
+    def __init__(self, params: SemiconductorParameters,
+                 regions: tuple[str, ...] = (geo.Region.WIRE,), frozen_phi_n=0.0,
+                 frozen_phi_p=0.0):
         self.params, self.regions = params, tuple(regions)
         self.stats = statistics_for(params)
         self.scaling = self.stats.scaling
         self.frozen = {"phi_n": frozen_phi_n, "phi_p": frozen_phi_p}
+        self._step = None  # (context, DG0 function, compiled expression) of quantities()
 
     def _phi(self, fields: dict, name: str):
         return fields[name] if name in fields else self.frozen[name]
@@ -62,7 +66,7 @@ class Poisson:
                 + net)
 
     def residual(self, ctx: Context, u: dict, v: dict) -> dict:
-        """Scaled Gauss law: int eps grad psi . grad v - q (p - n + N) v dV, times 1/(q C0 Omega0)."""
+        """Scaled Gauss law: int eps grad psi . grad v - q (p - n + N) v dV, / (q C0 Omega0)."""
         d = ctx.domain
         sc = self.scaling
         # eps / (q C0) (m^2/V) so that both terms are densities / C0
@@ -80,9 +84,34 @@ class Poisson:
         V = ctx.fields["psi"].function_space
         frozen = self.frozen["phi_n"]
         # with frozen uniform quasi-Fermi levels the neutral potential moves with them
-        phi0 = float(frozen) if "phi_n" not in ctx.fields and isinstance(frozen, int | float) else 0.0
+        uniform = "phi_n" not in ctx.fields and isinstance(frozen, int | float)
+        phi0 = float(frozen) if uniform else 0.0
         return {"psi": interpolate_expression(
             self.stats.neutral_potential(ctx.domain.position()) + phi0, V)}
+
+    def quantities(self, ctx: Context) -> dict[str, float]:
+        """Largest potential step across one cell, h |grad psi| / V_T (-).
+
+        The quasi-Fermi Galerkin discretisation of the carriers needs it below ~1 (see
+        :mod:`ecx_device.physics.carriers`, "Mesh resolution").
+        """
+        d = ctx.domain
+        regions = [r for r in self.regions if d.has_region(r)]
+        if not regions:
+            return {}
+        if self._step is None or self._step[0] is not ctx:  # compile once per context
+            V0 = dolfinx.fem.functionspace(d.mesh, ("DG", 0))
+            grad = d.grad(ctx.fields["psi"])
+            step = (ufl.CellDiameter(d.mesh) * MESH_UNIT * ufl.sqrt(ufl.dot(grad, grad))
+                    / self.scaling.thermal_voltage)
+            self._step = (ctx, dolfinx.fem.Function(V0),
+                          dolfinx.fem.Expression(step, V0.element.interpolation_points))
+        _, f, expr = self._step
+        V0 = f.function_space
+        f.interpolate(expr)
+        cells = np.concatenate([d.region_cells(r) for r in regions])
+        local = float(f.x.array[V0.dofmap.list[cells].ravel()].max(initial=0.0))
+        return {"max_cell_potential_step [V_T]": d.mesh.comm.allreduce(local, op=MPI.MAX)}
 
     def derived_fields(self, ctx: Context) -> dict:
         """Electron and hole densities (m^-3)."""

@@ -48,9 +48,9 @@ from ecx_device.units import BOLTZMANN, ELEMENTARY_CHARGE, ureg
 #: Vacuum permittivity (F/m), from the same CODATA set as the other constants.
 VACUUM_PERMITTIVITY = ureg.Quantity(1, "vacuum_permittivity").to("F/m").magnitude
 
-#: A doping profile: a number (m^-3) or a function of the SI position vector (UFL) returning a
-#: UFL expression (m^-3), e.g. ``lambda x: ufl.conditional(x[0] < 5e-7, 1e23, 0.0)``.
-Doping = float | Callable[[Any], Any]
+#: A doping profile (m^-3): a number, a UFL expression on the mesh, or a function of the SI
+#: position vector (UFL) returning one, e.g. ``lambda x: ufl.conditional(x[0] < 5e-7, 1e23, 0.)``.
+Doping = float | ufl.core.expr.Expr | Callable[[Any], Any]
 
 
 def _asinh(x):
@@ -68,8 +68,9 @@ class SemiconductorParameters:
         mu_p: Hole mobility (m^2/(V s)).
         tau_n: SRH electron lifetime (s).
         tau_p: SRH hole lifetime (s).
-        donors: Ionised donor density N_D (m^-3), number or function of position (m).
-        acceptors: Ionised acceptor density N_A (m^-3), number or function of position (m).
+        donors: Ionised donor density N_D (m^-3): number, UFL expression, or function of the
+            SI position (m) returning a UFL expression.
+        acceptors: Ionised acceptor density N_A (m^-3), same forms as ``donors``.
         temperature: Lattice temperature (K).
         n_i: Intrinsic density (m^-3); if None it follows from N_c, N_v and E_g.
         N_c: Effective density of states of the conduction band (m^-3); needed by Schottky
@@ -118,7 +119,8 @@ class SemiconductorParameters:
             raise ValueError("give n_i, or N_c, N_v and E_g")
         return math.sqrt(self.N_c * self.N_v) * math.exp(-self.E_g / (2 * self.thermal_voltage))
 
-    def _require(self, name: str) -> float:
+    def require(self, name: str) -> float:
+        """The named optional parameter, or a ValueError saying it is needed."""
         value = getattr(self, name)
         if value is None:
             raise ValueError(f"SemiconductorParameters.{name} is needed here but was not given")
@@ -126,15 +128,17 @@ class SemiconductorParameters:
 
     def conduction_offset(self) -> float:
         """(E_c - E_i)/q = V_T ln(N_c / n_i) (V)."""
-        return self.thermal_voltage * math.log(self._require("N_c") / self.intrinsic_density)
+        return self.thermal_voltage * math.log(self.require("N_c") / self.intrinsic_density)
 
     def valence_offset(self) -> float:
         """(E_i - E_v)/q = V_T ln(N_v / n_i) (V)."""
-        return self.thermal_voltage * math.log(self._require("N_v") / self.intrinsic_density)
+        return self.thermal_voltage * math.log(self.require("N_v") / self.intrinsic_density)
 
     def doping(self, x) -> tuple:
         """(N_D, N_A) as UFL expressions of the SI position ``x`` (m^-3)."""
         def ev(d):
+            if isinstance(d, ufl.core.expr.Expr):
+                return d
             return d(x) if callable(d) else ufl.as_ufl(float(d))
         return ev(self.donors), ev(self.acceptors)
 
@@ -165,7 +169,8 @@ class SemiconductorScaling:
         """The scaling every module of one semiconductor derives from the same parameters."""
         c0 = params.reference_density
         if c0 is None:
-            numeric = [abs(float(d)) for d in (params.donors, params.acceptors) if not callable(d)]
+            numeric = [abs(float(d)) for d in (params.donors, params.acceptors)
+                       if isinstance(d, int | float)]
             c0 = max(numeric + [0.0])
             if c0 == 0.0:
                 raise ValueError("doping given as functions: set reference_density (m^-3)")
@@ -209,7 +214,7 @@ class CarrierStatistics:
     def __init__(self, params: SemiconductorParameters, scaling: SemiconductorScaling):
         self.params, self.scaling = params, scaling
         self.vt = scaling.thermal_voltage
-        # ln(n_i / C_0) enters the exponent instead of multiplying a tiny n_i / C_0 (CdS: 1e-42)
+        # ln(n_i / C_0) enters the exponent instead of multiplying a tiny n_i / C_0 (CdS: 1e-19)
         self.log_ni = math.log(params.intrinsic_density / scaling.density)
 
     def n(self, psi, phi_n):
@@ -231,7 +236,9 @@ class CarrierStatistics:
         et = pr.trap_level / self.vt  # eV / V = dimensionless ratio in units of kT
         n1, p1 = ni * math.exp(et), ni * math.exp(-et)
         excess = ni * ni * (ufl.exp((phi_p - phi_n) / self.vt) - 1.0)
-        return excess / (pr.tau_p * (self.n(psi, phi_n) + n1) + pr.tau_n * (self.p(psi, phi_p) + p1))
+        denominator = (pr.tau_p * (self.n(psi, phi_n) + n1)
+                       + pr.tau_n * (self.p(psi, phi_p) + p1))
+        return excess / denominator
 
     def neutral_potential(self, x):
         """Charge-neutral equilibrium potential V_T asinh((N_D - N_A) / (2 n_i)) (V) (UFL)."""
