@@ -1,4 +1,4 @@
-"""Command line: ``ecx-device run|mesh|check|sweep CASE`` and ``ecx-device paraview|eels RUN_DIR``.
+"""Command line: ``ecx-device run|iv|mesh|check|sweep CASE`` and ``ecx-device paraview|eels RUN_DIR``.
 
 Errors the user can fix (case file, solver failure) print one line and exit non-zero (2 for a bad
 case, 3 for a solver failure); ``--debug`` shows the traceback instead.
@@ -33,6 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--overwrite", action="store_true", help="write into a non-empty folder")
     run.add_argument("--restart", type=Path, metavar="DIR",
                      help="continue the interrupted or failed run in DIR from its checkpoint")
+    iv = sub.add_parser("iv", help="I-V sweep at frozen composition (the case's iv section)")
+    common(iv)
+    iv.add_argument("--out", type=Path, help="output folder (default: results/<case name>_iv)")
+    iv.add_argument("--overwrite", action="store_true", help="write into a non-empty folder")
     mesh = sub.add_parser("mesh", help="mesh a case's geometry (.msh + PNG preview)")
     common(mesh)
     mesh.add_argument("--out", type=Path, default=Path("meshes"), help="folder (default meshes/)")
@@ -71,6 +75,16 @@ def _cmd_run(args) -> int:
     out = args.restart or args.out
     Simulation(case, out, smoke=args.smoke, overwrite=args.overwrite,
                restart=args.restart is not None).run()
+    return 0
+
+
+def _cmd_iv(args) -> int:
+    from ecx_device.case import load_case
+    from ecx_device.simulation import Simulation
+
+    case = load_case(args.case)
+    out = args.out or Path("results") / f"{case.name}_iv"
+    Simulation(case, out, smoke=args.smoke, overwrite=args.overwrite).run_iv()
     return 0
 
 
@@ -151,7 +165,7 @@ def _cmd_sweep(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``ecx-device`` and ``python -m ecx_device``."""
     args = _parser().parse_args(argv)
-    commands = {"run": _cmd_run, "mesh": _cmd_mesh, "check": _cmd_check, "sweep": _cmd_sweep,
+    commands = {"run": _cmd_run, "iv": _cmd_iv, "mesh": _cmd_mesh, "check": _cmd_check, "sweep": _cmd_sweep,
                 "paraview": _cmd_paraview, "eels": _cmd_eels}
     try:
         return commands[args.command](args)

@@ -351,6 +351,67 @@ class Simulation:
         self.log(f"done in {result.wall_time:.1f} s; outputs in {self.out}")
         return result
 
+    def run_iv(self) -> RunResult:
+        """I-V sweep at frozen composition (the case's ``iv`` section): ``iv.csv`` (one row per
+        bias, quantities as in a run), ``iv.png`` (linear and log |I|) and, at
+        ``iv.field_biases``, fields in ``fields/fields.pvd`` with the bias (V) as the time axis.
+
+        Raises:
+            SolverError: a bias cannot be reached (rows so far are on disk).
+            Interrupted: SIGINT/SIGTERM (rows so far are on disk; rerun to repeat the sweep).
+        """
+        from ecx_device.outputs.fields import FieldWriter
+        from ecx_device.outputs.plots import iv_plot
+
+        wall0 = time.perf_counter()
+        case = self.case
+        self._write_provenance()
+        ctx, problem, modules = self.build()
+        ctx.domain.write_markers(self.out / "markers.json")
+        biases = case.iv.biases()
+        if self.smoke:  # both ends and a few points between
+            k = max(1, len(biases) // (2 * case.smoke.max_bias_points + 1))
+            biases = sorted(set(biases[::k]) | {biases[0], biases[-1]},
+                            key=biases.index)
+        wanted = {round(v, 9) for v in case.iv.field_biases}
+        written: set[float] = set()
+        series = SeriesWriter(self.out / "iv.csv", self.comm.rank)
+        writer = (FieldWriter(self.out / "fields", ctx, modules, UNKNOWN_NAMES)
+                  if wanted and case.outputs.fields else contextlib.nullcontext())
+        self.log(f"I-V sweep: {len(biases)} biases from {biases[0]:+.3f} V to {biases[-1]:+.3f} V"
+                 f"{' and back' if case.iv.return_sweep else ''}")
+        with writer, StopOnSignal() as stop:
+            for i, v in enumerate(biases, 1):
+                rep = continue_bias(problem, v, max_step=case.solver.max_bias_step,
+                                    min_step=case.solver.min_bias_step,
+                                    bounds={"T": (0.0, case.solver.max_temperature)})
+                row = {"bias [V]": v, **problem.quantities(),
+                       "newton_iterations [-]": rep.newton_iterations,
+                       "rejected_steps [-]": rep.rejected}
+                series.append(row)
+                key = round(v, 9)
+                if key in wanted and key not in written:  # first pass only: one step per bias
+                    writer.write(v)
+                    written.add(key)
+                self.log(f"[{i}/{len(biases)}] V = {v:+.3f} V: I = {row['current [A]']:.4g} A, "
+                         f"T_max = {row['wire_T_max [K]']:.1f} K")
+                if self.comm.allreduce(stop.signal or 0, op=MPI.MAX):
+                    raise Interrupted(f"I-V sweep stopped after {i}/{len(biases)} biases; rows "
+                                      f"so far are in {self.out / 'iv.csv'}",
+                                      stop.signal or signal.SIGTERM)
+        result = RunResult(self.out, rows=series.rows,
+                           dofs=sum(V.dofmap.index_map.size_global
+                                    for V in problem.spaces.values()),
+                           wall_time=time.perf_counter() - wall0)
+        write_json(self.out / "results.json", {
+            "case": case.name, "kind": "iv", "smoke": self.smoke,
+            "degrees_of_freedom": result.dofs, "wall_time [s]": result.wall_time,
+            "biases": len(biases), "complete": True}, self.comm.rank)
+        if case.outputs.plots and self.comm.rank == 0:
+            iv_plot(self.out / "iv.png", result.rows, case.name)
+        self.log(f"done in {result.wall_time:.1f} s; I-V table in {self.out / 'iv.csv'}")
+        return result
+
     def _write_provenance(self) -> None:
         """Resolved case (SI), references used, versions and command line."""
         if self.comm.rank != 0:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import Annotated, Literal
 
+import numpy as np
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from ecx_device.case.protocol import BiasProtocol
@@ -200,6 +201,31 @@ class OutputsSpec(Section):
     plots: bool = True
 
 
+class IVSpec(Section):
+    """An I-V sweep at frozen composition (``ecx-device iv``), Cu bias against W."""
+
+    start: Voltage = -1.0
+    stop: Voltage = 1.0
+    step: Annotated[float, BeforeValidator(lambda v: to_si(v, "V")), Field(gt=0)] = 0.05
+    return_sweep: bool = Field(False, description="sweep back to start (hysteresis check)")
+    field_biases: list[Voltage] = Field(default_factory=list,
+                                        description="biases at which fields are written")
+
+    @model_validator(mode="after")
+    def _span(self) -> IVSpec:
+        if self.stop == self.start:
+            raise ValueError("stop must differ from start")
+        if abs(self.stop - self.start) / self.step > 10_000:
+            raise ValueError("more than 10000 bias points: use a larger step")
+        return self
+
+    def biases(self) -> list[float]:
+        """Bias points (V) in sweep order."""
+        n = int(round(abs(self.stop - self.start) / self.step))
+        forward = np.linspace(self.start, self.stop, n + 1).tolist()
+        return forward + forward[-2::-1] if self.return_sweep else forward
+
+
 class SmokeSpec(Section):
     """How ``--smoke`` shrinks the case (coarse mesh, short protocol) for CI."""
 
@@ -220,4 +246,5 @@ class Case(Section):
     thermal: ThermalSpec = ThermalSpec()
     solver: SolverSpec = SolverSpec()
     outputs: OutputsSpec = OutputsSpec()
+    iv: IVSpec = IVSpec()
     smoke: SmokeSpec = SmokeSpec()

@@ -101,6 +101,30 @@ def temperature_map(ctx: Context, path: Path) -> Path:
     return path
 
 
+def iv_plot(path: Path, rows: list[dict[str, float]], title: str) -> Path:
+    """I-V curve on linear and logarithmic current axes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    v = np.array([r["bias [V]"] for r in rows])
+    i = np.array([r["current [A]"] for r in rows])
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.6))
+    a1.plot(v, i * 1e6, "o-", ms=3)
+    a1.axhline(0, color="0.7", lw=0.8)
+    a1.set_xlabel("bias on Cu against W [V]")
+    a1.set_ylabel("current [µA]")
+    a2.semilogy(v, np.maximum(np.abs(i), np.finfo(float).tiny), "o-", ms=3)
+    a2.set_xlabel("bias on Cu against W [V]")
+    a2.set_ylabel("|current| [A]")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def _bias_plot(out: Path, rows: list[dict[str, float]]) -> Path:
     import matplotlib
 

@@ -1,0 +1,58 @@
+"""``ecx-device iv``: the I-V sweep at frozen composition.
+
+In the 1D ohmic wire with identical heat sinks at both ends the problem is symmetric under
+V -> -V, so I(-V) = -I(V) exactly; a steady model has no hysteresis, so the return sweep repeats
+the forward one. Both are checked to solver tolerance.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pytest
+import pyvista as pv
+import yaml
+
+from ecx_device.case.loader import validate_case
+from ecx_device.cli import main
+from ecx_device.errors import CaseError
+from ecx_device.outputs.quantities import read_series
+from ecx_device.simulation import Simulation
+
+CASES = Path(__file__).parents[1] / "cases"
+
+
+def _case(**iv) -> dict:
+    data = copy.deepcopy(yaml.safe_load((CASES / "zhang2017_1d.yaml").read_text()))
+    data["iv"] = iv
+    return data
+
+
+def test_iv_symmetric_and_without_hysteresis(tmp_path):
+    case = validate_case(_case(start="-1 V", stop="1 V", step="0.25 V", return_sweep=True,
+                               field_biases=["-1 V", "0.5 V"]))
+    rows = Simulation(case, tmp_path / "iv", log=None).run_iv().rows
+    v = np.array([r["bias [V]"] for r in rows])
+    i = np.array([r["current [A]"] for r in rows])
+    assert len(rows) == 17 and v[0] == -1.0 and v[8] == 1.0 and v[-1] == -1.0
+    forward = dict(zip(v[:9].round(9), i[:9]))
+    for bias, current in forward.items():
+        assert forward[round(-bias, 9)] == pytest.approx(-current, rel=1e-9, abs=1e-20)
+    np.testing.assert_allclose(i[9:], i[:8][::-1], rtol=1e-9, atol=1e-20)  # I(0) is round-off
+    assert read_series(tmp_path / "iv" / "iv.csv")[-1]["current [A]"] == pytest.approx(i[-1])
+    assert (tmp_path / "iv" / "iv.png").stat().st_size > 0
+    reader = pv.PVDReader(str(tmp_path / "iv" / "fields" / "fields.pvd"))
+    assert reader.time_values == pytest.approx([-1.0, 0.5])  # the bias is the time axis
+
+
+def test_iv_cli_and_bad_section(tmp_path, capsys):
+    case = tmp_path / "c.yaml"
+    case.write_text(yaml.safe_dump(_case(start="0 V", stop="0.2 V", step="0.1 V")))
+    assert main(["iv", str(case), "--out", str(tmp_path / "o")]) == 0
+    assert len(read_series(tmp_path / "o" / "iv.csv")) == 3
+    with pytest.raises(CaseError, match="iv.step"):
+        validate_case(_case(step="-0.1 V"))
+    with pytest.raises(CaseError, match="stop must differ"):
+        validate_case(_case(start="1 V", stop="1 V"))
