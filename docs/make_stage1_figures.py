@@ -1,0 +1,59 @@
+"""Regenerate the figures of docs/validation.md (stage 1, ohmic electro-thermal model).
+
+Usage: .venv/bin/python docs/make_stage1_figures.py
+
+Runs the default case, the prescribed-shell case and the shell case with reversed polarity at
+their full resolution and plots the temperature along the wire axis at the final bias.
+"""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from ecx_device.case import load_case  # noqa: E402
+from ecx_device.simulation import Simulation  # noqa: E402
+
+ROOT = Path(__file__).parents[1]
+
+
+def main() -> None:
+    runs = [("zhang2017_1V.yaml", "cu_positive", "pristine CdS, +1 V"),
+            ("zhang2017_1V_shell.yaml", "cu_positive", "5 nm Cu2S shell to z = 200 nm, +1 V"),
+            ("zhang2017_1V_shell.yaml", "w_positive", "same shell, reversed (-1 V)")]
+    fig, ax = plt.subplots(figsize=(7, 5))
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (name, polarity, label) in enumerate(runs):
+            case = load_case(ROOT / "cases" / name)
+            bias = case.bias.model_copy(update={"polarity": polarity})
+            case = case.model_copy(update={"bias": bias})
+            out = Path(tmp) / f"run{i}"
+            final = Simulation(case, out, log=None).run().final
+            with (out / "axial_profile.csv").open() as f:
+                rows = list(csv.DictReader(f))
+            z = [float(r["z [nm]"]) for r in rows]
+            T = [float(r["temperature [K]"]) for r in rows]
+            ax.plot(z, T, ls=["-", "-", "--"][i],
+                    label=f"{label}: I = {final['current [A]'] * 1e6:.3g} µA, "
+                          f"T_max = {final['wire_T_max [K]']:.1f} K")
+    ax.axvspan(-150, 0, color="tab:orange", alpha=0.1)
+    ax.text(-140, ax.get_ylim()[1] - 0.5, "Cu", va="top")
+    ax.axvline(300, color="0.5", ls=":")
+    ax.text(305, ax.get_ylim()[1] - 0.5, "W contact", va="top")
+    ax.set_xlabel("z along the wire axis [nm]")
+    ax.set_ylabel("temperature [K]")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1)
+    fig.tight_layout()
+    path = ROOT / "docs" / "figures" / "stage1_temperature_axis.png"
+    fig.savefig(path, dpi=130)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
