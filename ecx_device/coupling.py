@@ -140,12 +140,20 @@ class CoupledProblem:
         try:
             self.problem.solve()
         except PETSc.Error as err:  # e.g. a singular factorisation after a NaN
+            self._reset_linear_solver()
             return NewtonResult(False, snes.getIterationNumber(), -100, f"PETSc error {err}")
         reason = snes.getConvergedReason()
         finite = all(np.isfinite(f.x.array).all() for f in self.u.values())
         finite = self.ctx.domain.mesh.comm.allreduce(finite, op=MPI.LAND)
         msg = "" if finite else "non-finite values in the solution"
+        if reason <= 0 or not finite:
+            self._reset_linear_solver()
         return NewtonResult(reason > 0 and finite, snes.getIterationNumber(), reason, msg)
+
+    def _reset_linear_solver(self) -> None:
+        """Drop the LU factors after a failed solve: MUMPS keeps a failed factorisation and would
+        refuse every later solve (INFOG(1) = -3), so a retried step could never succeed."""
+        self.problem.solver.getKSP().reset()
 
     def residual_norms(self) -> dict[str, float]:
         """Euclidean norm of each equation's residual at the current state, Dirichlet rows

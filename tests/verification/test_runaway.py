@@ -44,3 +44,16 @@ def test_runaway_is_a_clear_error():
     # the state left behind is the last converged one, at the bias it reports
     assert prob.solve().converged
     assert prob.solve().iterations <= 2
+
+
+def test_failed_factorisation_does_not_poison_later_solves():
+    """A solve from a state with zero conductivity breaks the LU factorisation; restoring the good
+    state must let the next solve succeed (MUMPS otherwise refuses every later solve)."""
+    prob = _problem()
+    continue_bias(prob, 0.3, max_step=0.3, min_step=1e-3)
+    good = prob.state()
+    prob.u["T"].x.array[:] = 1e-3  # sigma(T) underflows to 0: a singular Jacobian
+    assert not prob.solve().converged
+    prob.restore(good)
+    result = prob.solve()
+    assert result.converged and result.iterations <= 2
