@@ -179,6 +179,49 @@ class Domain:
         """Local indices of the cells in a named region."""
         return self.cell_tags.find(self.cells[name])
 
+    def restrict(self, region: str) -> tuple[Domain, object]:
+        """The Domain of one region alone (a DOLFINx submesh), for fields that live there only.
+
+        Facets of the submesh's boundary keep the parent's group names: an interface such as
+        ``cu_wire``, interior in the device, is an outer facet group of the restricted wire, so
+        contact terms integrate over it with ``surface()``.
+
+        Returns:
+            The restricted Domain and the cell ``EntityMap`` (submesh -> parent) that mixed forms
+            need as ``entity_maps``.
+        """
+        tdim = self.mesh.topology.dim
+        fdim = tdim - 1
+        sub, cell_map, vertex_map, _ = dolfinx.mesh.create_submesh(
+            self.mesh, tdim, self.region_cells(region))
+        sub.topology.create_connectivity(fdim, tdim)
+        sub.topology.create_connectivity(fdim, 0)
+        self.mesh.topology.create_connectivity(fdim, 0)
+        # Match facets by their vertices: a submesh facet and its parent share the same vertex set.
+        parent_f2v = self.mesh.topology.connectivity(fdim, 0)
+        by_vertices = {tuple(sorted(parent_f2v.links(f))): (f, tag)
+                       for f, tag in zip(self.facet_tags.indices, self.facet_tags.values)}
+        sub_f2v = sub.topology.connectivity(fdim, 0)
+        ext = dolfinx.mesh.exterior_facet_indices(sub.topology)
+        facets, values = [], []
+        for f in ext:
+            parent_vertices = vertex_map.sub_topology_to_topology(sub_f2v.links(f), inverse=False)
+            hit = by_vertices.get(tuple(sorted(parent_vertices)))
+            if hit is not None:
+                facets.append(f)
+                values.append(hit[1])
+        order = np.argsort(facets)
+        ftags = dolfinx.mesh.meshtags(sub, fdim, np.asarray(facets, dtype=np.int32)[order],
+                                      np.asarray(values, dtype=np.int32)[order])
+        ncell = sub.topology.index_map(tdim).size_local + sub.topology.index_map(tdim).num_ghosts
+        tag = self.cells[region]
+        ctags = dolfinx.mesh.meshtags(sub, tdim, np.arange(ncell, dtype=np.int32),
+                                      np.full(ncell, tag, dtype=np.int32))
+        present = set(np.unique(values).tolist())
+        facets_named = {n: t for n, t in self.facets.items() if t in present}
+        return (Domain(sub, ctags, ftags, {region: tag}, facets_named, self.dimension,
+                       self.wire_diameter), cell_map)
+
     def write_markers(self, path: Path) -> None:
         """Write the name -> tag tables (JSON, rank 0)."""
         if self.mesh.comm.rank == 0:

@@ -1,0 +1,44 @@
+"""Domain.restrict: the wire alone, with the device's interfaces as its named outer facets."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from ecx_device import geometry as geo
+from ecx_device.fem import dolfinx
+from ecx_device.mesh import Domain
+from ecx_device.physics.base import integrate
+
+
+@pytest.mark.parametrize("dimension", ["axisymmetric", "3d"])
+def test_restricted_wire_keeps_volume_and_interfaces(dimension):
+    sizes = {"axisymmetric": (4.0, 2.0, 40.0), "3d": (8.0, 4.0, 60.0)}[dimension]
+    geom = geo.DeviceGeometry(dimension=dimension, wire_mesh_size=sizes[0],
+                              contact_mesh_size=sizes[1], metal_mesh_size=sizes[2])
+    device = Domain.from_geometry(geom)
+    wire, cell_map = device.restrict(geo.Region.WIRE)
+    comm = wire.mesh.comm
+    one = dolfinx.fem.Constant(wire.mesh, 1.0)
+    nm3, nm2 = 1e-27, 1e-18
+    # 3D meshes facet the cylinder (the wire volume is ~1.5% low at these sizes)
+    tol = 1e-9 if dimension == "axisymmetric" else 0.03
+    assert integrate(wire.volume(one), comm) == pytest.approx(geom.wire_volume * nm3, rel=tol)
+    assert integrate(device.volume(dolfinx.fem.Constant(device.mesh, 1.0), geo.Region.WIRE),
+                     comm) == pytest.approx(integrate(wire.volume(one), comm), rel=1e-12)
+    assert integrate(wire.surface(one, geo.Facet.CU_WIRE), comm) == pytest.approx(
+        geom.cu_wire_area * nm2, rel=tol)
+    assert integrate(wire.surface(one, geo.Facet.W_WIRE), comm) == pytest.approx(
+        geom.w_wire_area * nm2, rel=max(tol, 0.02))
+    # free surface: the side from the Cu surface to the wire's end, and the ring of the end face
+    # outside the W contact (the apex touches a disk narrower than the wire here)
+    r, rc = geom.wire_radius, geom.w_contact_radius
+    assert rc < r
+    free = (2 * math.pi * r * geom.wire_free_length + math.pi * (r**2 - rc**2)) * nm2
+    assert integrate(wire.surface(one, geo.Facet.WIRE_SURFACE), comm) == pytest.approx(
+        free, rel=max(tol, 0.02))
+    assert geo.Facet.CU_SINK not in wire.facets and set(wire.cells) == {geo.Region.WIRE}
+    n_sub = wire.mesh.topology.index_map(wire.mesh.topology.dim).size_local
+    assert n_sub == len(device.region_cells(geo.Region.WIRE))
+    assert cell_map is not None
