@@ -32,17 +32,25 @@ from ecx_device.outputs.quantities import SeriesWriter, read_series, write_json
 from ecx_device.physics.base import Context
 from ecx_device.physics.composition_output import CompositionOutput
 from ecx_device.physics.heat import HeatConduction
+from ecx_device.physics.wire_semiconductor import UNKNOWN_NAMES as SEMICONDUCTOR_NAMES
+from ecx_device.physics.wire_semiconductor import drift_diffusion_modules
 from ecx_device.physics.ohmic import OhmicConduction
 from ecx_device.stepping import continue_bias
 from ecx_device.units import MESH_UNIT
 
 #: Output names (with units) of the unknowns, for fields and tables.
-UNKNOWN_NAMES = {"T": "temperature [K]", "phi": "potential [V]"}
+UNKNOWN_NAMES = {"T": "temperature [K]", "phi": "potential [V]", **SEMICONDUCTOR_NAMES}
 
 
-def physics_modules(case: Case) -> list:
-    """The equation sets solved for a case (the ohmic electro-thermal first stage), plus the
-    output-only composition module when the case prescribes one."""
+def physics_modules(case: Case, materials: dict[str, Material]) -> list:
+    """The equation sets solved for a case: the ohmic electro-thermal model, or the isothermal
+    drift-diffusion wire; plus the output-only composition module when the case prescribes one."""
+    if case.electrical.wire_model == "drift_diffusion":
+        interfaces = ((geo.Facet.CU_SINK, geo.Facet.W_SINK) if case.geometry.dimension == "1d"
+                      else (geo.Facet.CU_WIRE, geo.Facet.W_WIRE))
+        metals = dict(zip(interfaces, (case.materials.cu_electrode, case.materials.w_tip)))
+        return drift_diffusion_modules(materials[geo.Region.WIRE], metals,
+                                       case.thermal.heat_sink_temperature)
     modules = [OhmicConduction(), HeatConduction()]
     if case.composition.shape != "none":
         modules.append(CompositionOutput())
@@ -226,6 +234,15 @@ class Simulation:
         th = case.thermal
         materials = region_materials(case)
         exchanged = materials.pop("wire_exchanged")
+        if case.electrical.wire_model == "drift_diffusion":
+            if case.composition.shape != "none":
+                raise CaseError("composition: a prescribed composition with electrical.wire_model "
+                                "drift_diffusion needs the CdS/Cu2S heterostructure, which is not "
+                                "implemented yet; use wire_model ohmic or shape none")
+            domain, _ = domain.restrict(geo.Region.WIRE)
+            materials = {geo.Region.WIRE: materials[geo.Region.WIRE]}
+            self.log("wire model: drift-diffusion on the wire alone, isothermal at "
+                     f"{th.heat_sink_temperature:g} K, metals equipotential")
         ctx = Context.create(domain, materials, bias=0.0,
                              heat_sink_temperature=th.heat_sink_temperature,
                              radiation_temperature=th.radiation_temperature,
@@ -233,7 +250,7 @@ class Simulation:
         if case.composition.shape != "none":
             ctx.exchanged = {geo.Region.WIRE: exchanged}
         self._set_composition(ctx, geom)
-        modules = physics_modules(case)
+        modules = physics_modules(case, materials)
         s = case.solver
         problem = CoupledProblem(ctx, modules, degree=s.element_degree, tolerance=s.newton_tolerance,
                                  max_iterations=s.newton_max_iterations,
@@ -327,9 +344,7 @@ class Simulation:
                     done = i + 1
                     save_checkpoint()
                     self.log(f"[{done}/{len(points)}] t = {bp.time:.4g} s, "
-                             f"V = {bp.voltage:+.3f} V: I = {row['current [A]']:.4g} A, "
-                             f"T_max = {row['wire_T_max [K]']:.1f} K at z = "
-                             f"{row['wire_T_max_axial_position [nm]']:.1f} nm "
+                             f"V = {bp.voltage:+.3f} V: {_headline(row)} "
                              f"({rep.newton_iterations} Newton its, {rep.rejected} rejected, "
                              f"{time.perf_counter() - t0:.1f} s)")
                     # every rank must agree to stop at the same point, or the others would hang
@@ -393,8 +408,7 @@ class Simulation:
                 if key in wanted and key not in written:  # first pass only: one step per bias
                     writer.write(v)
                     written.add(key)
-                self.log(f"[{i}/{len(biases)}] V = {v:+.3f} V: I = {row['current [A]']:.4g} A, "
-                         f"T_max = {row['wire_T_max [K]']:.1f} K")
+                self.log(f"[{i}/{len(biases)}] V = {v:+.3f} V: {_headline(row)}")
                 if self.comm.allreduce(stop.signal or 0, op=MPI.MAX):
                     raise Interrupted(f"I-V sweep stopped after {i}/{len(biases)} biases; rows "
                                       f"so far are in {self.out / 'iv.csv'}",
@@ -431,6 +445,15 @@ class Simulation:
             "platform": platform.platform(), "dependencies": _dependency_versions(),
             "command": sys.argv, "mpi_ranks": self.comm.size,
             "materials": {r: m.name for r, m in mats.items()}})
+
+
+def _headline(row: dict[str, float]) -> str:
+    """The progress-line summary of a row: current, and the hot spot when heat is solved."""
+    text = f"I = {row['current [A]']:.4g} A"
+    if "wire_T_max [K]" in row:
+        text += (f", T_max = {row['wire_T_max [K]']:.1f} K at z = "
+                 f"{row['wire_T_max_axial_position [nm]']:.1f} nm")
+    return text
 
 
 def _dependency_versions() -> dict[str, str]:

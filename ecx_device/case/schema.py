@@ -145,6 +145,15 @@ class CompositionSpec(Section):
         return self
 
 
+class ElectricalSpec(Section):
+    """Which electrical model the wire gets (the metals are always ohmic)."""
+
+    wire_model: Literal["ohmic", "drift_diffusion"] = Field(
+        "ohmic", description="ohmic: coupled electro-thermal (all regions); drift_diffusion: "
+        "Poisson + electrons/holes in the wire with Schottky/ohmic contacts, isothermal at the "
+        "heat-sink temperature, metals equipotential")
+
+
 class BiasSpec(Section):
     """Applied bias: polarity and a protocol of hold / ramp / steps segments."""
 
@@ -242,6 +251,7 @@ class Case(Section):
     geometry: GeometrySpec
     materials: MaterialsSpec = MaterialsSpec()
     composition: CompositionSpec = CompositionSpec()
+    electrical: ElectricalSpec = ElectricalSpec()
     bias: BiasSpec
     thermal: ThermalSpec = ThermalSpec()
     solver: SolverSpec = SolverSpec()

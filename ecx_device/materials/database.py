@@ -94,3 +94,24 @@ def load_material(name: str) -> Material:
                              "not in references.yaml")
         props[prop] = model
     return Material(data["name"], data.get("description", "").strip(), props)
+
+
+@functools.cache
+def _barriers() -> dict:
+    return yaml.safe_load((_DATA / "barriers.yaml").read_text())
+
+
+def schottky_barrier(metal: str, semiconductor: str) -> float:
+    """Electron Schottky barrier (eV) of a metal on a semiconductor material; 0 means ohmic.
+
+    Raises:
+        CaseError: the pair is not in ``barriers.yaml``.
+    """
+    entry = _barriers().get(metal, {}).get(semiconductor)
+    if entry is None:
+        raise CaseError(f"no Schottky barrier for {metal} on {semiconductor} in "
+                        "materials/data/barriers.yaml; add it (with its source) to use the "
+                        "drift-diffusion wire model")
+    from ecx_device.units import ELEMENTARY_CHARGE, to_si
+
+    return to_si(entry["value"], "eV") / ELEMENTARY_CHARGE

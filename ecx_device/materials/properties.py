@@ -20,6 +20,18 @@ PROPERTY_UNITS: dict[str, str] = {
     "density": "kg/m^3",
     "specific_heat": "J/(kg K)",
     "sulfur_site_density": "m^-3",
+    # semiconductor data (drift-diffusion wire model)
+    "relative_permittivity": "",
+    "electron_mobility": "m^2/(V s)",
+    "hole_mobility": "m^2/(V s)",
+    "conduction_band_dos": "m^-3",
+    "valence_band_dos": "m^-3",
+    "band_gap": "eV",
+    "donor_density": "m^-3",
+    "acceptor_density": "m^-3",
+    "carrier_lifetime": "s",
+    "richardson_constant_electrons": "A/(m^2 K^2)",
+    "richardson_constant_holes": "A/(m^2 K^2)",
 }
 
 
@@ -208,6 +220,17 @@ MIXING_RULES: dict[str, str] = {
     "density": "linear",
     "specific_heat": "linear",
     "sulfur_site_density": "linear",
+    "relative_permittivity": "linear",
+    "electron_mobility": "log_linear",
+    "hole_mobility": "log_linear",
+    "conduction_band_dos": "log_linear",
+    "valence_band_dos": "log_linear",
+    "band_gap": "linear",
+    "donor_density": "log_linear",
+    "acceptor_density": "log_linear",
+    "carrier_lifetime": "log_linear",
+    "richardson_constant_electrons": "linear",
+    "richardson_constant_holes": "linear",
 }
 
 

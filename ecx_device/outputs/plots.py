@@ -29,6 +29,8 @@ def offscreen_pyvista():
 
 def write_plots(out: Path, ctx: Context, rows: list[dict[str, float]], case) -> list[Path]:
     """Write every plot for the final state; returns the files written (rank 0)."""
+    if "T" not in ctx.fields:  # isothermal models: the I-V and fields tell the story
+        return []
     written = [_axial_profile(out, ctx, case)]
     if ctx.domain.gdim > 1 and ctx.domain.mesh.comm.size == 1:
         written.append(temperature_map(ctx, out / "temperature_map.png"))
@@ -111,11 +113,12 @@ def iv_plot(path: Path, rows: list[dict[str, float]], title: str) -> Path:
     v = np.array([r["bias [V]"] for r in rows])
     i = np.array([r["current [A]"] for r in rows])
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.6))
-    a1.plot(v, i * 1e6, "o-", ms=3)
+    a1.plot(v, i, "o-", ms=3)
     a1.axhline(0, color="0.7", lw=0.8)
     a1.set_xlabel("bias on Cu against W [V]")
-    a1.set_ylabel("current [µA]")
-    a2.semilogy(v, np.maximum(np.abs(i), np.finfo(float).tiny), "o-", ms=3)
+    a1.set_ylabel("current [A]")
+    biased = np.abs(v) > 1e-9  # at 0 V the current is round-off, which would swamp a log axis
+    a2.semilogy(v[biased], np.maximum(np.abs(i[biased]), np.finfo(float).tiny), "o", ms=3)
     a2.set_xlabel("bias on Cu against W [V]")
     a2.set_ylabel("|current| [A]")
     fig.suptitle(title)

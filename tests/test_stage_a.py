@@ -1,0 +1,39 @@
+"""The drift-diffusion wire model in the device: the pristine Cu-CdS-W wire (stage a) has two
+Schottky contacts, so its I-V is that of back-to-back diodes: low current both ways, the sign
+following the bias, current conserved between the two contacts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ecx_device.case import load_case
+from ecx_device.errors import CaseError
+from ecx_device.simulation import Simulation
+
+CASE = Path(__file__).parents[1] / "cases" / "zhang2017_stage_a_dd.yaml"
+
+
+def test_back_to_back_schottky(tmp_path):
+    case = load_case(CASE)
+    iv = case.iv.model_copy(update={"start": -0.3, "stop": 0.3, "step": 0.3})
+    rows = Simulation(case.model_copy(update={"iv": iv}), tmp_path / "iv", smoke=True,
+                      log=None).run_iv().rows
+    current = {round(r["bias [V]"], 6): r for r in rows}
+    forward, reverse = current[0.3]["current [A]"], current[-0.3]["current [A]"]
+    assert forward > 0 > reverse
+    # an ohmic wire of the same CdS carries ~1e-7 A at 0.3 V: both barriers block it by > 1e4
+    assert abs(forward) < 1e-11 and abs(reverse) < 1e-11
+    # nearly symmetric (within a decade): both directions are limited by a reverse-biased contact
+    assert 0.1 < abs(forward / reverse) < 10
+    for r in rows:
+        assert r["current_mismatch [-]"] < 1e-6
+
+
+def test_heterostructure_not_yet_available(tmp_path):
+    case = load_case(CASE)
+    comp = case.composition.model_copy(update={"shape": "uniform"})
+    with pytest.raises(CaseError, match="heterostructure"):
+        Simulation(case.model_copy(update={"composition": comp}), tmp_path / "x",
+                   log=None).run()
