@@ -18,6 +18,8 @@ from ecx_device.errors import CaseError
 from ecx_device.materials.properties import Ops, PropertyModel, parse_property
 
 _DATA = resources.files("ecx_device.materials") / "data"
+#: Data files that are tables, not materials.
+_TABLES = {"references.yaml", "barriers.yaml"}
 
 
 @functools.cache
@@ -29,7 +31,7 @@ def references() -> dict[str, dict[str, str]]:
 def available_materials() -> list[str]:
     """Names of the materials in the database."""
     return sorted(p.name.removesuffix(".yaml") for p in _DATA.iterdir()
-                  if p.name.endswith(".yaml") and p.name != "references.yaml")
+                  if p.name.endswith(".yaml") and p.name not in _TABLES)
 
 
 @dataclass(frozen=True)

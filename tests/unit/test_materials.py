@@ -58,3 +58,16 @@ def test_unknown_property_and_model_rejected():
         parse_property("colour", "5 W/(m K)", "x")
     with pytest.raises(ValueError, match="model = 'cubic'"):
         parse_property("density", {"model": "cubic"}, "x")
+
+
+def test_schottky_barriers_have_sources_and_unknown_pairs_are_errors():
+    from ecx_device.materials.database import _barriers, schottky_barrier
+
+    refs = references()
+    for metal, table in _barriers().items():
+        for semiconductor, entry in table.items():
+            assert entry["source"] and all(s in refs for s in entry["source"])
+            assert 0.0 <= schottky_barrier(metal, semiconductor) < 2.0
+    assert schottky_barrier("Cu", "CdS_nanowire") == pytest.approx(0.50)
+    with pytest.raises(CaseError, match="no Schottky barrier for Au"):
+        schottky_barrier("Au", "CdS_nanowire")
