@@ -124,7 +124,7 @@ def _cmd_paraview(args) -> int:
 
 def _cmd_eels(args) -> int:
     from ecx_device.outputs.eels import eels_for_run
-    from ecx_device.units import to_si
+    from ecx_device.units import MESH_UNIT, to_si
 
     def quantity(option: str, value: str, unit: str) -> float:
         try:
@@ -133,7 +133,7 @@ def _cmd_eels(args) -> int:
             raise EcxCaseError(f"{option} {value!r}: {err}") from None
 
     time = None if args.time is None else quantity("--time", args.time, "s")
-    pixel = quantity("--pixel", args.pixel, "nm") * 1e9
+    pixel = quantity("--pixel", args.pixel, "nm") / MESH_UNIT
     for path in eels_for_run(args.run_dir, time, args.beam, pixel):
         print(f"wrote {path}")
     return 0

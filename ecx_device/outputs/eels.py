@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ecx_device.errors import CaseError
+from ecx_device.units import MESH_UNIT
 
 FIELDS = {"Cd": "Cd_density [m^-3]", "Cu": "Cu_density [m^-3]"}
 _AXES = {"x": 0, "y": 1, "z": 2}
@@ -76,7 +77,7 @@ def project(grid, dimension: str, beam: str, pixel: float,
     valid = np.asarray(sampled.point_data["vtkValidPointMask"], dtype=bool)
     if wire_tag is not None:
         valid &= np.asarray(sampled.point_data["region"]) == wire_tag
-    dl = (pixel / 2) * 1e-9  # m along the beam
+    dl = (pixel / 2) * MESH_UNIT  # m along the beam
     images = {}
     for element, name in FIELDS.items():
         if name not in sampled.point_data:

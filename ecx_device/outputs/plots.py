@@ -14,6 +14,7 @@ import numpy as np
 from ecx_device.fem import dolfinx
 from ecx_device.outputs.profiles import axial_line, sample
 from ecx_device.physics.base import Context
+from ecx_device.units import MESH_UNIT
 
 
 def offscreen_pyvista():
@@ -60,7 +61,7 @@ def _axial_profile(out: Path, ctx: Context, case) -> Path | None:
     ax.plot(z, T, color="tab:red")
     ax.set_xlabel("position along the wire axis z [nm]")
     ax.set_ylabel("temperature [K]", color="tab:red")
-    L = case.geometry.wire.free_length * 1e9
+    L = case.geometry.wire.free_length / MESH_UNIT
     if ctx.domain.dimension != "1d":
         ax.axvspan(z.min(), 0.0, color="tab:orange", alpha=0.12, label="Cu")
         ax.axvline(L, color="0.4", ls=":", lw=1)
