@@ -113,6 +113,18 @@ class Poisson:
         local = float(f.x.array[V0.dofmap.list[cells].ravel()].max(initial=0.0))
         return {"max_cell_potential_step [V_T]": d.mesh.comm.allreduce(local, op=MPI.MAX)}
 
+    def point_fields(self, ctx: Context) -> dict:
+        """Band diagram (eV, energies with E_i = -q psi): E_c = -psi + V_T ln(N_c/n_i),
+        E_v = -psi - V_T ln(N_v/n_i), and the quasi-Fermi levels E_Fn = -phi_n, E_Fp = -phi_p."""
+        f, par = ctx.fields, self.params
+        psi = f["psi"]
+        out = {"conduction_band_edge [eV]": -psi + par.conduction_offset(),
+               "valence_band_edge [eV]": -psi - par.valence_offset()}
+        for name, label in (("phi_n", "electron"), ("phi_p", "hole")):
+            if name in f:
+                out[f"{label}_quasi_fermi_level [eV]"] = -f[name]
+        return out
+
     def derived_fields(self, ctx: Context) -> dict:
         """Electron and hole densities (m^-3)."""
         f = ctx.fields
