@@ -6,7 +6,7 @@ expression for the weak forms and a NumPy value for tests and tables. Parameters
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
