@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ecx_device.units import BOLTZMANN, to_si
+from ecx_device.units import BOLTZMANN, to_si, ureg
 
 #: SI unit of every property the database knows, by property name.
 PROPERTY_UNITS: dict[str, str] = {
@@ -19,7 +19,7 @@ PROPERTY_UNITS: dict[str, str] = {
     "thermal_conductivity": "W/(m K)",
     "density": "kg/m^3",
     "specific_heat": "J/(kg K)",
-    "sulfur_site_density": "m^-3",
+    "sulfur_site_density": "m^-3",  # anion (S or Se) sites of the host lattice
     # semiconductor data (drift-diffusion wire model)
     "relative_permittivity": "",
     "electron_mobility": "m^2/(V s)",
@@ -32,7 +32,24 @@ PROPERTY_UNITS: dict[str, str] = {
     "carrier_lifetime": "s",
     "richardson_constant_electrons": "A/(m^2 K^2)",
     "richardson_constant_holes": "A/(m^2 K^2)",
+    # ion transport and cation exchange (model.md 3.5-3.8; parameters.md 2-4, 7)
+    "cu_ion_diffusivity": "m^2/s",
+    "vacancy_diffusivity": "m^2/s",
+    "cd_equilibrium_pressure": "Pa",
+    "cd_equilibrium_pressure_cu_assisted": "Pa",
+    "evaporation_coefficient": "",
+    "exchange_attempt_frequency": "1/s",
+    "kick_out_barrier": "eV",
+    "vacancy_filling_barrier": "eV",
+    "interstitial_formation_barrier": "eV",
+    "interstitial_hop_barrier": "eV",
+    "cu_solubility_limit": "",
 }
+
+#: Mass of a Cd atom (kg), for the Hertz-Knudsen-Langmuir flux of model.md 3.7: standard atomic
+#: weight 112.414 u (IUPAC; parameters.md section 4 uses 112.41 u). A module constant rather than a
+#: material property because the evaporating species is Cd whatever the host (CdS or CdSe).
+CD_ATOMIC_MASS: float = ureg.Quantity(112.414, "dalton").to("kg").magnitude
 
 
 
@@ -141,8 +158,55 @@ class Table(PropertyModel):
         return ops.where_less(T, Ts[0], vs[0] + 0.0 * T, expr)
 
 
+@dataclass(frozen=True)
+class ArrheniusPrefactor(PropertyModel):
+    """value(T) = prefactor exp(-Ea / (k_B T)), for data given as (D0, Ea) or log10 p = A - B/T
+    (prefactor 10^A, Ea = B ln(10) k_B)."""
+
+    prefactor: float = 0.0
+    activation_energy: float = 0.0  # J
+    kind: ClassVar[str] = "arrhenius_prefactor"
+
+    def __call__(self, T, ops=Ops):
+        return self.prefactor * ops.exp(-self.activation_energy / (BOLTZMANN * T))
+
+
+@dataclass(frozen=True)
+class PiecewiseArrhenius(PropertyModel):
+    """Arrhenius branches prefactor_i exp(-Ea_i / (k_B T)) joined at transition temperatures.
+
+    Branch ``i`` applies for ``transition_temperature[i-1] <= T < transition_temperature[i]``;
+    the first branch extends below the first transition and the last above the last one. The
+    value jumps at a transition unless the data make it continuous (a phase change such as low to
+    high chalcocite at 376 K does change D abruptly; the size of the jump comes from the data).
+    """
+
+    prefactor: tuple[float, ...] = ()
+    activation_energy: tuple[float, ...] = ()  # J
+    transition_temperature: tuple[float, ...] = ()  # K, increasing, one fewer than branches
+    kind: ClassVar[str] = "piecewise_arrhenius"
+
+    def branch(self, i: int, T, ops=Ops):
+        """Value of branch ``i`` at ``T`` (whether or not it applies there)."""
+        return self.prefactor[i] * ops.exp(-self.activation_energy[i] / (BOLTZMANN * T))
+
+    def __call__(self, T, ops=Ops):
+        n = len(self.prefactor)
+        expr = self.branch(n - 1, T, ops)
+        for i in range(n - 2, -1, -1):
+            expr = ops.where_less(T, self.transition_temperature[i], self.branch(i, T, ops), expr)
+        return expr
+
+
 MODELS: dict[str, type[PropertyModel]] = {
-    m.kind: m for m in (Constant, LinearResistivity, Arrhenius, Table)}
+    m.kind: m for m in (Constant, LinearResistivity, Arrhenius, Table, ArrheniusPrefactor,
+                        PiecewiseArrhenius)}
+
+#: Parameters that are lists (one entry per table knot or Arrhenius branch); all others are scalars.
+_LIST_PARAMS: dict[str, set[str]] = {
+    "table": {"temperature", "values"},
+    "piecewise_arrhenius": {"prefactor", "activation_energy", "transition_temperature"},
+}
 
 
 def _params(kind: str, unit: str) -> dict[str, str]:
@@ -153,6 +217,9 @@ def _params(kind: str, unit: str) -> dict[str, str]:
                                "temperature_coefficient": "1/K"},
         "arrhenius": {"value": unit, "activation_energy": "eV", "reference_temperature": "K"},
         "table": {"temperature": "K", "values": unit},
+        "arrhenius_prefactor": {"prefactor": unit, "activation_energy": "eV"},
+        "piecewise_arrhenius": {"prefactor": unit, "activation_energy": "eV",
+                                "transition_temperature": "K"},
     }[kind]
 
 
@@ -185,6 +252,10 @@ def parse_property(name: str, spec: dict | str, where: str) -> PropertyModel:
         if key not in spec:
             raise ValueError(f"{where}.{key}: missing (model {kind!r} needs {list(expected)})")
         raw = spec[key]
+        is_list = key in _LIST_PARAMS.get(kind, ())
+        if isinstance(raw, list) != is_list:
+            want = "a list" if is_list else "a single quantity, not a list"
+            raise ValueError(f"{where}.{key} = {raw!r}: expected {want} (model {kind!r})")
         try:
             if isinstance(raw, list):
                 values[key] = tuple(to_si(x, punit) for x in raw)
@@ -197,14 +268,25 @@ def parse_property(name: str, spec: dict | str, where: str) -> PropertyModel:
         if len(T) < 2 or len(T) != len(values["values"]) or any(np.diff(T) <= 0):
             raise ValueError(f"{where}: a table needs >= 2 increasing temperatures and as many "
                              "values")
+    if kind == "piecewise_arrhenius":
+        n = len(values["prefactor"])
+        Tt = values["transition_temperature"]
+        if n < 1 or len(values["activation_energy"]) != n or len(Tt) != n - 1 \
+                or any(np.diff(Tt) <= 0):
+            raise ValueError(f"{where}: piecewise_arrhenius needs as many prefactors as activation "
+                             "energies and one fewer increasing transition temperatures")
+    if kind in ("arrhenius_prefactor", "piecewise_arrhenius") and not all(
+            np.isfinite(e) and e >= 0 for e in np.atleast_1d(values["activation_energy"])):
+        raise ValueError(f"{where}.activation_energy = {spec['activation_energy']!r}: must be "
+                         ">= 0")
     # Every property in the database is a positive physical quantity.
-    for key in ("value", "values", "resistivity"):
+    for key in ("value", "values", "resistivity", "prefactor"):
         vals = values.get(key)
         if vals is not None and not all(np.isfinite(v) and v > 0 for v in np.atleast_1d(vals)):
             raise ValueError(f"{where}.{key} = {spec[key]!r}: must be positive")
-    if kind != "constant" and any(np.atleast_1d(values.get("temperature",
-                                                            values.get("reference_temperature",
-                                                                       1.0))) <= 0):
+    temperatures = [values.get(k, ()) for k in ("temperature", "reference_temperature",
+                                                 "transition_temperature")]
+    if any(t <= 0 for ts in temperatures for t in np.atleast_1d(ts)):
         raise ValueError(f"{where}: temperatures must be positive (K)")
     source = spec.get("source", ())
     source = (source,) if isinstance(source, str) else tuple(source)
@@ -231,6 +313,19 @@ MIXING_RULES: dict[str, str] = {
     "carrier_lifetime": "log_linear",
     "richardson_constant_electrons": "linear",
     "richardson_constant_holes": "linear",
+    # Diffusivities, vapour pressures and the attempt frequency span decades: log-linear. Barriers
+    # (energies), the evaporation coefficient and the solubility fraction: linear.
+    "cu_ion_diffusivity": "log_linear",
+    "vacancy_diffusivity": "log_linear",
+    "cd_equilibrium_pressure": "log_linear",
+    "cd_equilibrium_pressure_cu_assisted": "log_linear",
+    "evaporation_coefficient": "linear",
+    "exchange_attempt_frequency": "log_linear",
+    "kick_out_barrier": "linear",
+    "vacancy_filling_barrier": "linear",
+    "interstitial_formation_barrier": "linear",
+    "interstitial_hop_barrier": "linear",
+    "cu_solubility_limit": "linear",
 }
 
 
@@ -241,5 +336,5 @@ def mix(a, b, X, rule: str, ops: type[Ops] = Ops):
     return a + X * (b - a)
 
 
-__all__ = ["MIXING_RULES", "MODELS", "PROPERTY_UNITS", "mix", "Ops", "PropertyModel", "UflOps",
-           "parse_property"]
+__all__ = ["CD_ATOMIC_MASS", "MIXING_RULES", "MODELS", "PROPERTY_UNITS", "ArrheniusPrefactor", "Ops",
+           "PiecewiseArrhenius", "PropertyModel", "UflOps", "mix", "parse_property"]
