@@ -144,10 +144,30 @@ class Domain:
             return s
         return s**2
 
-    def volume(self, integrand, *regions: str):
-        """Integral of ``integrand`` over the named regions (all cells if none), physical volume."""
-        dx = ufl.Measure("dx", domain=self.mesh, subdomain_data=self.cell_tags)
-        w = self._volume_weight()
+    def _centroid_weight(self, surface: bool):
+        """The measure weight with r frozen at each cell's centroid (axisymmetric), so that a
+        vertex (lumped) quadrature gives every node, also those on the axis, a positive mass."""
+        if self.dimension != "axisymmetric":
+            return self._surface_weight() if surface else self._volume_weight()
+        if not hasattr(self, "_r_centroid"):
+            V0 = dolfinx.fem.functionspace(self.mesh, ("DG", 0))
+            self._r_centroid = dolfinx.fem.Function(V0)
+            self._r_centroid.interpolate(lambda x: x[0])  # DG0 interpolation: the midpoint
+        s = MESH_UNIT
+        return 2 * math.pi * self._r_centroid * (s**2 if surface else s**3)
+
+    def volume(self, integrand, *regions: str, lumped: bool = False):
+        """Integral of ``integrand`` over the named regions (all cells if none), physical volume.
+
+        ``lumped``: vertex quadrature (mass lumping of P1 terms: each node's value enters only its
+        own row, which keeps reaction and storage terms of concentrations monotone)."""
+        if lumped:
+            dx = ufl.Measure("dx", domain=self.mesh, subdomain_data=self.cell_tags,
+                             metadata={"quadrature_rule": "vertex", "quadrature_degree": 1})
+            w = self._centroid_weight(surface=False)
+        else:
+            dx = ufl.Measure("dx", domain=self.mesh, subdomain_data=self.cell_tags)
+            w = self._volume_weight()
         if not regions:
             return integrand * w * dx
         tags = tuple(self.cells[r] for r in regions if r in self.cells)
@@ -155,20 +175,27 @@ class Domain:
             return 0  # UFL forms absorb an integer zero: a region absent here adds nothing
         return integrand * w * dx(tags)
 
-    def surface(self, integrand, *facet_groups: str):
+    def surface(self, integrand, *facet_groups: str, lumped: bool = False):
         """Integral of ``integrand`` over named facet groups (physical area).
 
         In 1D the lateral wire surface (``wire_surface``) is a line density on the wire cells.
+        ``lumped``: vertex quadrature, as in :meth:`volume`.
         """
         if self.dimension == "1d" and geo.Facet.WIRE_SURFACE in facet_groups:
             others = tuple(f for f in facet_groups if f != geo.Facet.WIRE_SURFACE)
             lateral = self.volume(integrand * (self.wire_perimeter / self.wire_area),
-                                  geo.Region.WIRE)
-            return lateral + self.surface(integrand, *others) if others else lateral
-        ds = ufl.Measure("ds", domain=self.mesh, subdomain_data=self.facet_tags)
+                                  geo.Region.WIRE, lumped=lumped)
+            return (lateral + self.surface(integrand, *others, lumped=lumped) if others
+                    else lateral)
         tags = tuple(self.facets[f] for f in facet_groups if f in self.facets)
         if not tags:
             return 0
+        if lumped and self.mesh.topology.dim > 1:  # a point facet needs no lumping (and FFCx
+            # has no vertex rule for points)
+            ds = ufl.Measure("ds", domain=self.mesh, subdomain_data=self.facet_tags,
+                             metadata={"quadrature_rule": "vertex", "quadrature_degree": 1})
+            return integrand * self._centroid_weight(surface=True) * ds(tags)
+        ds = ufl.Measure("ds", domain=self.mesh, subdomain_data=self.facet_tags)
         return integrand * self._surface_weight() * ds(tags)
 
     def facet_entities(self, name: str) -> np.ndarray:

@@ -52,7 +52,7 @@ def physics_modules(case: Case, materials: dict[str, Material]) -> list:
         return drift_diffusion_modules(materials[geo.Region.WIRE], metals,
                                        case.thermal.heat_sink_temperature)
     modules = [OhmicConduction(), HeatConduction()]
-    if case.composition.shape != "none":
+    if case.composition.shape != "none" or case.exchange.enabled:
         modules.append(CompositionOutput())
     return modules
 
@@ -247,7 +247,7 @@ class Simulation:
                              heat_sink_temperature=th.heat_sink_temperature,
                              radiation_temperature=th.radiation_temperature,
                              emissivity=th.emissivity)
-        if case.composition.shape != "none":
+        if case.composition.shape != "none" or case.exchange.enabled:
             ctx.exchanged = {geo.Region.WIRE: exchanged}
         self._set_composition(ctx, geom)
         modules = physics_modules(case, materials)
@@ -260,11 +260,13 @@ class Simulation:
     def _set_composition(self, ctx: Context, geom: geo.DeviceGeometry) -> None:
         """Interpolate the case's prescribed exchanged fraction onto the mesh (P1)."""
         spec = self.case.composition
+        V = dolfinx.fem.functionspace(ctx.domain.mesh, ("Lagrange", 1))
         if spec.shape == "none":
+            if self.case.exchange.enabled:  # a pristine wire whose X evolves
+                ctx.composition = dolfinx.fem.Function(V, name="exchanged_fraction [-]")
             return
         profile = CompositionProfile(spec, geom.wire_diameter / 2, geom.wire_free_length,
                                      geom.cu_contact_length)
-        V = dolfinx.fem.functionspace(ctx.domain.mesh, ("Lagrange", 1))
         X = dolfinx.fem.Function(V, name="exchanged_fraction [-]")
         X.interpolate(lambda x: profile.on_mesh(x, self.case.geometry.dimension))
         ctx.composition = X
@@ -281,6 +283,10 @@ class Simulation:
         from ecx_device.outputs.fields import FieldWriter
         from ecx_device.outputs.plots import write_plots
 
+        if self.case.exchange.enabled:
+            from ecx_device.dynamics import run_exchange
+
+            return run_exchange(self)
         wall0 = time.perf_counter()
         case, restart = self.case, self.restart
         if not restart:
@@ -435,7 +441,7 @@ class Simulation:
                     **case.model_dump(mode="json", by_alias=True)}
         (self.out / "case.resolved.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
         mats = region_materials(case)
-        if case.composition.shape == "none":
+        if case.composition.shape == "none" and not case.exchange.enabled:
             mats.pop("wire_exchanged")
         keys = sorted({k for m in mats.values() for k in m.sources()})
         refs = references()

@@ -82,7 +82,38 @@ class Steps(_Segment):
         return self.duration * len(self.voltages)
 
 
-Segment = Annotated[Hold | Ramp | Steps, Field(discriminator="type")]
+class Pulses(_Segment):
+    """``count`` rectangular pulses: ``voltage`` for ``width``, then ``base`` until the next
+    period starts."""
+
+    type: Literal["pulses"]
+    voltage: _Volt
+    width: _Duration
+    period: _Duration
+    count: Annotated[int, Field(ge=1)] = 1
+    base: _Volt = 0.0
+
+    @model_validator(mode="after")
+    def _fits(self) -> Pulses:
+        if self.width >= self.period:
+            raise ValueError(f"width ({self.width:g} s) must be shorter than period "
+                             f"({self.period:g} s)")
+        return self
+
+    def points(self) -> list[tuple[float, float]]:
+        """(time offset [s], bias [V]) pairs of this segment."""
+        out = []
+        for k in range(self.count):
+            out += [(k * self.period, self.voltage), (k * self.period + self.width, self.base)]
+        return out
+
+    @property
+    def total_duration(self) -> float:
+        """Duration of all pulses (s)."""
+        return self.period * self.count
+
+
+Segment = Annotated[Hold | Ramp | Steps | Pulses, Field(discriminator="type")]
 
 
 @dataclass(frozen=True)
@@ -106,6 +137,47 @@ class BiasProtocol(RootModel[Annotated[list[Segment], Field(min_length=1)]]):
                                  f"previous segment ends ({end:g} s): segments must not overlap")
             end = (seg.start_time if seg.start_time is not None else end) + seg.total_duration
         return self
+
+    def timeline(self) -> list[tuple[float, float, _Segment]]:
+        """(start [s], end [s], segment) of each segment in order."""
+        out, t0 = [], 0.0
+        for seg in self.root:
+            if seg.start_time is not None:
+                t0 = seg.start_time
+            out.append((t0, t0 + seg.total_duration, seg))
+            t0 += seg.total_duration
+        return out
+
+    @property
+    def end_time(self) -> float:
+        """When the last segment ends (s)."""
+        return self.timeline()[-1][1]
+
+    def voltage_at(self, t: float, polarity_sign: float = 1.0) -> float:
+        """Bias (V) at time ``t`` (s) for time integration: holds and steps are piecewise
+        constant (a step's new value applies from its start), ramps linear; in a gap between
+        segments the last value holds; before the first segment the first value applies."""
+        value = None
+        for start, end, seg in self.timeline():
+            if t < start:
+                break
+            if isinstance(seg, Ramp):
+                frac = min((t - start) / seg.duration, 1.0)
+                value = seg.start + frac * (seg.stop - seg.start)
+            else:
+                value = next(v for dt, v in reversed(seg.points()) if t >= start + dt)
+        if value is None:
+            value = self.root[0].points()[0][1]
+        return polarity_sign * value
+
+    def breakpoints(self) -> list[float]:
+        """Times (s) where the bias jumps or a ramp starts/ends: a time step must land on them."""
+        times = set()
+        for start, end, seg in self.timeline():
+            times.update({start, end})
+            if not isinstance(seg, Ramp):
+                times.update(start + dt for dt, _ in seg.points())
+        return sorted(times)
 
     def bias_points(self, polarity_sign: float = 1.0) -> list[BiasPoint]:
         """Flatten the protocol into bias points in time order.

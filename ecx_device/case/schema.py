@@ -37,6 +37,10 @@ NonNegativeLength = _quantity("m", nonnegative=True)
 Temperature = _quantity("K", positive=True)
 Voltage = _quantity("V")
 Angle = _quantity("deg", positive=True)
+Duration = _quantity("s", positive=True)
+NonNegativeTime = _quantity("s", nonnegative=True)
+Speed = _quantity("m/s", positive=True)
+TemperatureChange = _quantity("K", positive=True)
 
 
 class Section(BaseModel):
@@ -235,12 +239,54 @@ class IVSpec(Section):
         return forward + forward[-2::-1] if self.return_sweep else forward
 
 
+class ExchangeSpec(Section):
+    """Cation-exchange dynamics (Cu+ transport, vacancies, sublimation, exchange reaction) in
+    time along the bias protocol; see ``ecx_device/physics/exchange.py`` and docs/model.md 6."""
+
+    enabled: bool = Field(False, description="evolve the composition in time (else each bias "
+                          "point is one steady electro-thermal solve)")
+    anode: str | None = Field(None, description="anode metal in materials/data/anodes.yaml; "
+                              "default: materials.cu_electrode")
+    standard_potentials: Literal["zhang2017", "tabulated"] = Field(
+        "zhang2017", description="E0 as quoted by Zhang et al. 2017 or the tabulated couple")
+    cu_source: Literal["anode", "surface", "none"] = Field(
+        "anode", description="anode: Butler-Volmer dissolution at the anode interface; surface: a "
+        "chemical supply on the free wire surface (thermal variant, Casu et al. 2023)")
+    sublimation: bool = True
+    cathode_reduction_velocity: Speed = Field(1e-3, description="k_red of Cu+ at the inert "
+                                              "electrode (m/s)")
+    initial_time_step: Duration = 1e-6
+    max_time_step: Duration = 0.05
+    min_time_step: Duration = 1e-12
+    max_fraction_change: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.1, description="largest change of X anywhere in one accepted step")
+    max_temperature_change: TemperatureChange = Field(
+        25.0, description="a step whose electro-thermal re-solve moves T more than this is "
+        "redone with half the step")
+    snapshot_times: list[NonNegativeTime] = Field(
+        default_factory=list, description="times at which fields, an X map and a composition "
+        "table (composition.file format) are written")
+    checkpoint_interval: NonNegativeTime = Field(
+        0.0, description="simulated time between checkpoints; 0 = after every step")
+    stations: list[Length] = Field(
+        default_factory=list, description="axial positions (from the Cu surface) where the "
+        "shell thickness is reported")
+
+    @model_validator(mode="after")
+    def _steps(self) -> ExchangeSpec:
+        if not self.min_time_step <= self.initial_time_step <= self.max_time_step:
+            raise ValueError("need min_time_step <= initial_time_step <= max_time_step")
+        return self
+
+
 class SmokeSpec(Section):
     """How ``--smoke`` shrinks the case (coarse mesh, short protocol) for CI."""
 
     mesh_scale: Annotated[float, Field(ge=1.0)] = 2.5
     element_degree: Literal[1, 2] = 1
     max_bias_points: Annotated[int, Field(ge=1)] = 2
+    max_simulated_time: Duration = Field(
+        1e-3, description="an exchange run stops here under --smoke")
 
 
 class Case(Section):
@@ -257,4 +303,5 @@ class Case(Section):
     solver: SolverSpec = SolverSpec()
     outputs: OutputsSpec = OutputsSpec()
     iv: IVSpec = IVSpec()
+    exchange: ExchangeSpec = ExchangeSpec()
     smoke: SmokeSpec = SmokeSpec()

@@ -150,3 +150,73 @@ def _bias_plot(out: Path, rows: list[dict[str, float]]) -> Path:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def exchange_plots(out: Path, rows: list[dict[str, float]], case, rank: int = 0) -> list[Path]:
+    """Time histories of an exchange run: front position and exchanged volume; current and peak
+    temperature; Cu/Cd rates and the balance errors (rank 0)."""
+    if rank != 0:
+        return []
+    plt = _pyplot()
+    t = np.array([r["time [s]"] for r in rows])
+    col = lambda k: np.array([r[k] for r in rows])  # noqa: E731
+    fig, ax = plt.subplots(2, 2, figsize=(10, 7))
+    ax[0, 0].plot(t, col("front_position [nm]"), "o-", ms=2)
+    ax[0, 0].set_ylabel("front position (X = 1/2) [nm]")
+    a2 = ax[0, 0].twinx()
+    a2.plot(t, col("exchanged_volume [nm^3]"), color="tab:orange")
+    a2.set_ylabel("exchanged volume [nm$^3$]", color="tab:orange")
+    ax[0, 1].plot(t, np.abs(col("current [A]")), label="electronic")
+    ax[0, 1].plot(t, np.abs(col("ionic_current [A]")), label="ionic (Cu$^+$ in)")
+    ax[0, 1].set_yscale("log")
+    ax[0, 1].set_ylabel("|current| [A]")
+    ax[0, 1].legend(fontsize=8)
+    b2 = ax[0, 1].twinx()
+    b2.plot(t, col("wire_T_max [K]"), color="tab:red")
+    b2.set_ylabel("peak wire T [K]", color="tab:red")
+    for k, lab in (("cu_inflow_rate [1/s]", "Cu in"), ("cd_sublimation_rate [1/s]", "Cd sublimed"),
+                   ("cd_kickout_rate [1/s]", "Cd kicked out")):
+        ax[1, 0].plot(t, np.maximum(np.abs(col(k)), 1e-300), label=lab)
+    ax[1, 0].set_yscale("log")
+    ax[1, 0].set_ylabel("rate [atoms/s]")
+    ax[1, 0].legend(fontsize=8)
+    for k in ("cu_balance_error [-]", "cd_balance_error [-]"):
+        ax[1, 1].plot(t, np.maximum(col(k), 1e-18), label=k.split(" ")[0])
+    ax[1, 1].set_yscale("log")
+    ax[1, 1].set_ylabel("relative balance error")
+    ax[1, 1].legend(fontsize=8)
+    for a in ax.ravel():
+        a.set_xlabel("time [s]")
+    fig.suptitle(f"{case.name}: exchange history")
+    fig.tight_layout()
+    path = out / "exchange_history.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return [path]
+
+
+def composition_map(path, z: np.ndarray, r: np.ndarray, X: np.ndarray, title: str) -> Path:
+    """X on the (z, r) half-plane of the wire, mirrored about the axis (lengths in nm)."""
+    plt = _pyplot()
+    full_r = np.concatenate([-r[::-1], r])
+    full_X = np.concatenate([X[:, ::-1], X], axis=1)
+    fig, ax = plt.subplots(figsize=(8, 2.4))
+    m = ax.pcolormesh(z, full_r, full_X.T, vmin=0, vmax=1, cmap="viridis", shading="auto")
+    fig.colorbar(m, ax=ax, label="X (0 CdS, 1 Cu$_2$S)")
+    ax.set_xlabel("z from the Cu surface [nm]")
+    ax.set_ylabel("r [nm]")
+    ax.set_aspect("equal")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Path(path)

@@ -1,0 +1,285 @@
+"""Cation exchange in the wire: Cu+ Nernst-Planck, cation vacancies and the exchanged fraction X
+(model.md 3.5-3.8), one backward-Euler time step.
+
+Unknowns, all per sulfur site of the wire (N [m^-3], the host's S-site density, fixed because the
+S sublattice does not move):
+
+    c  mobile (interstitial) Cu+            v  empty cation sites (vacancies)
+    X  exchanged fraction (0 = CdS, 1 = Cu2S);   f_Cd = 1 - X - v  the Cd left on its sites.
+
+Equations (rates per S site and second; x on the mesh, SI gradients):
+
+    dc/dt + div(j) = -2 (r_v + r_k),   j = -D_c (grad c + c grad(phi) / V_T)      (z = +1)
+    dv/dt - div(D_v grad v) = -r_v
+    dX/dt = r_v + r_k
+    r_v = k_v c+ v+           Cu+ fills a vacancy       k_v = nu0 exp(-E_fill / k T)
+    r_k = k_k c+ f_Cd+        Cu+ kicks out a Cd       k_k = nu0 exp(-E_kick / k T)
+
+Two Cu per converted formula unit (Cu2S), so c + 2X is conserved apart from the boundary fluxes;
+each kicked-out Cd leaves the wire (Casu et al.'s step d; the Cd interstitial is not tracked).
+D_c = D_c(T, X) (log-linear between CdS and Cu2S) + v D_c,Cu2S(T): a vacancy opens a Cu2S-like
+path, so Cu+ moves fast where sublimation has emptied sites. D_v = D_v(T, X).
+
+Boundary fluxes (number per m^2 and second, divided by N in the weak form):
+
+- anode interface: Butler-Volmer dissolution M -> M+ + e-,
+  J = (j0(T)/q) [(1 - c/c_lim) exp(a eta/V_T) s_a - (c/c_lim) exp(-(1-a) eta/V_T)],
+  eta = V_anode - E0 (the cell-voltage approximation: the whole bias of the anode against the
+  cathode drives the interface, less the metal's standard potential), s_a = 1 when the electrode
+  is the anode (bias > 0) and 0 when it is the cathode (no dissolution then);
+- cathode interface: Cu+ is reduced, J_out = k_red N c;
+- free surface: Hertz-Knudsen-Langmuir Cd loss J_Cd = alpha_v p_eq(T) f_Cd+ / sqrt(2 pi m_Cd k T);
+  each Cd lost empties a site, so J_Cd / N is a vacancy source on the surface. p_eq is the Cu-
+  assisted equilibrium pressure (2Cu + CdS -> Cu2S + Cd(g)) where Cu is present and the congruent
+  CdS one elsewhere, mixed log-linearly by theta = min(c + X, 1).
+
+The electric potential phi [V] and temperature T [K] are given fields (the electro-thermal solve
+of the current composition); they are frozen during an ion step.
+
+The plus-parts c+, v+, f_Cd+ in the rates keep a slightly negative Newton iterate from turning a
+sink into a source.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ecx_device import geometry as geo
+from ecx_device.fem import dolfinx, ufl
+from ecx_device.materials import CD_ATOMIC_MASS
+from ecx_device.physics.base import Context
+from ecx_device.units import BOLTZMANN, ELEMENTARY_CHARGE
+
+def _plus(x):
+    """max(x, 0) as UFL."""
+    return 0.5 * (x + abs(x))
+
+
+@dataclass(frozen=True)
+class AnodeKinetics:
+    """Butler-Volmer data of the anode metal (SI).
+
+    Attributes:
+        standard_potential: E0 of the metal's ion couple (V).
+        exchange_current_density: j0 at 300 K (A/m^2).
+        activation_energy: Activation energy of j0 (J).
+        transfer_coefficient: Anodic transfer coefficient alpha (-).
+        reference_temperature: Temperature of ``exchange_current_density`` (K).
+    """
+
+    standard_potential: float
+    exchange_current_density: float
+    activation_energy: float
+    transfer_coefficient: float = 0.5
+    reference_temperature: float = 300.0
+
+
+@dataclass(frozen=True)
+class CuSupply:
+    """A chemical (not electrochemical) Cu source on a facet group, for the thermal variant:
+    J = k_s N (c_s - c), c_s = c_lim exp(-E_form/kT), k_s = a nu0 exp(-E_hop/kT) [m/s]."""
+
+    facet_group: str
+    hop_distance: float = 0.3e-9  # m
+
+
+class CationExchange:
+    """One implicit time step of c, v, X on the wire (see module docstring).
+
+    Args:
+        anode_facet: Facet group of the anode|wire interface (Cu+ enters there).
+        cathode_facet: Facet group of the inert electrode|wire interface (Cu+ is reduced there).
+        anode: Butler-Volmer data of the anode metal, or None for no electrochemical source.
+        reduction_velocity: k_red at the cathode (m/s).
+        supply: Optional chemical Cu source (thermal variant).
+        site_density: N, S sites per m^3 of the host.
+    """
+
+    name = "exchange"
+    unknowns = ("c", "v", "X")
+
+    def __init__(self, anode_facet: str, cathode_facet: str, anode: AnodeKinetics | None,
+                 site_density: float, reduction_velocity: float = 1e-3,
+                 supply: CuSupply | None = None, sublimation: bool = True):
+        self.anode_facet, self.cathode_facet = anode_facet, cathode_facet
+        self.anode, self.supply, self.sublimation = anode, supply, sublimation
+        self.N = float(site_density)
+        self.k_red = float(reduction_velocity)
+        self.previous: dict[str, dolfinx.fem.Function] = {}
+        self.dt: dolfinx.fem.Constant | None = None
+
+    # -- rates and fluxes (UFL) ------------------------------------------------------------------
+    def _prop(self, ctx: Context, name: str):
+        return ctx.property(geo.Region.WIRE, name)
+
+    def _exchanged(self, ctx: Context, name: str):
+        """Property of the fully exchanged phase (Cu2S) at the local temperature."""
+        from ecx_device.materials.properties import UflOps
+
+        return ctx.exchanged[geo.Region.WIRE](name, ctx.temperature(), UflOps)
+
+    def _arrhenius(self, ctx: Context, barrier: str):
+        T = ctx.temperature()
+        return (self._prop(ctx, "exchange_attempt_frequency")
+                * ufl.exp(-self._prop(ctx, barrier) / (BOLTZMANN * T)))
+
+    def rates(self, ctx: Context, c, v, X):
+        """(r_v, r_k): vacancy filling and kick-out rates per S site (1/s)."""
+        f_cd = 1.0 - X - v
+        r_v = self._arrhenius(ctx, "vacancy_filling_barrier") * _plus(c) * _plus(v)
+        r_k = self._arrhenius(ctx, "kick_out_barrier") * _plus(c) * _plus(f_cd)
+        return r_v, r_k
+
+    def cu_diffusivity(self, ctx: Context, v):
+        """D_c (m^2/s): the mixed lattice value plus the vacancy-opened Cu2S-like path."""
+        return (self._prop(ctx, "cu_ion_diffusivity")
+                + _plus(v) * self._exchanged(ctx, "cu_ion_diffusivity"))
+
+    def cu_flux(self, ctx: Context, c, v):
+        """j / N (m/s): Nernst-Planck flux of Cu+ per S site."""
+        d = ctx.domain
+        vt = BOLTZMANN * ctx.temperature() / ELEMENTARY_CHARGE
+        return -self.cu_diffusivity(ctx, v) * (d.grad(c) + c * d.grad(ctx.fields["phi"]) / vt)
+
+    def overpotential(self, ctx: Context):
+        """eta = V_anode - E0 (V)."""
+        return ctx.constants["bias"] - self.anode.standard_potential
+
+    def anode_flux(self, ctx: Context, c):
+        """Butler-Volmer Cu+ flux into the wire per S site (m/s)."""
+        if self.anode is None:
+            return 0.0
+        a = self.anode
+        T = ctx.temperature()
+        vt = BOLTZMANN * T / ELEMENTARY_CHARGE
+        j0 = a.exchange_current_density * ufl.exp(-a.activation_energy / BOLTZMANN
+                                                  * (1.0 / T - 1.0 / a.reference_temperature))
+        eta = self.overpotential(ctx)
+        theta = c / self._prop(ctx, "cu_solubility_limit")
+        is_anode = ufl.conditional(ufl.gt(ctx.constants["bias"], 0.0), 1.0, 0.0)
+        anodic = (1.0 - theta) * ufl.exp(a.transfer_coefficient * eta / vt) * is_anode
+        cathodic = theta * ufl.exp(-(1.0 - a.transfer_coefficient) * eta / vt)
+        return j0 / (ELEMENTARY_CHARGE * self.N) * (anodic - cathodic)
+
+    def cathode_flux(self, ctx: Context, c):
+        """Cu+ reduced at the inert electrode, per S site (m/s, out of the wire)."""
+        return self.k_red * c
+
+    def supply_flux(self, ctx: Context, c):
+        """Chemical Cu supply into the wire per S site (m/s)."""
+        if self.supply is None:
+            return 0.0
+        T = ctx.temperature()
+        kT = BOLTZMANN * T
+        c_s = self._prop(ctx, "cu_solubility_limit") * ufl.exp(
+            -self._prop(ctx, "interstitial_formation_barrier") / kT)
+        k_s = self.supply.hop_distance * self._arrhenius(ctx, "interstitial_hop_barrier")
+        return k_s * (c_s - c)
+
+    def sublimation_flux(self, ctx: Context, c, v, X):
+        """Hertz-Knudsen-Langmuir Cd flux from the free surface (atoms/(m^2 s))."""
+        if not self.sublimation:
+            return 0.0
+        T = ctx.temperature()
+        theta = ufl.min_value(_plus(c) + _plus(X), 1.0)
+        p_cong = self._prop(ctx, "cd_equilibrium_pressure")
+        p_cu = self._prop(ctx, "cd_equilibrium_pressure_cu_assisted")
+        p_eq = p_cong * ufl.exp(theta * ufl.ln(p_cu / p_cong))
+        hkl = 1.0 / ufl.sqrt(2 * math.pi * CD_ATOMIC_MASS * BOLTZMANN * T)
+        return self._prop(ctx, "evaporation_coefficient") * p_eq * hkl * _plus(1.0 - X - v)
+
+    # -- module interface ------------------------------------------------------------------------
+    def residual(self, ctx: Context, u: dict, w: dict) -> dict:
+        """Backward-Euler residuals of c, v, X (per S site, integrated over the wire, m^3/s)."""
+        d = ctx.domain
+        mesh = d.mesh
+        if self.dt is None:
+            self.dt = dolfinx.fem.Constant(mesh, 1.0)
+        for name in self.unknowns:
+            if name not in self.previous:
+                self.previous[name] = dolfinx.fem.Function(u[name].function_space,
+                                                           name=f"{name}_previous")
+        ctx.composition = u["X"]  # properties follow the unknown X (implicit in X)
+        c, v, X = u["c"], u["v"], u["X"]
+        c0, v0, X0 = (self.previous[n] for n in self.unknowns)
+        dt = self.dt
+        r_v, r_k = self.rates(ctx, c, v, X)
+        wr = geo.Region.WIRE
+        # storage, reactions and boundary sources are lumped (vertex quadrature): each node then
+        # behaves like a little reactor, which keeps thin boundary layers from undershooting
+        lump = {"lumped": True}
+        Fc = (d.volume((c - c0) / dt * w["c"] + 2 * (r_v + r_k) * w["c"], wr, **lump)
+              - d.volume(ufl.dot(self.cu_flux(ctx, c, v), d.grad(w["c"])), wr)
+              - d.surface(self.anode_flux(ctx, c) * w["c"], self.anode_facet, **lump)
+              - d.surface(self.supply_flux(ctx, c) * w["c"], *self._supply_facets(), **lump)
+              + d.surface(self.cathode_flux(ctx, c) * w["c"], self.cathode_facet, **lump))
+        Dv = self._prop(ctx, "vacancy_diffusivity")
+        Fv = (d.volume((v - v0) / dt * w["v"] + r_v * w["v"], wr, **lump)
+              + d.volume(Dv * ufl.dot(d.grad(v), d.grad(w["v"])), wr)
+              - d.surface(self.sublimation_flux(ctx, c, v, X) / self.N * w["v"],
+                          geo.Facet.WIRE_SURFACE, **lump))
+        FX = d.volume(((X - X0) / dt - (r_v + r_k)) * w["X"], wr, **lump)
+        return {"c": Fc, "v": Fv, "X": FX}
+
+    def _supply_facets(self) -> tuple[str, ...]:
+        return (self.supply.facet_group,) if self.supply else ()
+
+    def initial_guess(self, ctx: Context) -> dict[str, float]:
+        """A pristine wire: no Cu+, no vacancies, X = 0."""
+        return {"c": 0.0, "v": 0.0, "X": 0.0}
+
+    def accept(self, u: dict) -> None:
+        """Make the current state the previous one (after an accepted step)."""
+        for n in self.unknowns:
+            self.previous[n].x.array[:] = u[n].x.array
+
+    # -- balances ---------------------------------------------------------------------------------
+    def balance_forms(self, ctx: Context) -> dict:
+        """Scalar forms of the inventories (atoms) and rates (atoms/s) of the current step,
+        consistent with the residual.
+
+        ``cu_in_rate`` is recovered from the discrete balance (storage + reactions + cathode
+        outflow, the conservative flux, like a reaction force): a fast Butler-Volmer interface
+        sits near equilibrium, where its net flux is the small difference of two large terms and
+        the formula itself carries round-off of ~1e-6 of the flux; ``cu_in_rate_formula`` is that
+        formula, and their difference shows the interface's precision."""
+        d, N = ctx.domain, self.N
+        c, v, X = (ctx.fields[n] for n in self.unknowns)
+        c0 = self.previous["c"]
+        r_v, r_k = self.rates(ctx, c, v, X)
+        wr = geo.Region.WIRE
+        one = dolfinx.fem.Constant(d.mesh, 1.0)
+        out_rate = d.surface(N * self.cathode_flux(ctx, c), self.cathode_facet, lumped=True)
+        lump = {"lumped": True}  # the quadrature of the residual, so the balance closes
+        return {
+            "cu_mobile": d.volume(N * c, wr, **lump), "cu_lattice": d.volume(2 * N * X, wr, **lump),
+            "cd": d.volume(N * (1.0 - X - v), wr, **lump), "exchanged": d.volume(X, wr, **lump),
+            "volume": d.volume(one, wr, **lump), "vacancies": d.volume(N * v, wr, **lump),
+            "cu_in_rate": d.volume(N * ((c - c0) / self.dt + 2 * (r_v + r_k)), wr, **lump)
+            + out_rate,
+            "cu_in_rate_formula": (d.surface(N * self.anode_flux(ctx, c), self.anode_facet,
+                                             **lump)
+                                   + d.surface(N * self.supply_flux(ctx, c),
+                                               *self._supply_facets(), **lump)),
+            "cu_out_rate": out_rate,
+            "cd_sublimation_rate": d.surface(self.sublimation_flux(ctx, c, v, X),
+                                             geo.Facet.WIRE_SURFACE, **lump),
+            "cd_kickout_rate": d.volume(N * r_k, wr, **lump),
+        }
+
+
+def front_position(X: dolfinx.fem.Function, axial_index: int, z0: float,
+                   threshold: float = 0.5) -> float:
+    """Largest axial coordinate (mesh units, from ``z0``) of a node with X >= threshold, -inf if
+    none (the X = 1/2 level set to one cell's resolution); max over MPI ranks."""
+    V = X.function_space
+    x = V.tabulate_dof_coordinates()[:, axial_index]
+    n = V.dofmap.index_map.size_local
+    hit = X.x.array[:n] >= threshold
+    local = float(x[:n][hit].max() - z0) if hit.any() else -np.inf
+    from ecx_device.fem import MPI
+
+    return V.mesh.comm.allreduce(local, op=MPI.MAX)
