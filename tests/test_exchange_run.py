@@ -1,0 +1,287 @@
+"""Run-level tests of exchange runs (Simulation.run -> dynamics.run_exchange).
+
+A small 1D copy of the default case (+1 V held for a few ms, no fields or plots) is run a few
+times: uninterrupted, stopped by a real SIGTERM and restarted, with the polarity reversed and with
+a gold anode. The default case itself runs once in its --smoke form for the balances.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import math
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from test_reliability import _cli, _write
+
+from ecx_device.case import load_case
+from ecx_device.errors import CaseError
+from ecx_device.materials.database import anode_metal
+from ecx_device.outputs.quantities import read_series
+from ecx_device.simulation import Simulation
+from ecx_device.units import BOLTZMANN, ELEMENTARY_CHARGE
+
+CASES = Path(__file__).parents[1] / "cases"
+DEFAULT_CASE = CASES / "zhang2017_1V.yaml"
+BALANCE_TOLERANCE = 1e-6
+BALANCE_KEYS = ("cu_balance_error [-]", "cd_balance_error [-]")
+
+
+def _case_1d(polarity: str = "cu_positive", **exchange) -> dict:
+    """The default case on the 1D mesh, +1 V held for 3 ms from t = 0 (so both anode metals see a
+    constant overpotential throughout), no fields, plots or snapshots."""
+    data = copy.deepcopy(yaml.safe_load(DEFAULT_CASE.read_text()))
+    assert data.get("exchange", {}).get("enabled"), "the default case must be an exchange run"
+    data["geometry"]["dimension"] = "1d"
+    data["bias"] = {"polarity": polarity,
+                    "protocol": [{"type": "hold", "voltage": "1.0 V", "duration": "3 ms"}]}
+    data["outputs"] = {"fields": False, "plots": False}
+    data["exchange"] = {**data["exchange"], "snapshot_times": [], **exchange}
+    return data
+
+
+def _run(tmp_path: Path, data: dict, name: str = "run") -> tuple[list[dict], dict]:
+    """Run a case written to ``tmp_path/case.yaml``; (rows, results.json)."""
+    case = load_case(_write(tmp_path, data))
+    result = Simulation(case, tmp_path / name, log=None).run()
+    return result.rows, json.loads((tmp_path / name / "results.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def cu_run(tmp_path_factory):
+    """The uninterrupted Cu-anode, Cu-positive 1D run (run A), shared by several tests."""
+    return _run(tmp_path_factory.mktemp("cu"), _case_1d())
+
+
+@pytest.fixture(scope="module")
+def au_run(tmp_path_factory):
+    """The same 1D run with a gold anode."""
+    return _run(tmp_path_factory.mktemp("au"), _case_1d(anode="Au"))
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    """The default case as is, in its --smoke form (1 ms of the ramp); (rows, wall time)."""
+    case = load_case(DEFAULT_CASE)
+    assert case.exchange.enabled, "the default case must be an exchange run"
+    t0 = time.perf_counter()
+    rows = Simulation(case, tmp_path_factory.mktemp("smoke") / "run", smoke=True,
+                      log=None).run().rows
+    return rows, time.perf_counter() - t0
+
+
+@pytest.fixture(scope="module")
+def restarted_run(tmp_path_factory):
+    """Run B: the 1D case as a CLI subprocess stopped by a real SIGTERM after two accepted steps,
+    then continued in-process with ``restart=True``. Returns what was seen at each stage."""
+    tmp_path = tmp_path_factory.mktemp("restart")
+    case = _write(tmp_path, _case_1d())
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "ecx_device", "run", str(case), "--out",
+                             str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    csv = out / "timeseries.csv"
+    deadline = time.time() + 120
+    while time.time() < deadline:  # header + the t = 0 row + two accepted steps
+        if csv.exists() and len(csv.read_text().splitlines()) > 3:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    stopped = {"returncode": proc.returncode, "stderr": err, "rows": read_series(csv),
+               "meta": json.loads((out / "checkpoint" / "meta.json").read_text()),
+               "results": json.loads((out / "results.json").read_text())}
+    Simulation(load_case(case), out, restart=True, log=None).run()
+    return stopped, read_series(csv), json.loads((out / "results.json").read_text())
+
+
+def test_sigterm_then_restart_reproduces_uninterrupted_run(restarted_run, cu_run):
+    ref_rows, ref_results = cu_run
+    stopped, rows, results = restarted_run
+    assert stopped["returncode"] == 128 + signal.SIGTERM, stopped["stderr"]
+    err = stopped["stderr"]
+    assert "--restart" in err and len(err.strip().splitlines()) == 1, err
+    n = len(stopped["rows"])
+    assert 3 <= n < len(ref_rows), "the run was not stopped part-way"
+    assert stopped["meta"]["rows"] == n and stopped["meta"]["steps"] == n - 1
+    assert stopped["meta"]["time [s]"] == stopped["rows"][-1]["time [s]"]
+    assert stopped["results"]["complete"] is False
+
+    # rows: the whole history in timeseries.csv, written once (full-precision floats)
+    assert results["complete"] is True
+    assert results["steps"] == ref_results["steps"] and len(rows) == len(ref_rows)
+    assert results["rejected_steps"] == ref_results["rejected_steps"]
+    # every row, not only the last: the restarted part follows the same steps
+    for key in ("time [s]", "exchanged_volume [nm^3]", "cu_in_total [-]", "cu_mobile [-]",
+                "cathode_current [A]"):
+        assert [r[key] for r in rows] == pytest.approx([r[key] for r in ref_rows], rel=1e-10,
+                                                       abs=0.0), key
+    assert rows[-1]["exchanged_volume [nm^3]"] > 0
+    print(f"stopped after {n - 1} of {ref_results['steps']} steps; restarted run: "
+          f"{results['steps']} steps, X volume {rows[-1]['exchanged_volume [nm^3]']:.6g} nm^3 "
+          f"(uninterrupted {ref_rows[-1]['exchanged_volume [nm^3]']:.6g})")
+
+
+RESTART_COMPOSITION_BUG = (
+    "dynamics.run_exchange restart pushes the checkpointed X onto the whole mesh "
+    "(stepper.push_composition()) while phi and T are the checkpointed solution for the X of "
+    "the last electro-thermal solve; the uninterrupted run keeps that older X. The anode "
+    "current (sigma(X) grad phi) then differs by ~2e-7 and current_mismatch jumps from 1e-14 to "
+    "1.7e-7 from the first restarted row; _X_at_solve is reset the same way")
+
+
+@pytest.mark.xfail(strict=True, reason=RESTART_COMPOSITION_BUG)
+def test_restart_reproduces_current(restarted_run, cu_run):
+    ref_rows, _ = cu_run
+    _, rows, _ = restarted_run
+    assert len(rows) == len(ref_rows)
+    for key in ("current [A]", "current_mismatch [-]"):
+        assert [r[key] for r in rows] == pytest.approx([r[key] for r in ref_rows], rel=1e-10,
+                                                       abs=1e-13), key
+
+
+def _assert_balances(rows: list[dict]) -> dict[str, float]:
+    worst = {k: max(r[k] for r in rows) for k in BALANCE_KEYS}
+    assert all(math.isfinite(r[k]) for r in rows for k in BALANCE_KEYS)
+    assert max(worst.values()) < BALANCE_TOLERANCE, worst
+    return worst
+
+
+def _cu_balance_vs_inflow(rows: list[dict]) -> float:
+    """Worst |Cu gained by the wire - (Cu in - Cu out)| / Cu that entered, from the columns.
+    Unlike ``cu_balance_error [-]``, whose scale is at least one atom, this stays meaningful
+    when far less than an atom of Cu has entered (a gold anode, the start of a ramp)."""
+    start = rows[0]["cu_mobile [-]"] + rows[0]["cu_lattice [-]"]
+    worst = 0.0
+    for r in rows[1:]:
+        gain = r["cu_mobile [-]"] + r["cu_lattice [-]"] - start
+        net_in = r["cu_in_total [-]"] - r["cu_out_total [-]"]
+        worst = max(worst, abs(gain - net_in) / max(abs(net_in), abs(gain)))
+    return worst
+
+
+def test_mass_balance_of_1d_run(cu_run):
+    rows, results = cu_run
+    worst = _assert_balances(rows)
+    relative = _cu_balance_vs_inflow(rows)
+    print(f"1D: {results['steps']} steps, worst balance errors {worst}, Cu balance against the "
+          f"Cu that entered {relative:.3g}")
+    assert relative < BALANCE_TOLERANCE
+    # the balances close on something: Cu went in and part of it exchanged Cd out
+    assert rows[-1]["cu_in_total [-]"] > 0 and rows[-1]["cd_lost [-]"] > 0
+    assert results["max_cu_balance_error [-]"] == worst["cu_balance_error [-]"]
+
+
+def test_mass_balance_of_default_case_smoke(smoke_run):
+    rows, wall = smoke_run
+    worst = _assert_balances(rows)
+    print(f"default case --smoke: {len(rows) - 1} steps to t = {rows[-1]['time [s]']:g} s in "
+          f"{wall:.1f} s wall (fields and plots included); worst balance errors {worst}")
+    assert rows[-1]["time [s]"] == pytest.approx(load_case(DEFAULT_CASE).smoke.max_simulated_time,
+                                                 rel=1e-12)
+    assert rows[-1]["cu_in_total [-]"] > 0
+
+
+ATOL_BUG = ("ion Newton keeps snes_atol = 1e-30 (coupling.DEFAULT_PETSC_OPTIONS; dynamics."
+            "ION_PETSC_OPTIONS sets only snes_rtol) while the ion residuals are SI (m^3/s, wire "
+            "~4e-22 m^3): a step whose initial residual is < 1e-30 is 'converged' after 0-1 "
+            "iterations, so low-Cu states are frozen or half-solved")
+
+
+@pytest.mark.xfail(strict=True, reason=ATOL_BUG)
+def test_cu_balance_closes_with_little_cu_gold_anode(au_run):
+    """Gold anode: ~1e-6 Cu atoms in the wire. Every step must still advance the state: X grows
+    while Cu+ kicks out Cd, and the Cu that entered is what the wire holds."""
+    rows, _ = au_run
+    relative = _cu_balance_vs_inflow(rows)
+    print(f"Au: Cu balance against the Cu that entered {relative:.3g}, ion Newton iterations "
+          f"{[int(r['ion_newton_iterations [-]']) for r in rows[1:]]}")
+    assert all(b["exchanged_volume [nm^3]"] > a["exchanged_volume [nm^3]"]
+               for a, b in itertools.pairwise(rows))
+    assert relative < BALANCE_TOLERANCE
+
+
+@pytest.mark.xfail(strict=True, reason=ATOL_BUG)
+def test_cu_balance_closes_at_start_of_ramp_default_case_smoke(smoke_run):
+    """The default case starts at 0 V: the first steps hold ~1e-3 Cu atoms."""
+    rows, _ = smoke_run
+    relative = _cu_balance_vs_inflow(rows)
+    print(f"default case --smoke: Cu balance against the Cu that entered {relative:.3g}")
+    assert relative < BALANCE_TOLERANCE
+
+
+def test_reversed_polarity_injects_no_cu(tmp_path, cu_run):
+    """With W positive the Cu electrode is the cathode: the anode term is off and W is inert, so
+    no Cu+ enters and nothing exchanges; the same case with Cu positive injects Cu."""
+    rows, _ = _run(tmp_path, _case_1d(polarity="w_positive"))
+    assert rows[-1]["bias [V]"] == -1.0
+    for r in rows:
+        assert r["cu_inflow_rate [1/s]"] == 0.0 and r["cu_in_total [-]"] == 0.0
+        assert r["exchanged_volume [nm^3]"] == 0.0 and r["cu_mobile [-]"] == 0.0
+    cu_rows, _ = cu_run
+    assert cu_rows[-1]["bias [V]"] == 1.0
+    assert all(r["cu_inflow_rate [1/s]"] > 0 for r in cu_rows[1:])
+    assert cu_rows[-1]["exchanged_volume [nm^3]"] > 0
+
+
+def _equilibrium_occupancy(bias: float, e0: float, temperature: float) -> float:
+    """c/c_lim at which the Butler-Volmer anodic and cathodic terms cancel:
+    (1 - theta) exp(a eta/V_T) = theta exp(-(1 - a) eta/V_T)  =>  theta = 1/(1 + exp(-eta/V_T)),
+    eta = bias - E0 (independent of j0 and of the transfer coefficient a)."""
+    vt = BOLTZMANN * temperature / ELEMENTARY_CHARGE
+    return 1.0 / (1.0 + math.exp(-(bias - e0) / vt))
+
+
+def test_gold_anode_injects_orders_of_magnitude_less_cu(au_run, cu_run):
+    """Expected ratio. j0 = 1e4 A/m^2 makes the interface fast against what drains it (per S
+    site: anodic term j0/(q N) exp(a eta/V_T) ~ 1 m/s for Cu at eta = +0.66 V, cathodic term
+    ~ 5e-2 m/s for Au at eta = -0.50 V; Cu+ diffusion, drift and reaction <~ 1e-8 m/s at 300 K),
+    so the interface holds the equilibrium occupancy c/c_lim = theta = 1/(1 + exp(-(V - E0)/V_T)):
+    ~1 for Cu (E0 = 0.339 V) and exp(-(1.498 - 1)/V_T) ~ 4.3e-9 for Au (E0 = 1.498 V, Zhang's
+    list) at 300 K. The inflow feeds the kick-out reaction, linear in c, so
+    J_Au/J_Cu ~ theta_Au/theta_Cu ~ 4e-9.
+
+    Asserted, for the inflow rate at the end and the total inflow:
+    - ratio <= theta_Au/theta_Cu at the hottest wire temperature of the runs (theta_Au grows
+      with T; the anode interface itself is at the heat-sink temperature);
+    - ratio >= theta_Au/theta_Cu at the heat-sink temperature / 3: the Cu run also stores Cu where
+      its own exchange raises the solubility limit (c_lim mixes towards Cu2S with X), about a third
+      of its inflow by 3 ms, which the gold run (X ~ 1e-13) lacks;
+    - ratio < 1e-6: orders of magnitude."""
+    au_rows, _ = au_run
+    cu_rows, _ = cu_run
+    e0 = {m: anode_metal(m).potential(True) for m in ("Cu", "Au")}
+    assert e0["Au"] == pytest.approx(1.498) and e0["Cu"] == pytest.approx(0.339)
+    v = 1.0
+    t_low = load_case(DEFAULT_CASE).thermal.heat_sink_temperature
+    t_high = max(r["wire_T_max [K]"] for r in [*au_rows, *cu_rows])
+
+    def expected(T):
+        return _equilibrium_occupancy(v, e0["Au"], T) / _equilibrium_occupancy(v, e0["Cu"], T)
+
+    lo, hi = expected(t_low) / 3, expected(t_high)
+    assert au_rows[-1]["time [s]"] == cu_rows[-1]["time [s]"]
+    rate = au_rows[-1]["cu_inflow_rate [1/s]"] / cu_rows[-1]["cu_inflow_rate [1/s]"]
+    total = au_rows[-1]["cu_in_total [-]"] / cu_rows[-1]["cu_in_total [-]"]
+    print(f"Au/Cu inflow ratio: rate at the end {rate:.4g}, total {total:.4g}; theta_Au/theta_Cu "
+          f"{expected(t_low):.4g} at {t_low:g} K, {expected(t_high):.4g} at {t_high:.1f} K")
+    assert lo <= rate <= hi and lo <= total <= hi, (rate, total, lo, hi)
+    assert rate < 1e-6 and total < 1e-6
+    assert au_rows[-1]["exchanged_volume [nm^3]"] < 1e-6 * cu_rows[-1]["exchanged_volume [nm^3]"]
+
+
+def test_unknown_anode_is_a_one_line_case_error(tmp_path):
+    data = _case_1d(anode="Cuu")
+    with pytest.raises(CaseError, match=r"exchange\.anode = 'Cuu'.*did you mean Cu") as err:
+        Simulation(load_case(_write(tmp_path, data)), tmp_path / "lib", log=None).run()
+    assert "\n" not in str(err.value)
+    proc = _cli("run", str(tmp_path / "case.yaml"), "--out", str(tmp_path / "cli"))
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "exchange.anode" in lines[0] and "Cuu" in lines[0], proc.stderr
