@@ -111,6 +111,14 @@ def _cmd_check(args) -> int:
     points = case.bias.protocol.bias_points(sign)
     print(f"{args.case}: valid case {case.name!r} ({case.geometry.dimension}), "
           f"{len(points)} bias points from {points[0].voltage:+g} V to {points[-1].voltage:+g} V")
+    if case.exchange.enabled:
+        from ecx_device.dynamics import anode_kinetics
+
+        anode = anode_kinetics(case)  # an unknown anode metal fails here
+        source = ("Cu from the free surface" if anode is None else
+                  f"anode {case.exchange.anode or case.materials.cu_electrode} "
+                  f"(E0 = {anode.standard_potential:+.3f} V)")
+        print(f"exchange dynamics over {case.bias.protocol.end_time:g} s; {source}")
     return 0
 
 

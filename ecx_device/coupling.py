@@ -48,6 +48,23 @@ def reason_name(reason: int) -> str:
     return names.get(reason, str(reason))
 
 
+def default_quadrature(form, degree: int):
+    """``form`` with the quadrature degree of each integral that sets neither a degree nor a
+    rule fixed to ``degree``.
+
+    UFL estimates a degree per integrand, and for the Arrhenius laws and the log-linear CdS/Cu2S
+    mixing (exponentials of a P2 temperature and of X) the estimate reaches 16-18, which makes
+    assembly 10-20x dearer for no accuracy: the coefficients are smooth on a cell, and 2p + 2
+    integrates the polynomial part (with the axisymmetric r weight) exactly.
+    """
+    if not isinstance(form, ufl.Form):
+        return form
+    return ufl.Form([itg if {"quadrature_degree", "quadrature_rule"} & set(itg.metadata())
+                     else itg.reconstruct(metadata={**itg.metadata(),
+                                                    "quadrature_degree": degree})
+                     for itg in form.integrals()])
+
+
 @dataclass
 class NewtonResult:
     """Outcome of one nonlinear solve."""
@@ -85,6 +102,8 @@ class CoupledProblem:
         for m in modules:
             for name, form in m.residual(ctx, self.u, v).items():
                 residuals[name] = residuals[name] + form if name in residuals else form
+        # one quadrature degree for every integral that does not fix its own (see below)
+        residuals = {n: default_quadrature(F, 2 * degree + 2) for n, F in residuals.items()}
         missing = [n for n in self.names if n not in residuals]
         if missing:
             raise ValueError(f"no equation for unknown(s) {missing}")
@@ -149,6 +168,17 @@ class CoupledProblem:
         if reason <= 0 or not finite:
             self._reset_linear_solver()
         return NewtonResult(reason > 0 and finite, snes.getIterationNumber(), reason, msg)
+
+    def close(self) -> None:
+        """Destroy the PETSc objects now. Their destruction is collective; left to the garbage
+        collector, ranks may reach it at different moments (with two problems in one run, one
+        rank hung at exit waiting for the other)."""
+        p = self.problem
+        for attr in ("_snes", "_A", "_b", "_x", "_P_mat"):
+            obj = getattr(p, attr, None)
+            if obj is not None:
+                obj.destroy()
+                setattr(p, attr, None)
 
     def _reset_linear_solver(self) -> None:
         """Drop the LU factors after a failed solve: MUMPS keeps a failed factorisation and would

@@ -43,7 +43,9 @@ RESOLVE_X = 0.02
 #: Lower bound of the fractions accepted in a step (round-off below zero is tolerated).
 NEGATIVE_TOLERANCE = 1e-6
 #: Newton options of the ion step (residual-based convergence).
-ION_PETSC_OPTIONS = {"snes_rtol": 1e-11}
+# The residual is in SI (per-site rates times m^3: ~1e-35 for a trickle of Cu), so PETSc's
+# absolute test (1e-30 elsewhere) would stop it at once: off here.
+ION_PETSC_OPTIONS = {"snes_rtol": 1e-11, "snes_atol": 0.0, "snes_stol": 1e-14}
 #: Field snapshots written per run for ParaView besides the chosen snapshot times.
 FIELD_FRAMES = 40
 
@@ -141,7 +143,10 @@ class ExchangeStepper:
         self.v_out = dolfinx.fem.Function(P1, name="v")
         self.output_module = ExchangeOutput(self.c_out, self.v_out)
         self.inventory = Inventory()
-        self._X_at_solve = self.X.x.array.copy()
+        # X and bias of the last electro-thermal solve: the whole-mesh composition is always
+        # this X, so phi and T stay consistent with the properties they were solved with
+        self.X_solved = dolfinx.fem.Function(self.X.function_space, name="X_solved")
+        self.X_solved.x.array[:] = self.X.x.array
         self._V_at_solve: float | None = None
         self.ictx.constants["bias"].value = float(ctx.constants["bias"].value)
 
@@ -153,9 +158,10 @@ class ExchangeStepper:
             sub.x.scatter_forward()
 
     def push_composition(self) -> None:
-        """X of the wire onto the whole mesh (the electro-thermal properties follow it)."""
+        """The X of the last electro-thermal solve onto the whole mesh (where the electro-thermal
+        properties follow it)."""
         Xp = self.ctx.composition
-        Xp.interpolate(self.X, cells0=self.sub_cells, cells1=self.parent_cells)
+        Xp.interpolate(self.X_solved, cells0=self.sub_cells, cells1=self.parent_cells)
         Xp.x.scatter_forward()
 
     def push_ion_fields(self) -> None:
@@ -168,16 +174,16 @@ class ExchangeStepper:
     def solve_electrothermal(self, bias: float, force: bool = False):
         """Re-solve phi, T at ``bias`` for the current X if needed; returns the report or None."""
         comm = self.ctx.domain.mesh.comm
-        moved = comm.allreduce(float(np.max(np.abs(self.X.x.array - self._X_at_solve),
+        moved = comm.allreduce(float(np.max(np.abs(self.X.x.array - self.X_solved.x.array),
                                             initial=0.0)), op=MPI.MAX)
         if not force and self._V_at_solve == bias and moved <= RESOLVE_X:
             return None
+        self.X_solved.x.array[:] = self.X.x.array
         self.push_composition()
         s = self.case.solver
         rep = continue_bias(self.et, bias, max_step=s.max_bias_step, min_step=s.min_bias_step,
                             bounds={"T": (0.0, s.max_temperature)})
         self.pull_fields()
-        self._X_at_solve = self.X.x.array.copy()
         self._V_at_solve = bias
         return rep
 
@@ -219,10 +225,12 @@ class ExchangeStepper:
         cu_now = b["cu_mobile"] + b["cu_lattice"]
         cu_gain = cu_now - inv.initial["cu"]
         cu_net_in = inv.cu_in - inv.cu_out
-        cu_scale = max(abs(inv.cu_in), abs(cu_gain), abs(inv.cu_out), 1.0)
-        cd_lost = inv.initial["cd"] - b["cd"]
+        # floor: the round-off of an inventory summed over the wire (~1e-12 of its S sites)
+        floor = 1e-12 * self.module.N * b["volume"]
+        cu_scale = max(abs(inv.cu_in), abs(cu_gain), abs(inv.cu_out), floor)
+        cd_lost = b["cd_missing"] - inv.initial["cd_missing"]
         cd_out = inv.cd_sublimated + inv.cd_kicked_out
-        cd_scale = max(abs(cd_lost), abs(cd_out), 1.0)
+        cd_scale = max(abs(cd_lost), abs(cd_out), floor)
         front = front_position(self.X, self.wire_domain.axial_index, 0.0)
         row = {
             "ionic_current [A]": ELEMENTARY_CHARGE * b["cu_in_rate"],
@@ -265,9 +273,10 @@ class ExchangeStepper:
     # -- checkpoint adapter ----------------------------------------------------------------------
     @property
     def u(self) -> dict:
-        """Every unknown of both problems, keyed ``et.<name>`` / ``ion.<name>`` (checkpoints)."""
+        """Every unknown of both problems, keyed ``et.<name>`` / ``ion.<name>``, and the X of the
+        last electro-thermal solve (checkpoints)."""
         return {**{f"et.{k}": f for k, f in self.et.u.items()},
-                **{f"ion.{k}": f for k, f in self.ions.u.items()}}
+                **{f"ion.{k}": f for k, f in self.ions.u.items()}, "aux.X_solved": self.X_solved}
 
     def state(self) -> dict[str, np.ndarray]:
         """Copy of every unknown's array."""
@@ -279,6 +288,8 @@ class ExchangeStepper:
         for k, arr in state.items():
             u[k].x.array[:] = arr
         self.module.accept(self.ions.u)
+        self.push_composition()
+        self.pull_fields()
 
 
 def run_exchange(sim) -> object:
@@ -333,10 +344,7 @@ def run_exchange(sim) -> object:
         inv.initial = meta["initial"]
         bias = protocol.voltage_at(t, sign)
         ctx.constants["bias"].value = meta["bias [V]"]
-        stepper.push_composition()
-        stepper.pull_fields()
         stepper._V_at_solve = meta["bias [V]"]
-        stepper._X_at_solve = stepper.X.x.array.copy()
         stepper.ictx.constants["bias"].value = meta["bias [V]"]
         result.rows = read_series(sim.out / "timeseries.csv")[: meta["rows"]]
         sim.log(f"restart at t = {t:.6g} s ({steps} steps done)")
@@ -345,7 +353,7 @@ def run_exchange(sim) -> object:
         stepper.solve_electrothermal(bias, force=True)
         stepper.ictx.constants["bias"].value = bias
         b0 = stepper.balance()
-        inv.initial = {"cu": b0["cu_mobile"] + b0["cu_lattice"], "cd": b0["cd"]}
+        inv.initial = {"cu": b0["cu_mobile"] + b0["cu_lattice"], "cd_missing": b0["cd_missing"]}
     sim.log(f"exchange run to t = {t_end:.4g} s; unknowns: {', '.join(et.names)} (whole mesh, "
             f"P{case.solver.element_degree}), c, v, X (wire, P1); {dofs} degrees of freedom")
     series = SeriesWriter(sim.out / "timeseries.csv", sim.comm.rank, result.rows)
@@ -388,7 +396,7 @@ def run_exchange(sim) -> object:
                 if t_stop - (t + step) < 1e-9 * step:  # do not leave a sliver before a stop
                     step = t_stop - t
                 new_bias = protocol.voltage_at(t + step, sign)
-                good = stepper.state()
+                good, good_bias = stepper.state(), stepper._V_at_solve
                 ok, why, its = stepper.ion_step(step, new_bias)
                 if ok and stepper.max_change() > spec.max_fraction_change:
                     ok, why = False, (f"X changed by {stepper.max_change():.3g} > "
@@ -408,9 +416,8 @@ def run_exchange(sim) -> object:
                 if not ok:
                     rejected += 1
                     stepper.restore(good)
-                    stepper.push_composition()
-                    stepper.pull_fields()
-                    stepper._X_at_solve = stepper.X.x.array.copy()
+                    stepper._V_at_solve = good_bias
+                    ctx.constants["bias"].value = good_bias
                     dt = step / 2
                     if dt < spec.min_time_step:
                         save_checkpoint()
@@ -463,6 +470,8 @@ def run_exchange(sim) -> object:
                         f"are in {sim.out}; continue with: ecx-device run CASE --restart "
                         f"{sim.out}", signum)
     finally:
+        for problem in (stepper.ions, et):  # same order on every rank (see CoupledProblem.close)
+            problem.close()
         result.wall_time = time.perf_counter() - wall0
         final = result.rows[-1] if result.rows else None
         write_json(sim.out / "results.json", {

@@ -244,7 +244,9 @@ class Domain:
         tag = self.cells[region]
         ctags = dolfinx.mesh.meshtags(sub, tdim, np.arange(ncell, dtype=np.int32),
                                       np.full(ncell, tag, dtype=np.int32))
-        present = set(np.unique(values).tolist())
+        # a group may have no facet on this rank: name every group present on any rank, so all
+        # ranks build the same forms (an absent name would make a rank's form an integer 0)
+        present = set().union(*self.mesh.comm.allgather(set(np.unique(values).tolist())))
         facets_named = {n: t for n, t in self.facets.items() if t in present}
         return (Domain(sub, ctags, ftags, {region: tag}, facets_named, self.dimension,
                        self.wire_diameter), cell_map)

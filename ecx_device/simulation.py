@@ -197,6 +197,10 @@ class Simulation:
         # bad geometry stops before any folder is made (with a mesh_file, the geometry section
         # still describes the device: the composition profile and 1D cross-section use it)
         device_geometry(self.case, self.case.smoke.mesh_scale if smoke else 1.0)
+        if self.case.exchange.enabled:  # an unknown anode metal stops here too
+            from ecx_device.dynamics import anode_kinetics
+
+            anode_kinetics(self.case)
         if comm.rank == 0:
             if restart and not (self.out / checkpoint.FOLDER).is_dir():
                 raise CaseError(f"--restart {str(self.out)!r}: not a run folder with a checkpoint")

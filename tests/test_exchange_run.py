@@ -128,15 +128,8 @@ def test_sigterm_then_restart_reproduces_uninterrupted_run(restarted_run, cu_run
           f"(uninterrupted {ref_rows[-1]['exchanged_volume [nm^3]']:.6g})")
 
 
-RESTART_COMPOSITION_BUG = (
-    "dynamics.run_exchange restart pushes the checkpointed X onto the whole mesh "
-    "(stepper.push_composition()) while phi and T are the checkpointed solution for the X of "
-    "the last electro-thermal solve; the uninterrupted run keeps that older X. The anode "
-    "current (sigma(X) grad phi) then differs by ~2e-7 and current_mismatch jumps from 1e-14 to "
-    "1.7e-7 from the first restarted row; _X_at_solve is reset the same way")
 
 
-@pytest.mark.xfail(strict=True, reason=RESTART_COMPOSITION_BUG)
 def test_restart_reproduces_current(restarted_run, cu_run):
     ref_rows, _ = cu_run
     _, rows, _ = restarted_run
@@ -188,13 +181,8 @@ def test_mass_balance_of_default_case_smoke(smoke_run):
     assert rows[-1]["cu_in_total [-]"] > 0
 
 
-ATOL_BUG = ("ion Newton keeps snes_atol = 1e-30 (coupling.DEFAULT_PETSC_OPTIONS; dynamics."
-            "ION_PETSC_OPTIONS sets only snes_rtol) while the ion residuals are SI (m^3/s, wire "
-            "~4e-22 m^3): a step whose initial residual is < 1e-30 is 'converged' after 0-1 "
-            "iterations, so low-Cu states are frozen or half-solved")
 
 
-@pytest.mark.xfail(strict=True, reason=ATOL_BUG)
 def test_cu_balance_closes_with_little_cu_gold_anode(au_run):
     """Gold anode: ~1e-6 Cu atoms in the wire. Every step must still advance the state: X grows
     while Cu+ kicks out Cd, and the Cu that entered is what the wire holds."""
@@ -207,7 +195,6 @@ def test_cu_balance_closes_with_little_cu_gold_anode(au_run):
     assert relative < BALANCE_TOLERANCE
 
 
-@pytest.mark.xfail(strict=True, reason=ATOL_BUG)
 def test_cu_balance_closes_at_start_of_ramp_default_case_smoke(smoke_run):
     """The default case starts at 0 V: the first steps hold ~1e-3 Cu atoms."""
     rows, _ = smoke_run

@@ -31,6 +31,7 @@ def _run(tmp_path: Path, case: Path, ranks: int) -> tuple[Path, str]:
 @pytest.mark.skipif(MPIEXEC is None, reason="no mpiexec beside the Python interpreter")
 def test_3d_case_serial_equals_two_ranks(tmp_path):
     data = copy.deepcopy(yaml.safe_load((CASES / "zhang2017_1V.yaml").read_text()))
+    data["exchange"] = {"enabled": False}  # the electro-thermal path; exchange: the test below
     data["geometry"]["dimension"] = "3d"
     data["geometry"]["mesh"] = {"wire_size": "4 nm", "contact_size": "2 nm", "metal_size": "24 nm"}
     data["smoke"] = {"mesh_scale": 2.5, "element_degree": 1, "max_bias_points": 2}
@@ -49,3 +50,28 @@ def test_3d_case_serial_equals_two_ranks(tmp_path):
     grid = reader.read()[0]
     assert grid.n_cells > 0 and "temperature [K]" in grid.point_data
     assert (parallel / "fields" / "data" / "part1__p1_000001.vtu").is_file()  # rank 1's piece
+
+
+@pytest.mark.skipif(MPIEXEC is None, reason="no mpiexec beside the Python interpreter")
+def test_exchange_run_serial_equals_two_ranks(tmp_path):
+    """The exchange dynamics (ion problem on the wire submesh, adaptive steps, balances) give the
+    same history on 1 and 2 ranks: same steps, same exchanged volume and Cu inflow."""
+    data = copy.deepcopy(yaml.safe_load((CASES / "zhang2017_1V.yaml").read_text()))
+    data["geometry"]["dimension"] = "1d"
+    data["geometry"]["mesh"] = {"wire_size": "2 nm", "contact_size": "1 nm", "metal_size": "40 nm"}
+    data["bias"]["protocol"] = [{"type": "hold", "voltage": "1 V", "duration": "20 ms"}]
+    data["exchange"].update({"snapshot_times": ["10 ms"], "stations": ["20 nm"]})
+    data["smoke"] = {"mesh_scale": 1.0, "element_degree": 1, "max_simulated_time": "20 ms"}
+    case = tmp_path / "case1d.yaml"
+    case.write_text(yaml.safe_dump(data))
+    serial, _ = _run(tmp_path, case, 1)
+    parallel, stdout = _run(tmp_path, case, 2)
+    assert stdout.count("done:") == 1
+    a, b = read_series(serial / "timeseries.csv"), read_series(parallel / "timeseries.csv")
+    assert len(a) == len(b) > 3
+    assert b[-1]["exchanged_volume [nm^3]"] > 0
+    for key in ("exchanged_volume [nm^3]", "cu_in_total [-]", "current [A]", "wire_T_max [K]",
+                "shell_thickness_z20nm [nm]"):
+        assert b[-1][key] == pytest.approx(a[-1][key], rel=1e-8, abs=1e-12), key
+    assert max(r["cu_balance_error [-]"] for r in b) < 1e-6
+    assert (parallel / "snapshots" / "composition_t0.01s.npz").is_file()

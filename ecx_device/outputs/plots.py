@@ -175,8 +175,9 @@ def exchange_plots(out: Path, rows: list[dict[str, float]], case, rank: int = 0)
     a2 = ax[0, 0].twinx()
     a2.plot(t, col("exchanged_volume [nm^3]"), color="tab:orange")
     a2.set_ylabel("exchanged volume [nm$^3$]", color="tab:orange")
-    ax[0, 1].plot(t, np.abs(col("current [A]")), label="electronic")
-    ax[0, 1].plot(t, np.abs(col("ionic_current [A]")), label="ionic (Cu$^+$ in)")
+    for k, lab in (("current [A]", "electronic"), ("ionic_current [A]", "ionic (Cu$^+$ in)")):
+        y = np.abs(col(k))
+        ax[0, 1].plot(t[y > 0], y[y > 0], label=lab)
     ax[0, 1].set_yscale("log")
     ax[0, 1].set_ylabel("|current| [A]")
     ax[0, 1].legend(fontsize=8)
@@ -185,12 +186,14 @@ def exchange_plots(out: Path, rows: list[dict[str, float]], case, rank: int = 0)
     b2.set_ylabel("peak wire T [K]", color="tab:red")
     for k, lab in (("cu_inflow_rate [1/s]", "Cu in"), ("cd_sublimation_rate [1/s]", "Cd sublimed"),
                    ("cd_kickout_rate [1/s]", "Cd kicked out")):
-        ax[1, 0].plot(t, np.maximum(np.abs(col(k)), 1e-300), label=lab)
+        y = np.abs(col(k))
+        ax[1, 0].plot(t[y > 0], y[y > 0], label=lab)  # zeros have no place on a log axis
     ax[1, 0].set_yscale("log")
     ax[1, 0].set_ylabel("rate [atoms/s]")
     ax[1, 0].legend(fontsize=8)
     for k in ("cu_balance_error [-]", "cd_balance_error [-]"):
-        ax[1, 1].plot(t, np.maximum(col(k), 1e-18), label=k.split(" ")[0])
+        y = col(k)
+        ax[1, 1].plot(t[y > 0], y[y > 0], label=k.split(" ")[0])
     ax[1, 1].set_yscale("log")
     ax[1, 1].set_ylabel("relative balance error")
     ax[1, 1].legend(fontsize=8)

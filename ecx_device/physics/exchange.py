@@ -256,7 +256,9 @@ class CationExchange:
         lump = {"lumped": True}  # the quadrature of the residual, so the balance closes
         return {
             "cu_mobile": d.volume(N * c, wr, **lump), "cu_lattice": d.volume(2 * N * X, wr, **lump),
-            "cd": d.volume(N * (1.0 - X - v), wr, **lump), "exchanged": d.volume(X, wr, **lump),
+            # Cd missing from its sites, N (X + v): small, so no cancellation against the full
+            # Cd inventory when the loss is differenced
+            "cd_missing": d.volume(N * (X + v), wr, **lump), "exchanged": d.volume(X, wr, **lump),
             "volume": d.volume(one, wr, **lump), "vacancies": d.volume(N * v, wr, **lump),
             "cu_in_rate": d.volume(N * ((c - c0) / self.dt + 2 * (r_v + r_k)), wr, **lump)
             + out_rate,

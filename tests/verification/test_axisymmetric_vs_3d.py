@@ -28,6 +28,7 @@ def _run(tmp_path, dimension: str, sizes: tuple[str, str, str], degree: int) -> 
     data["materials"]["overrides"] = {"wire": {"electrical_conductivity": "1e4 S/m"}}
     data["solver"] = {"element_degree": degree, "max_bias_step": "1 V"}
     data["outputs"] = {"fields": False, "plots": False}
+    data["exchange"] = {"enabled": False}  # a steady electro-thermal cross-check
     case = validate_case(data)
     return Simulation(case, tmp_path / dimension, log=None).run().final
 
