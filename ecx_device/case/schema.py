@@ -152,6 +152,13 @@ class ElectricalSpec(Section):
         "ohmic", description="ohmic: coupled electro-thermal (all regions); drift_diffusion: "
         "Poisson + electrons/holes in the wire with Schottky/ohmic contacts, isothermal at the "
         "heat-sink temperature, metals equipotential")
+    image_force: bool = Field(
+        False, description="drift_diffusion: lower each Schottky barrier by the image force, "
+        "sqrt(q E_s / (4 pi eps_s)) [eV] with the interface field E_s [V/m] of the solution")
+    tunnelling: bool = Field(
+        False, description="drift_diffusion: thermionic-field emission through the top of each "
+        "Schottky barrier, as a barrier lowering V_bb (1 - kT/E_0) [eV] (Padovani-Stratton E_00 "
+        "from the doping at the contact)")
 
 
 class BiasSpec(Section):

@@ -32,6 +32,8 @@ PROPERTY_UNITS: dict[str, str] = {
     "carrier_lifetime": "s",
     "richardson_constant_electrons": "A/(m^2 K^2)",
     "richardson_constant_holes": "A/(m^2 K^2)",
+    # --- heterostructure of the drift-diffusion wire (issue 3): band alignment by affinity ---
+    "electron_affinity": "eV",
 }
 
 
@@ -231,6 +233,9 @@ MIXING_RULES: dict[str, str] = {
     "carrier_lifetime": "log_linear",
     "richardson_constant_electrons": "linear",
     "richardson_constant_holes": "linear",
+    # --- heterostructure of the drift-diffusion wire (issue 3): the affinity, like the band
+    # gap, is an energy that a composition average shifts linearly (virtual-crystal rule) ---
+    "electron_affinity": "linear",
 }
 
 
