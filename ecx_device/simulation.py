@@ -57,7 +57,8 @@ def physics_modules(case: Case, materials: dict[str, Material],
                                           case.thermal.heat_sink_temperature,
                                           exchanged=exchanged, ctx=ctx,
                                           image_force=case.electrical.image_force,
-                                          tunnelling=case.electrical.tunnelling)
+                                          tunnelling=case.electrical.tunnelling,
+                                          statistics=case.electrical.statistics)
         if case.composition.shape != "none":
             modules.append(CompositionOutput())
         return modules

@@ -159,6 +159,9 @@ class ElectricalSpec(Section):
         False, description="drift_diffusion: thermionic-field emission through the top of each "
         "Schottky barrier, as a barrier lowering V_bb (1 - kT/E_0) [eV] (Padovani-Stratton E_00 "
         "from the doping at the contact)")
+    statistics: Literal["boltzmann", "fermi_dirac"] = Field(
+        "boltzmann", description="drift_diffusion: carrier statistics; fermi_dirac uses "
+        "Blakemore's F_1/2 ~ 1/(exp(-eta) + 0.27), which cannot hold densities above 3.7 N_c,v")
 
 
 class BiasSpec(Section):

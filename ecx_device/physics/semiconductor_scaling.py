@@ -86,6 +86,7 @@ class SemiconductorParameters:
         heterostructure: A second phase mixed in by a fraction field X (see
             :class:`Heterostructure`); these parameters are then the X = 0 phase and set the
             scaling and the potential reference.
+        statistics: ``boltzmann`` or ``fermi_dirac`` (Blakemore form, :class:`CarrierStatistics`).
     """
 
     eps_r: float
@@ -106,6 +107,7 @@ class SemiconductorParameters:
     reference_density: float | None = None
     electron_affinity: float | None = None
     heterostructure: Heterostructure | None = None
+    statistics: str = "boltzmann"
 
     @property
     def thermal_voltage(self) -> float:
@@ -210,6 +212,9 @@ class SemiconductorScaling:
         return 1.0 / (ELEMENTARY_CHARGE * self.rate * self.reference_volume(domain))
 
 
+#: Blakemore's constant: F_1/2(eta) ~ 1 / (exp(-eta) + BLAKEMORE), good to a few % for eta < ~1.3.
+BLAKEMORE = 0.27
+
 #: Parameter attribute -> material property whose mixing rule (``MIXING_RULES`` of
 #: materials/properties.py) it follows in a heterostructure, so the wire mixes as the database says.
 _MIXED_AS = {"eps_r": "relative_permittivity", "mu_n": "electron_mobility",
@@ -261,6 +266,14 @@ class CarrierStatistics:
     Cu-vacancy acceptors, so the dopant count follows the volume fraction (a log-linear rule
     cannot mix a density with a zero).
 
+    Fermi-Dirac option (``params.statistics == "fermi_dirac"``), Blakemore's approximation of the
+    Fermi integral, F_1/2(eta) ~ 1/(exp(-eta) + 0.27), eta_n = (E_Fn - E_c)/kT =
+    (psi - phi_n)/V_T + a_n - ln(N_c/C_0): n/C_0 = exp((psi - phi_n)/V_T + a_n) /
+    (1 + 0.27 exp(eta_n)), likewise p; written so that nothing overflows for eta -> -inf (the
+    Boltzmann limit). F saturates at 1/0.27: densities above 3.7 N_c (N_v) cannot be represented
+    (checked by ``wire_semiconductor.check_statistics``). SRH then uses n p - n_eq p_eq =
+    n p (1 - exp((phi_n - phi_p)/V_T)), which vanishes in equilibrium for any statistics.
+
     Args:
         params: Semiconductor data.
         scaling: The scaling of the same semiconductor.
@@ -269,6 +282,10 @@ class CarrierStatistics:
     def __init__(self, params: SemiconductorParameters, scaling: SemiconductorScaling):
         self.params, self.scaling = params, scaling
         self.vt = scaling.thermal_voltage
+        if params.statistics not in ("boltzmann", "fermi_dirac"):
+            raise ValueError(f"statistics = {params.statistics!r}: expected boltzmann or "
+                             "fermi_dirac")
+        self.degenerate = params.statistics == "fermi_dirac"
         # ln(n_i / C_0) enters the exponent instead of multiplying a tiny n_i / C_0 (CdS: 1e-19)
         self.log_ni = math.log(params.intrinsic_density / scaling.density)
         het = params.heterostructure
@@ -346,11 +363,19 @@ class CarrierStatistics:
     # -- densities and rates ---------------------------------------------------------------
     def n(self, psi, phi_n):
         """n / C_0 (-)."""
-        return ufl.exp((psi - phi_n) / self.vt + self.a_n)
+        exponent = (psi - phi_n) / self.vt + self.a_n
+        if not self.degenerate:
+            return ufl.exp(exponent)
+        eta = exponent - self.log_dos("N_c")
+        return ufl.exp(exponent) / (1.0 + BLAKEMORE * ufl.exp(eta))
 
     def p(self, psi, phi_p):
         """p / C_0 (-)."""
-        return ufl.exp((phi_p - psi) / self.vt + self.a_p)
+        exponent = (phi_p - psi) / self.vt + self.a_p
+        if not self.degenerate:
+            return ufl.exp(exponent)
+        eta = exponent - self.log_dos("N_v")
+        return ufl.exp(exponent) / (1.0 + BLAKEMORE * ufl.exp(eta))
 
     def srh(self, psi, phi_n, phi_p):
         """SRH net recombination rate R / C_0 (1/s), positive for recombination.
@@ -362,7 +387,11 @@ class CarrierStatistics:
         ni = exponential(self.log_intrinsic())
         et = self.params.trap_level / self.vt  # eV / V = dimensionless ratio in units of kT
         n1, p1 = ni * math.exp(et), ni * math.exp(-et)
-        excess = ni * ni * (ufl.exp((phi_p - phi_n) / self.vt) - 1.0)
+        if self.degenerate:
+            excess = (self.n(psi, phi_n) * self.p(psi, phi_p)
+                      * (1.0 - ufl.exp((phi_n - phi_p) / self.vt)))
+        else:
+            excess = ni * ni * (ufl.exp((phi_p - phi_n) / self.vt) - 1.0)
         denominator = (self.local("tau_p") * (self.n(psi, phi_n) + n1)
                        + self.local("tau_n") * (self.p(psi, phi_p) + p1))
         return excess / denominator
@@ -372,10 +401,24 @@ class CarrierStatistics:
 
         C_0 (e^(u + a_n) - e^(-u + a_p)) = N with u = psi/V_T is 2 n_i sinh(u + (a_n - a_p)/2)
         = N, so psi = V_T [asinh(N / (2 n_i)) - (a_n - a_p)/2]; homogeneous: V_T asinh(N/2n_i).
+
+        Fermi-Dirac (Blakemore): each carrier keeps the density of the Boltzmann solution, whose
+        reduced Fermi level eta_B becomes eta = eta_B - ln(1 - 0.27 exp(eta_B)) (from
+        1/(exp(-eta) + 0.27) = exp(eta_B)); psi moves by +V_T (eta - eta_B) for electrons and
+        -V_T (eta - eta_B) for holes. Both shifts are applied: the minority carrier's is
+        ~0.27 exp(eta_minority), nil in these wide-gap materials, so this is Blakemore-neutral to
+        the minority density (and undefined beyond the Blakemore limit, see the class docstring).
         """
         scaled = (self.net_doping(x) / (2.0 * self.scaling.density)
                   * exponential(-self.log_intrinsic()))
-        return self.vt * (_asinh(scaled) - 0.5 * (self.a_n - self.a_p))
+        u = _asinh(scaled) - 0.5 * (self.a_n - self.a_p)
+        if not self.degenerate:
+            return self.vt * u
+        eta_n = u + self.a_n - self.log_dos("N_c")
+        eta_p = -u + self.a_p - self.log_dos("N_v")
+        shift_n = -ufl.ln(1.0 - BLAKEMORE * ufl.exp(eta_n))
+        shift_p = -ufl.ln(1.0 - BLAKEMORE * ufl.exp(eta_p))
+        return self.vt * (u + shift_n - shift_p)
 
 
 def statistics_for(params: SemiconductorParameters) -> CarrierStatistics:

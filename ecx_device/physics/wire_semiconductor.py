@@ -19,14 +19,18 @@ from __future__ import annotations
 import dataclasses
 
 from ecx_device.coupling import CoupledProblem
-from ecx_device.errors import SolverError
+from ecx_device.errors import CaseError, SolverError
 from ecx_device.materials import Material
 from ecx_device.materials.database import schottky_barrier
 from ecx_device.physics.base import Context, integrate
 from ecx_device.physics.carriers import DriftDiffusion
 from ecx_device.physics.contacts import OhmicContact, SchottkyContact
 from ecx_device.physics.poisson import Poisson
-from ecx_device.physics.semiconductor_scaling import Heterostructure, SemiconductorParameters
+from ecx_device.physics.semiconductor_scaling import (
+    BLAKEMORE,
+    Heterostructure,
+    SemiconductorParameters,
+)
 from ecx_device.units import ELEMENTARY_CHARGE
 
 #: Output names (with units) of the semiconductor unknowns.
@@ -83,6 +87,24 @@ def equilibrium_start(ctx: Context, modules: list, degree: int,
     ctx.fields["psi"].x.array[:] = eq.fields["psi"].x.array
 
 
+def check_statistics(par: SemiconductorParameters, material: Material) -> None:
+    """Refuse Fermi-Dirac (Blakemore) statistics where the doping exceeds what the Blakemore
+    form can hold, 1/0.27 = 3.7 times the density of states (no neutral state would exist).
+
+    Raises:
+        CaseError: naming ``electrical.statistics``, the material, the density and the limit.
+    """
+    if par.statistics != "fermi_dirac":
+        return
+    for dens, dos, name, band in ((par.donors, par.N_c, "donor_density", "N_c"),
+                                  (par.acceptors, par.N_v, "acceptor_density", "N_v")):
+        if isinstance(dens, int | float) and dos is not None and dens >= dos / BLAKEMORE:
+            raise CaseError(
+                f"electrical.statistics = fermi_dirac: {material.name} {name} {dens / 1e6:.3g} "
+                f"cm^-3 exceeds the Blakemore limit {band}/{BLAKEMORE} = "
+                f"{dos / BLAKEMORE / 1e6:.3g} cm^-3; use boltzmann or a lower density")
+
+
 def contact_fraction(ctx: Context, facet_group: str) -> float:
     """Area-weighted mean of the composition X over a facet group (-); 0 without composition."""
     if ctx.composition is None:
@@ -94,7 +116,8 @@ def contact_fraction(ctx: Context, facet_group: str) -> float:
 
 def drift_diffusion_modules(wire: Material, metals: dict[str, str], temperature: float,
                             exchanged: Material | None = None, ctx: Context | None = None,
-                            image_force: bool = False, tunnelling: bool = False) -> list:
+                            image_force: bool = False, tunnelling: bool = False,
+                            statistics: str = "boltzmann") -> list:
     """Modules of the drift-diffusion wire.
 
     Args:
@@ -106,11 +129,14 @@ def drift_diffusion_modules(wire: Material, metals: dict[str, str], temperature:
         ctx: The context holding the composition X (P1 Function on the wire), if any.
         image_force: Image-force lowering at the Schottky contacts.
         tunnelling: Thermionic-field emission at the Schottky contacts.
+        statistics: ``boltzmann`` or ``fermi_dirac`` (Blakemore).
     """
-    par = semiconductor_parameters(wire, temperature)
+    par = dataclasses.replace(semiconductor_parameters(wire, temperature), statistics=statistics)
+    check_statistics(par, wire)
     phases = {0: wire}
     if ctx is not None and ctx.composition is not None and exchanged is not None:
         other = semiconductor_parameters(exchanged, temperature)
+        check_statistics(dataclasses.replace(other, statistics=statistics), exchanged)
         par = dataclasses.replace(par, heterostructure=Heterostructure(other, ctx.composition))
         phases[1] = exchanged
     (anode, anode_metal), (cathode, cathode_metal) = metals.items()
@@ -125,5 +151,5 @@ def drift_diffusion_modules(wire: Material, metals: dict[str, str], temperature:
     return modules
 
 
-__all__ = ["UNKNOWN_NAMES", "contact_fraction", "drift_diffusion_modules", "equilibrium_start",
+__all__ = ["UNKNOWN_NAMES", "check_statistics", "contact_fraction", "drift_diffusion_modules", "equilibrium_start",
            "semiconductor_parameters"]
