@@ -68,14 +68,29 @@ def main() -> None:
             for r in rows:
                 writer.writerow((stage, *(f"{r[c]:.6g}" if c in r else "" for c in COLUMNS)))
     fig, (lin, log) = plt.subplots(1, 2, figsize=(11, 5.2))
-    for stage, rows in data.items():
+    floor = 0.0
+    for k, (stage, rows) in enumerate(data.items()):
         v = [r["bias [V]"] for r in rows]
         i = [r["cathode_current [A]"] for r in rows]
+        # a current below the round-off resolution of the reaction flux is not resolved: drawn
+        # as an open marker (it only bounds the true current)
+        ok = [abs(x) > r["current_resolution [A]"] for x, r in zip(i, rows, strict=True)]
+        floor = max(floor, *(r["current_resolution [A]"] for r in rows))
         scale = max(abs(x) for x in i)
-        label = f"({stage}) {STAGES[stage]}"
-        lin.plot(v, [x / scale for x in i], "o-", ms=3,
-                 label=f"{label}; max |I| = {scale:.3g} A")
-        log.semilogy(v, [abs(x) for x in i], "o-", ms=3, label=f"({stage})")
+        color = f"C{k}"
+        lin.plot(v, [x / scale for x in i], "-", color=color,
+                 label=f"({stage}) {STAGES[stage]}; max |I| = {scale:.3g} A")
+        log.semilogy(v, [abs(x) for x in i], "-", color=color, label=f"({stage})")
+        for axis, values in ((lin, [x / scale for x in i]), (log, [abs(x) for x in i])):
+            axis.plot([a for a, g in zip(v, ok, strict=True) if g],
+                      [b for b, g in zip(values, ok, strict=True) if g], "o", ms=4, color=color)
+            axis.plot([a for a, g in zip(v, ok, strict=True) if not g],
+                      [b for b, g in zip(values, ok, strict=True) if not g], "o", ms=5,
+                      mfc="white", color=color)
+    log.axhline(floor, color="0.4", ls=":", lw=1)
+    log.text(-0.95, floor * 3, "largest round-off resolution of a stage's current "
+             "(open markers: below their stage's resolution)", fontsize=6.5, color="0.3")
+    log.set_ylim(1e-32, 1e-3)  # the 0 V points (1e-31 .. 1e-46 A) are round-off
     lin.set_xlabel("bias of Cu against W [V]")
     lin.set_ylabel("I / max|I| of the stage (linear)")
     lin.axhline(0, color="0.6", lw=0.5)
