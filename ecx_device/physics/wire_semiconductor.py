@@ -137,6 +137,11 @@ def drift_diffusion_modules(wire: Material, metals: dict[str, str], temperature:
     if ctx is not None and ctx.composition is not None and exchanged is not None:
         other = semiconductor_parameters(exchanged, temperature)
         check_statistics(dataclasses.replace(other, statistics=statistics), exchanged)
+        for key, mat, p in (("wire", wire, par), ("wire_exchanged", exchanged, other)):
+            if p.electron_affinity is None:  # the band alignment of the two phases needs it
+                raise CaseError(f"materials.{key} = {mat.name!r}: no electron_affinity (eV); a "
+                                "composition with the drift_diffusion wire needs it for both "
+                                "phases")
         par = dataclasses.replace(par, heterostructure=Heterostructure(other, ctx.composition))
         phases[1] = exchanged
     (anode, anode_metal), (cathode, cathode_metal) = metals.items()

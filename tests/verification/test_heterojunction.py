@@ -189,3 +189,21 @@ def test_heterojunction_rectifies(phases):
     gap = abs(fwd["current [A]"] - fwd["cathode_current [A]"])
     assert gap <= max(1e-8 * fwd["cathode_current [A]"], fwd["current_resolution [A]"])
     assert fwd["cathode_current [A]"] > 1e3 * abs(rev["cathode_current [A]"])
+
+
+def test_missing_affinity_is_a_case_error():
+    """A heterostructure without an electron affinity for one phase stops with the case key."""
+    from ecx_device.errors import CaseError
+    from ecx_device.materials import Material
+    from ecx_device.physics.wire_semiconductor import drift_diffusion_modules
+
+    cds = load_material("CdS_nanowire")
+    bare = Material(cds.name, cds.description, {k: v for k, v in cds.properties.items()
+                                                if k != "electron_affinity"})
+    d = box_domain(4, "1d", LENGTH_NM)
+    ctx = Context.create(d, {})
+    V = dolfinx.fem.functionspace(d.mesh, ("Lagrange", 1))
+    ctx.composition = dolfinx.fem.Function(V)
+    metals = {geo.Facet.CU_SINK: "Cu", geo.Facet.W_SINK: "W"}
+    with pytest.raises(CaseError, match=r"materials.wire = 'CdS_nanowire': no electron_affinity"):
+        drift_diffusion_modules(bare, metals, 300.0, exchanged=load_material("Cu2S"), ctx=ctx)
