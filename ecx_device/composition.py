@@ -53,8 +53,12 @@ class CompositionProfile:
             return np.full_like(z, self.fraction, dtype=float)
         if shape == "file":
             return self._from_table(z, r)
-        # signed distance inside the axial window [z0, z1]
-        axial = np.minimum(z - self.z0, self.z1 - z)
+        # signed distance inside the axial window [z0, z1]; a window edge at the wire's own end
+        # (start or end not given) is no front, so it does not taper X there (else the end face
+        # of a wire exchanged up to its end would sit at X = 1/2, on the front)
+        lo = self.z0 if self.spec.start is not None else -np.inf
+        hi = self.z1 if self.spec.end is not None else np.inf
+        axial = np.minimum(z - lo, hi - z)
         if shape == "axial_segment":
             return self.fraction * _step(axial, self.width)
         # core-shell: inside the shell = within `shell` of the lateral surface, or of an end face

@@ -33,7 +33,7 @@ from ecx_device.physics.base import Context
 from ecx_device.physics.composition_output import CompositionOutput
 from ecx_device.physics.heat import HeatConduction
 from ecx_device.physics.wire_semiconductor import UNKNOWN_NAMES as SEMICONDUCTOR_NAMES
-from ecx_device.physics.wire_semiconductor import drift_diffusion_modules
+from ecx_device.physics.wire_semiconductor import drift_diffusion_modules, equilibrium_start
 from ecx_device.physics.ohmic import OhmicConduction
 from ecx_device.stepping import continue_bias
 from ecx_device.units import MESH_UNIT
@@ -42,15 +42,26 @@ from ecx_device.units import MESH_UNIT
 UNKNOWN_NAMES = {"T": "temperature [K]", "phi": "potential [V]", **SEMICONDUCTOR_NAMES}
 
 
-def physics_modules(case: Case, materials: dict[str, Material]) -> list:
+def physics_modules(case: Case, materials: dict[str, Material],
+                    ctx: Context | None = None) -> list:
     """The equation sets solved for a case: the ohmic electro-thermal model, or the isothermal
-    drift-diffusion wire; plus the output-only composition module when the case prescribes one."""
+    drift-diffusion wire (a CdS/Cu2S heterostructure when the case prescribes a composition,
+    which ``ctx`` then holds); plus the output-only composition module when the case prescribes
+    one."""
     if case.electrical.wire_model == "drift_diffusion":
         interfaces = ((geo.Facet.CU_SINK, geo.Facet.W_SINK) if case.geometry.dimension == "1d"
                       else (geo.Facet.CU_WIRE, geo.Facet.W_WIRE))
         metals = dict(zip(interfaces, (case.materials.cu_electrode, case.materials.w_tip)))
-        return drift_diffusion_modules(materials[geo.Region.WIRE], metals,
-                                       case.thermal.heat_sink_temperature)
+        exchanged = ctx.exchanged.get(geo.Region.WIRE) if ctx is not None else None
+        modules = drift_diffusion_modules(materials[geo.Region.WIRE], metals,
+                                          case.thermal.heat_sink_temperature,
+                                          exchanged=exchanged, ctx=ctx,
+                                          image_force=case.electrical.image_force,
+                                          tunnelling=case.electrical.tunnelling,
+                                          statistics=case.electrical.statistics)
+        if case.composition.shape != "none":
+            modules.append(CompositionOutput())
+        return modules
     modules = [OhmicConduction(), HeatConduction()]
     if case.composition.shape != "none" or case.exchange.enabled:
         modules.append(CompositionOutput())
@@ -239,10 +250,7 @@ class Simulation:
         materials = region_materials(case)
         exchanged = materials.pop("wire_exchanged")
         if case.electrical.wire_model == "drift_diffusion":
-            if case.composition.shape != "none":
-                raise CaseError("composition: a prescribed composition with electrical.wire_model "
-                                "drift_diffusion needs the CdS/Cu2S heterostructure, which is not "
-                                "implemented yet; use wire_model ohmic or shape none")
+            # the composition is interpolated on the restricted wire below (_set_composition)
             domain, _ = domain.restrict(geo.Region.WIRE)
             materials = {geo.Region.WIRE: materials[geo.Region.WIRE]}
             self.log("wire model: drift-diffusion on the wire alone, isothermal at "
@@ -254,11 +262,13 @@ class Simulation:
         if case.composition.shape != "none" or case.exchange.enabled:
             ctx.exchanged = {geo.Region.WIRE: exchanged}
         self._set_composition(ctx, geom)
-        modules = physics_modules(case, materials)
+        modules = physics_modules(case, materials, ctx)
         s = case.solver
         problem = CoupledProblem(ctx, modules, degree=s.element_degree, tolerance=s.newton_tolerance,
                                  max_iterations=s.newton_max_iterations,
                                  petsc_options=s.petsc_options)
+        if case.electrical.wire_model == "drift_diffusion":
+            equilibrium_start(ctx, modules, s.element_degree, s.petsc_options)
         return ctx, problem, modules
 
     def _set_composition(self, ctx: Context, geom: geo.DeviceGeometry) -> None:

@@ -7,11 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 import pyvista as pv
 
 from ecx_device.case import load_case
-from ecx_device.errors import CaseError
 from ecx_device.simulation import Simulation
 
 CASE = Path(__file__).parents[1] / "cases" / "zhang2017_stage_a_dd.yaml"
@@ -44,11 +42,3 @@ def test_back_to_back_schottky(tmp_path):
     efn = grid.point_data["electron_quasi_fermi_level [eV]"]
     assert -0.3 - 1e-9 <= efn.min() < efn.max() <= 1e-9
     print(f"E_Fn spans {efn.min():.4f} .. {efn.max():.4f} eV at +0.3 V")
-
-
-def test_heterostructure_not_yet_available(tmp_path):
-    case = load_case(CASE)
-    comp = case.composition.model_copy(update={"shape": "uniform"})
-    with pytest.raises(CaseError, match="heterostructure"):
-        Simulation(case.model_copy(update={"composition": comp}), tmp_path / "x",
-                   log=None).run()

@@ -156,6 +156,16 @@ class ElectricalSpec(Section):
         "ohmic", description="ohmic: coupled electro-thermal (all regions); drift_diffusion: "
         "Poisson + electrons/holes in the wire with Schottky/ohmic contacts, isothermal at the "
         "heat-sink temperature, metals equipotential")
+    image_force: bool = Field(
+        False, description="drift_diffusion: lower each Schottky barrier by the image force, "
+        "sqrt(q E_s / (4 pi eps_s)) [eV] with the interface field E_s [V/m] of the solution")
+    tunnelling: bool = Field(
+        False, description="drift_diffusion: thermionic-field emission through the top of each "
+        "Schottky barrier, as a barrier lowering V_bb (1 - kT/E_0) [eV] (Padovani-Stratton E_00 "
+        "from the doping at the contact)")
+    statistics: Literal["boltzmann", "fermi_dirac"] = Field(
+        "boltzmann", description="drift_diffusion: carrier statistics; fermi_dirac uses "
+        "Blakemore's F_1/2 ~ 1/(exp(-eta) + 0.27), which cannot hold densities above 3.7 N_c,v")
 
 
 class BiasSpec(Section):
@@ -305,3 +315,12 @@ class Case(Section):
     iv: IVSpec = IVSpec()
     exchange: ExchangeSpec = ExchangeSpec()
     smoke: SmokeSpec = SmokeSpec()
+
+    @model_validator(mode="after")
+    def _exchange_needs_electrothermal(self) -> Case:
+        if self.exchange.enabled and self.electrical.wire_model != "ohmic":
+            raise ValueError("exchange.enabled = true needs electrical.wire_model = 'ohmic' (the "
+                             "exchange dynamics are driven by the electro-thermal potential and "
+                             "temperature); for a drift-diffusion I-V of a stage use ecx-device iv "
+                             "with the stage's composition")
+        return self

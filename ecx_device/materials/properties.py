@@ -44,6 +44,8 @@ PROPERTY_UNITS: dict[str, str] = {
     "interstitial_formation_barrier": "eV",
     "interstitial_hop_barrier": "eV",
     "cu_solubility_limit": "",
+    # --- heterostructure of the drift-diffusion wire (issue 3): band alignment by affinity ---
+    "electron_affinity": "eV",
 }
 
 #: Mass of a Cd atom (kg), for the Hertz-Knudsen-Langmuir flux of model.md 3.7: standard atomic
@@ -326,6 +328,9 @@ MIXING_RULES: dict[str, str] = {
     "interstitial_formation_barrier": "linear",
     "interstitial_hop_barrier": "linear",
     "cu_solubility_limit": "linear",
+    # --- heterostructure of the drift-diffusion wire (issue 3): the affinity, like the band
+    # gap, is an energy that a composition average shifts linearly (virtual-crystal rule) ---
+    "electron_affinity": "linear",
 }
 
 

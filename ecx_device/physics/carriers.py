@@ -83,23 +83,23 @@ class DriftDiffusion:
     def current_densities(self, ctx: Context, fields: dict) -> tuple:
         """(J_n, J_p) in A/m^2 as UFL vectors."""
         n, p = self.densities(fields)
-        d, q, pr = ctx.domain, ELEMENTARY_CHARGE, self.params
-        return (-q * pr.mu_n * n * d.grad(fields["phi_n"]),
-                -q * pr.mu_p * p * d.grad(fields["phi_p"]))
+        d, q, st = ctx.domain, ELEMENTARY_CHARGE, self.stats
+        return (-q * st.local("mu_n") * n * d.grad(fields["phi_n"]),
+                -q * st.local("mu_p") * p * d.grad(fields["phi_p"]))
 
     def residual(self, ctx: Context, u: dict, v: dict) -> dict:
         """Scaled continuity equations for phi_n and phi_p (rows O(1))."""
         if "psi" not in u:
             raise ValueError("DriftDiffusion needs the 'psi' unknown (enable Poisson)")
-        d, sc, st, pr = ctx.domain, self.scaling, self.stats, self.params
+        d, sc, st = ctx.domain, self.scaling, self.stats
         # q mu n grad(phi).grad(v) / (q R0) = (mu/mu0) (L0^2/V_T) n^ grad(phi).grad(v)
         k = sc.length**2 / (sc.mobility * sc.thermal_voltage)
         n = st.n(u["psi"], u["phi_n"])
         p = st.p(u["psi"], u["phi_p"])
         r = st.srh(u["psi"], u["phi_n"], u["phi_p"]) * sc.density / sc.rate
         vol = sc.reference_volume(d)
-        fn = k * pr.mu_n * n * ufl.dot(d.grad(u["phi_n"]), d.grad(v["phi_n"])) - r * v["phi_n"]
-        fp = k * pr.mu_p * p * ufl.dot(d.grad(u["phi_p"]), d.grad(v["phi_p"])) + r * v["phi_p"]
+        fn = k * st.local("mu_n") * n * ufl.dot(d.grad(u["phi_n"]), d.grad(v["phi_n"])) - r * v["phi_n"]
+        fp = k * st.local("mu_p") * p * ufl.dot(d.grad(u["phi_p"]), d.grad(v["phi_p"])) + r * v["phi_p"]
         q = quadrature_degree(u["phi_n"])
         return {"phi_n": with_quadrature(d.volume(fn / vol, *self.regions), q),
                 "phi_p": with_quadrature(d.volume(fp / vol, *self.regions), q)}
@@ -127,7 +127,8 @@ class DriftDiffusion:
         jn, jp = self.current_densities(ctx, f)
         r = ELEMENTARY_CHARGE * self.recombination(f)
         n, p = self.densities(f)
-        sigma = ELEMENTARY_CHARGE * (self.params.mu_n * n + self.params.mu_p * p)
+        st = self.stats
+        sigma = ELEMENTARY_CHARGE * (st.local("mu_n") * n + st.local("mu_p") * p)
         # the residual's quadrature, so that these are reactions of the discrete equations
         q = quadrature_degree(f["phi_n"])
         return {k: with_quadrature(d.volume(form, *self.regions), q) for k, form in (

@@ -19,8 +19,29 @@ comes from N_c, N_v, E_g. With psi at its contact value the excess densities are
 n - n_B = n_B (exp((V - phi_n)/V_T) - 1) and p - p_B = p_B (exp((phi_p - V)/V_T) - 1); the Robin
 terms are assembled in that form (see :meth:`SchottkyContact.emission_fluxes`). For a uniform
 n-type layer this gives the thermionic-emission law J = A* T^2 exp(-Phi_B/kT) (exp(V/V_T) - 1)
-when drift-diffusion in the depletion layer is fast (Crowell-Sze: times 1/(1 + v_n/v_D)). No
-image-force lowering or tunnelling yet.
+when drift-diffusion in the depletion layer is fast (Crowell-Sze: times 1/(1 + v_n/v_D)).
+
+Optional barrier corrections of the electron emission (off by default), as an effective lowering
+dPhi of the barrier that the emitting electrons see: J_n . n = -q v_n exp(dPhi/kT) (n - n_B), i.e.
+the emission velocity grows by exp(dPhi/kT) while the psi condition keeps the unlowered Phi_B (the
+lowering is a property of the barrier top a few nm inside, not of the band edge at the metal; the
+flux still vanishes in equilibrium). Where emission limits the current (v_n << v_D) the current
+grows by exp(dPhi/kT); where diffusion through the depletion layer limits it, less:
+
+- image-force lowering, dPhi_if = sqrt(q E_s / (4 pi eps_s)) (Sze & Ng, 3rd ed., 2007, ch. 3),
+  E_s = |grad psi . n| the field at the interface from the solved psi (so it follows the bias, the
+  doping and the geometry - a nanowire's field is not the planar depletion value), regularised as
+  sqrt(E_s^2 + E_floor^2), E_floor = 1e3 V/m (dPhi = 0.4 mV), since d sqrt(E)/dE is infinite at
+  E = 0; eps_s the local static permittivity;
+- thermionic-field emission (tunnelling through the top of a thin barrier), the exponent of
+  Padovani & Stratton (Solid-State Electron. 9, 695 (1966)): J_TFE / J_TE ~ exp(V_bb (1/kT -
+  1/E_0)), i.e. dPhi_tfe = V_bb (1 - kT/E_0), with E_0 = E_00 coth(E_00/kT),
+  E_00 = (q hbar / 2) sqrt(N / (m* eps_s)), N = |N_D - N_A| at the contact, m* the density-of-
+  states mass of the local N_c (N_c = 2 (2 pi m* kT / h^2)^1.5), and V_bb the band bending from the
+  same interface field by the depletion approximation, V_bb = eps_s E_s^2 / (2 q N), capped at
+  Phi_B. Their O(1) prefactor sqrt(pi E_00 q V_bb)/(kT cosh(E_00/kT)) is left out so that the
+  correction tends to 1 as E_00/kT -> 0 (thermionic emission). Meant for E_00 <~ kT (CdS at
+  5e17 cm^-3: E_00 = 9.6 meV); field emission (E_00 >> kT) is not modelled.
 
 The quasi-Fermi potentials of an ohmic contact are strong Dirichlet conditions on the ``bias`` /
 ``ground`` Constant, which keeps terminal currents conservative reaction fluxes. The psi value
@@ -42,11 +63,48 @@ from ecx_device.fem import ufl
 from ecx_device.physics.base import Context, Dirichlet, integrate
 from ecx_device.physics.semiconductor_scaling import (
     SemiconductorParameters,
+    exponential,
     quadrature_degree,
     statistics_for,
     with_quadrature,
 )
-from ecx_device.units import ELEMENTARY_CHARGE, MESH_UNIT
+from ecx_device.units import BOLTZMANN, ELEMENTARY_CHARGE, MESH_UNIT, ureg
+
+#: Reduced Planck constant (J s), from the same CODATA set as the other constants.
+HBAR = ureg.Quantity(1, "planck_constant").to("J s").magnitude / (2 * math.pi)
+#: Field floor (V/m) of the image-force lowering (see the module docstring).
+IMAGE_FIELD_FLOOR = 1e3
+
+
+def tfe_energies(doping, eps, n_c, temperature, ops=math):
+    """Padovani-Stratton energies (E_00, E_0) in eV.
+
+    Args:
+        doping: Ionised dopant density N (m^-3).
+        eps: Static permittivity (F/m).
+        n_c: Effective density of states of the conduction band (m^-3); gives the density-of-
+            states mass m* = (h^2 / (2 pi k T)) (N_c / 2)^(2/3).
+        temperature: T (K).
+        ops: ``math`` for numbers, or an object with ``sqrt``, ``exp`` (e.g. ``ufl``).
+    """
+    kT = BOLTZMANN * temperature
+    m_eff = (2 * math.pi * HBAR) ** 2 / (2 * math.pi * kT) * (n_c / 2) ** (2.0 / 3.0)
+    e00 = HBAR / 2 * ops.sqrt(doping / (m_eff * eps))  # q hbar/2 sqrt(.) [J] / q -> eV
+    x = e00 / (kT / ELEMENTARY_CHARGE)
+    # coth x = (1 + e^-2x) / (1 - e^-2x), written to stay finite for large x
+    e0 = e00 * (1 + ops.exp(-2 * x)) / (1 - ops.exp(-2 * x))
+    return e00, e0
+
+
+def tfe_lowering(band_bending, doping, eps, n_c, temperature, ops=math):
+    """Effective barrier lowering of thermionic-field emission, V_bb (1 - kT/E_0) (eV).
+
+    Args:
+        band_bending: V_bb (V), the barrier height above the neutral conduction band.
+        doping, eps, n_c, temperature, ops: as for :func:`tfe_energies`.
+    """
+    _, e0 = tfe_energies(doping, eps, n_c, temperature, ops)
+    return band_bending * (1 - (BOLTZMANN * temperature / ELEMENTARY_CHARGE) / e0)
 
 #: Nitsche penalty constant per degree^2 (safely above the 1D/2D inverse-inequality constants).
 NITSCHE_PENALTY = 20.0
@@ -84,7 +142,7 @@ class _Contact:
         d = ctx.domain
         n = ufl.FacetNormal(d.mesh)
         h = ufl.CellDiameter(d.mesh) * MESH_UNIT
-        eps = self.params.permittivity
+        eps = self.stats.permittivity
         gap = psi - self.psi_target(ctx)
         gamma = NITSCHE_PENALTY * _degree(psi) ** 2
         form = (-eps * ufl.dot(d.grad(psi), n) * v - eps * ufl.dot(d.grad(v), n) * gap
@@ -110,7 +168,9 @@ class OhmicContact(_Contact):
     name = "ohmic_contact"
 
     def psi_target(self, ctx: Context):
-        """V + V_T asinh(N / 2 n_i): charge neutrality with n p = n_i^2 (V)."""
+        """V + V_T asinh(N / 2 n_i): charge neutrality with n p = n_i^2 (V); in a
+        heterostructure with the local n_i and band offsets
+        (:meth:`CarrierStatistics.neutral_potential`)."""
         return self.potential(ctx) + self.stats.neutral_potential(ctx.domain.position())
 
     def dirichlet(self, ctx: Context) -> list[Dirichlet]:
@@ -127,28 +187,62 @@ class SchottkyContact(_Contact):
         facet_group: Facet group of the contact.
         barrier: Electron barrier height Phi_B = E_c - E_F,metal (eV).
         terminal: Context constant holding the metal potential (V); default as for ohmic.
+        image_force: Lower the electron barrier by the image force (module docstring).
+        tunnelling: Lower it further by thermionic-field emission (module docstring).
     """
 
     name = "schottky_contact"
 
     def __init__(self, params: SemiconductorParameters, facet_group: str, barrier: float,
-                 terminal: str | None = None):
+                 terminal: str | None = None, image_force: bool = False,
+                 tunnelling: bool = False):
         super().__init__(params, facet_group, terminal)
         self.barrier = float(barrier)
-        p, vt = params, params.thermal_voltage
+        self.image_force, self.tunnelling = bool(image_force), bool(tunnelling)
+        p, st = params, self.stats
         for needed in ("N_c", "N_v", "richardson_n", "richardson_p"):
             p.require(needed)
         T2 = p.temperature**2
+        # local values (numbers for a homogeneous semiconductor, UFL of X in a heterostructure)
+        N_c, N_v = st.local("N_c"), st.local("N_v")
         #: Thermionic recombination velocities (m/s).
-        self.v_n = p.richardson_n * T2 / (ELEMENTARY_CHARGE * p.N_c)
-        self.v_p = p.richardson_p * T2 / (ELEMENTARY_CHARGE * p.N_v)
-        #: Equilibrium densities at the interface (m^-3).
-        self.n_b = p.N_c * math.exp(-self.barrier / vt)
-        self.p_b = p.intrinsic_density**2 / self.n_b
+        self.v_n = st.local("richardson_n") * T2 / (ELEMENTARY_CHARGE * N_c)
+        self.v_p = st.local("richardson_p") * T2 / (ELEMENTARY_CHARGE * N_v)
+        #: Equilibrium densities at the interface (m^-3): n_B = N_c exp(-Phi_B/kT),
+        #: p_B = n_i^2 / n_B, formed in the exponent so that no n_i^2 underflows.
+        self.n_b = N_c * exponential(-self.barrier / st.vt)
+        C0 = st.scaling.density
+        self.p_b = C0 * exponential(st.a_n + st.a_p - st.log_dos("N_c")
+                                    + self.barrier / st.vt)
 
     def psi_target(self, ctx: Context):
-        """V - Phi_B + V_T ln(N_c / n_i) (V)."""
-        return self.potential(ctx) - self.barrier + self.params.conduction_offset()
+        """V - Phi_B + V_T ln(N_c / n_i) (V); in a heterostructure
+        V - Phi_B + V_T (ln(N_c/C_0) - a_n) with the local N_c and a_n."""
+        st = self.stats
+        return self.potential(ctx) - self.barrier + st.vt * (st.log_dos("N_c") - st.a_n)
+
+    def lowering(self, ctx: Context, fields: dict) -> dict:
+        """Barrier lowerings (eV, UFL on the contact facets): ``image_force``, ``tunnelling``.
+
+        Both from the interface field E_s = |grad psi . n| of the current psi (V/m).
+        """
+        out = {}
+        if not (self.image_force or self.tunnelling):
+            return out
+        d, st = ctx.domain, self.stats
+        n = ufl.FacetNormal(d.mesh)
+        e_n = ufl.dot(d.grad(fields["psi"]), n)
+        e_s = ufl.sqrt(e_n * e_n + IMAGE_FIELD_FLOOR**2)
+        eps = st.permittivity
+        if self.image_force:
+            out["image_force"] = ufl.sqrt(ELEMENTARY_CHARGE * e_s / (4 * math.pi * eps))
+        if self.tunnelling:
+            nd, na = st.doping(d.position())
+            dop = ufl.sqrt((nd - na) ** 2 + 1.0)  # |N| (m^-3), kept off 0 for the sqrt
+            bending = ufl.min_value(eps * e_s**2 / (2 * ELEMENTARY_CHARGE * dop), self.barrier)
+            out["tunnelling"] = tfe_lowering(bending, dop, eps, st.local("N_c"),
+                                             self.params.temperature, ops=ufl)
+        return out
 
     def emission_fluxes(self, ctx: Context, fields: dict) -> tuple:
         """Outward normal current densities (J_n . n, J_p . n) in A/m^2 (UFL).
@@ -162,7 +256,11 @@ class SchottkyContact(_Contact):
         """
         q, vt = ELEMENTARY_CHARGE, self.params.thermal_voltage
         V = self.potential(ctx)
-        excess_n = self.n_b * (ufl.exp((V - fields["phi_n"]) / vt) - 1.0)
+        n_b = self.n_b
+        lowered = self.lowering(ctx, fields)
+        if lowered:  # electrons see the lowered barrier; the holes' barrier is left as it is
+            n_b = n_b * ufl.exp(sum(lowered.values()) / vt)
+        excess_n = n_b * (ufl.exp((V - fields["phi_n"]) / vt) - 1.0)
         excess_p = self.p_b * (ufl.exp((fields["phi_p"] - V) / vt) - 1.0)
         return -q * self.v_n * excess_n, q * self.v_p * excess_p
 
@@ -187,9 +285,21 @@ class SchottkyContact(_Contact):
         return integrate(self._emission_form(ctx), ctx.domain.mesh.comm)
 
     def quantities(self, ctx: Context) -> dict[str, float]:
-        """The thermionic-emission current of this contact (A, into the device)."""
+        """The thermionic-emission current of this contact (A, into the device) and, when
+        enabled, the area-mean barrier lowerings (eV)."""
         if "phi_n" not in ctx.fields:
             return {}
-        q = ctx.evaluate(f"{self.name}:{self.facet_group}",
-                         lambda: {"i": self._emission_form(ctx)})
-        return {f"{self.facet_group}_emission_current [A]": q["i"]}
+        def forms() -> dict:
+            d = ctx.domain
+            out = {"i": self._emission_form(ctx), "area": d.surface(
+                1.0 + 0.0 * ctx.fields["psi"], self.facet_group)}
+            for k, form in self.lowering(ctx, ctx.fields).items():
+                out[k] = d.surface(form, self.facet_group)
+            return out
+
+        q = ctx.evaluate(f"{self.name}:{self.facet_group}", forms)
+        out = {f"{self.facet_group}_emission_current [A]": q["i"]}
+        for k in ("image_force", "tunnelling"):
+            if k in q:
+                out[f"{self.facet_group}_{k}_lowering [eV]"] = q[k] / q["area"]
+        return out

@@ -61,7 +61,7 @@ class Poisson:
         """Scaled space charge (p - n + N_D - N_A) / C_0 (-) for the given fields."""
         psi = fields["psi"]
         st = self.stats
-        net = self.params.net_doping(ctx.domain.position()) / self.scaling.density
+        net = self.stats.net_doping(ctx.domain.position()) / self.scaling.density
         return (st.p(psi, self._phi(fields, "phi_p")) - st.n(psi, self._phi(fields, "phi_n"))
                 + net)
 
@@ -70,7 +70,7 @@ class Poisson:
         d = ctx.domain
         sc = self.scaling
         # eps / (q C0) (m^2/V) so that both terms are densities / C0
-        coef = self.params.permittivity / (ELEMENTARY_CHARGE * sc.density)
+        coef = self.stats.permittivity / (ELEMENTARY_CHARGE * sc.density)
         form = (coef * ufl.dot(d.grad(u["psi"]), d.grad(v["psi"]))
                 - self.space_charge(ctx, u) * v["psi"])
         return {"psi": with_quadrature(d.volume(form / sc.reference_volume(d), *self.regions),
@@ -115,11 +115,12 @@ class Poisson:
 
     def point_fields(self, ctx: Context) -> dict:
         """Band diagram (eV, energies with E_i = -q psi): E_c = -psi + V_T ln(N_c/n_i),
-        E_v = -psi - V_T ln(N_v/n_i), and the quasi-Fermi levels E_Fn = -phi_n, E_Fp = -phi_p."""
-        f, par = ctx.fields, self.params
+        E_v = -psi - V_T ln(N_v/n_i) (in a heterostructure the local edges of
+        :class:`CarrierStatistics`), and the quasi-Fermi levels E_Fn = -phi_n, E_Fp = -phi_p."""
+        f, st = ctx.fields, self.stats
         psi = f["psi"]
-        out = {"conduction_band_edge [eV]": -psi + par.conduction_offset(),
-               "valence_band_edge [eV]": -psi - par.valence_offset()}
+        out = {"conduction_band_edge [eV]": st.conduction_band_edge(psi),
+               "valence_band_edge [eV]": st.valence_band_edge(psi)}
         for name, label in (("phi_n", "electron"), ("phi_p", "hole")):
             if name in f:
                 out[f"{label}_quasi_fermi_level [eV]"] = -f[name]

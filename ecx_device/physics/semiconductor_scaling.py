@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecx_device.fem import dolfinx, ufl
+from ecx_device.materials.properties import MIXING_RULES
 from ecx_device.mesh import Domain
 from ecx_device.units import BOLTZMANN, ELEMENTARY_CHARGE, ureg
 
@@ -81,6 +82,11 @@ class SemiconductorParameters:
         richardson_p: Effective Richardson constant for holes A_p* (A/(m^2 K^2)).
         trap_level: SRH trap level above the intrinsic level, E_t - E_i (eV).
         reference_density: Density scale C_0 (m^-3); default the larger numeric doping.
+        electron_affinity: chi (eV); needed only with a heterostructure.
+        heterostructure: A second phase mixed in by a fraction field X (see
+            :class:`Heterostructure`); these parameters are then the X = 0 phase and set the
+            scaling and the potential reference.
+        statistics: ``boltzmann`` or ``fermi_dirac`` (Blakemore form, :class:`CarrierStatistics`).
     """
 
     eps_r: float
@@ -99,6 +105,9 @@ class SemiconductorParameters:
     richardson_p: float | None = None
     trap_level: float = 0.0
     reference_density: float | None = None
+    electron_affinity: float | None = None
+    heterostructure: Heterostructure | None = None
+    statistics: str = "boltzmann"
 
     @property
     def thermal_voltage(self) -> float:
@@ -203,8 +212,67 @@ class SemiconductorScaling:
         return 1.0 / (ELEMENTARY_CHARGE * self.rate * self.reference_volume(domain))
 
 
+#: Blakemore's constant: F_1/2(eta) ~ 1 / (exp(-eta) + BLAKEMORE), good to a few % for eta < ~1.3.
+BLAKEMORE = 0.27
+
+#: Parameter attribute -> material property whose mixing rule (``MIXING_RULES`` of
+#: materials/properties.py) it follows in a heterostructure, so the wire mixes as the database says.
+_MIXED_AS = {"eps_r": "relative_permittivity", "mu_n": "electron_mobility",
+             "mu_p": "hole_mobility", "tau_n": "carrier_lifetime", "tau_p": "carrier_lifetime",
+             "N_c": "conduction_band_dos", "N_v": "valence_band_dos", "E_g": "band_gap",
+             "electron_affinity": "electron_affinity",
+             "richardson_n": "richardson_constant_electrons",
+             "richardson_p": "richardson_constant_holes"}
+
+
+@dataclass(frozen=True)
+class Heterostructure:
+    """The X = 1 phase of a two-phase semiconductor and the fraction field X in [0, 1].
+
+    Attributes:
+        exchanged: Parameters of the X = 1 phase (same temperature as the X = 0 phase; its
+            ``reference_density`` and ``heterostructure`` are ignored).
+        fraction: X (-) as a UFL expression, e.g. a P1 Function on the mesh.
+    """
+
+    exchanged: SemiconductorParameters
+    fraction: Any
+
+
+def exponential(x):
+    """exp of a number (a float, so homogeneous data stay numbers) or of a UFL expression."""
+    return math.exp(x) if isinstance(x, int | float) else ufl.exp(x)
+
+
 class CarrierStatistics:
     """Scaled densities n/C_0, p/C_0 and the SRH rate as UFL expressions of the potentials.
+
+    Homogeneous material: n/C_0 = exp((psi - phi_n)/V_T + a_n), p/C_0 = exp((phi_p - psi)/V_T
+    + a_p) with a_n = a_p = ln(n_i/C_0), numbers.
+
+    Heterostructure (``params.heterostructure``): psi stays referred to the intrinsic level of
+    the X = 0 phase (subscript 0), so the vacuum level is E_vac = -q psi + chi_0 +
+    k_B T ln(N_c0/n_i0) everywhere and E_c = E_vac - chi(x), E_v = E_c - E_g(x). Then
+
+        a_n = ln(N_c(x)/C_0) - ln(N_c0/n_i0) + (chi(x) - chi_0)/V_T,
+        a_p = ln(N_v(x)/C_0) + ln(N_c0/n_i0) - (chi(x) - chi_0 + E_g(x))/V_T,
+
+    UFL expressions of X, which reduce to ln(n_i0/C_0) at X = 0 because
+    n_i0^2 = N_c0 N_v0 exp(-E_g0/kT). The local intrinsic density is n_i(x) = C_0 exp((a_n +
+    a_p)/2), i.e. n_i^2 = N_c N_v exp(-E_g/kT). Mixing (materials/properties.py MIXING_RULES):
+    chi, E_g, eps, Richardson constants linear in X; N_c, N_v, mobilities, lifetimes
+    log-linear; ionised doping linear, N_D(x) = (1-X) N_D0 + X N_D1 (likewise N_A): each
+    exchanged cation site turns a CdS volume element with its native donors into Cu2S with its
+    Cu-vacancy acceptors, so the dopant count follows the volume fraction (a log-linear rule
+    cannot mix a density with a zero).
+
+    Fermi-Dirac option (``params.statistics == "fermi_dirac"``), Blakemore's approximation of the
+    Fermi integral, F_1/2(eta) ~ 1/(exp(-eta) + 0.27), eta_n = (E_Fn - E_c)/kT =
+    (psi - phi_n)/V_T + a_n - ln(N_c/C_0): n/C_0 = exp((psi - phi_n)/V_T + a_n) /
+    (1 + 0.27 exp(eta_n)), likewise p; written so that nothing overflows for eta -> -inf (the
+    Boltzmann limit). F saturates at 1/0.27: densities above 3.7 N_c (N_v) cannot be represented
+    (checked by ``wire_semiconductor.check_statistics``). SRH then uses n p - n_eq p_eq =
+    n p (1 - exp((phi_n - phi_p)/V_T)), which vanishes in equilibrium for any statistics.
 
     Args:
         params: Semiconductor data.
@@ -214,35 +282,143 @@ class CarrierStatistics:
     def __init__(self, params: SemiconductorParameters, scaling: SemiconductorScaling):
         self.params, self.scaling = params, scaling
         self.vt = scaling.thermal_voltage
+        if params.statistics not in ("boltzmann", "fermi_dirac"):
+            raise ValueError(f"statistics = {params.statistics!r}: expected boltzmann or "
+                             "fermi_dirac")
+        self.degenerate = params.statistics == "fermi_dirac"
         # ln(n_i / C_0) enters the exponent instead of multiplying a tiny n_i / C_0 (CdS: 1e-19)
         self.log_ni = math.log(params.intrinsic_density / scaling.density)
+        het = params.heterostructure
+        if het is None:
+            self.a_n = self.a_p = self.log_ni
+            return
+        other = het.exchanged
+        if other.temperature != params.temperature:
+            raise ValueError("both phases of a heterostructure need the same temperature")
+        for name in ("N_c", "N_v", "E_g", "electron_affinity"):
+            params.require(name)
+            other.require(name)
+        vt = self.vt
+        shift = math.log(params.N_c / params.intrinsic_density)  # ln(N_c0 / n_i0)
+        dchi = self.local("electron_affinity") - params.electron_affinity
+        self.a_n = self.log_dos("N_c") - shift + dchi / vt
+        self.a_p = self.log_dos("N_v") + shift - (dchi + self.local("E_g")) / vt
 
+    # -- local material data ---------------------------------------------------------------
+    def local(self, name: str):
+        """Parameter ``name`` of SemiconductorParameters at the local X (a number when
+        homogeneous, else UFL), mixed by the rule of its material property."""
+        pr = self.params
+        base = pr.require(name)
+        het = pr.heterostructure
+        if het is None:
+            return base
+        other, X = het.exchanged.require(name), het.fraction
+        if MIXING_RULES[_MIXED_AS[name]] == "log_linear":
+            return base * ufl.exp(X * math.log(other / base))
+        return base + X * (other - base)
+
+    def log_dos(self, name: str):
+        """ln(N/C_0) of the local effective density of states ``N_c`` or ``N_v`` (-)."""
+        pr, C0 = self.params, self.scaling.density
+        base = math.log(pr.require(name) / C0)
+        het = pr.heterostructure
+        if het is None:
+            return base
+        # log-linear mixing written in the logarithm: no exp/ln round trip
+        return base + het.fraction * math.log(het.exchanged.require(name) / pr.require(name))
+
+    @property
+    def permittivity(self):
+        """Local absolute permittivity (F/m)."""
+        return self.local("eps_r") * VACUUM_PERMITTIVITY
+
+    def doping(self, x) -> tuple:
+        """Local ionised (N_D, N_A) (m^-3, UFL) at the SI position ``x``."""
+        nd, na = self.params.doping(x)
+        het = self.params.heterostructure
+        if het is None:
+            return nd, na
+        nd1, na1 = het.exchanged.doping(x)
+        X = het.fraction
+        return (1 - X) * nd + X * nd1, (1 - X) * na + X * na1
+
+    def net_doping(self, x):
+        """Local N_D - N_A (m^-3, UFL)."""
+        nd, na = self.doping(x)
+        return nd - na
+
+    def log_intrinsic(self):
+        """ln(n_i/C_0) of the local intrinsic density (-)."""
+        return 0.5 * (self.a_n + self.a_p)
+
+    def conduction_band_edge(self, psi):
+        """E_c (eV) with E_i0 = -q psi: -psi + V_T (ln(N_c/C_0) - a_n)."""
+        return -psi + self.vt * (self.log_dos("N_c") - self.a_n)
+
+    def valence_band_edge(self, psi):
+        """E_v (eV): -psi - V_T (ln(N_v/C_0) - a_p)."""
+        return -psi - self.vt * (self.log_dos("N_v") - self.a_p)
+
+    # -- densities and rates ---------------------------------------------------------------
     def n(self, psi, phi_n):
         """n / C_0 (-)."""
-        return ufl.exp((psi - phi_n) / self.vt + self.log_ni)
+        exponent = (psi - phi_n) / self.vt + self.a_n
+        if not self.degenerate:
+            return ufl.exp(exponent)
+        eta = exponent - self.log_dos("N_c")
+        return ufl.exp(exponent) / (1.0 + BLAKEMORE * ufl.exp(eta))
 
     def p(self, psi, phi_p):
         """p / C_0 (-)."""
-        return ufl.exp((phi_p - psi) / self.vt + self.log_ni)
+        exponent = (phi_p - psi) / self.vt + self.a_p
+        if not self.degenerate:
+            return ufl.exp(exponent)
+        eta = exponent - self.log_dos("N_v")
+        return ufl.exp(exponent) / (1.0 + BLAKEMORE * ufl.exp(eta))
 
     def srh(self, psi, phi_n, phi_p):
         """SRH net recombination rate R / C_0 (1/s), positive for recombination.
 
         R = (n p - n_i^2) / (tau_p (n + n_1) + tau_n (p + p_1)), n_1 = n_i exp(E_t/kT),
-        p_1 = n_i exp(-E_t/kT), with n p - n_i^2 = n_i^2 (exp((phi_p - phi_n)/V_T) - 1).
+        p_1 = n_i exp(-E_t/kT), with n p - n_i^2 = n_i^2 (exp((phi_p - phi_n)/V_T) - 1) and the
+        local n_i and lifetimes.
         """
-        pr = self.params
-        ni = math.exp(self.log_ni)
-        et = pr.trap_level / self.vt  # eV / V = dimensionless ratio in units of kT
+        ni = exponential(self.log_intrinsic())
+        et = self.params.trap_level / self.vt  # eV / V = dimensionless ratio in units of kT
         n1, p1 = ni * math.exp(et), ni * math.exp(-et)
-        excess = ni * ni * (ufl.exp((phi_p - phi_n) / self.vt) - 1.0)
-        denominator = (pr.tau_p * (self.n(psi, phi_n) + n1)
-                       + pr.tau_n * (self.p(psi, phi_p) + p1))
+        if self.degenerate:
+            excess = (self.n(psi, phi_n) * self.p(psi, phi_p)
+                      * (1.0 - ufl.exp((phi_n - phi_p) / self.vt)))
+        else:
+            excess = ni * ni * (ufl.exp((phi_p - phi_n) / self.vt) - 1.0)
+        denominator = (self.local("tau_p") * (self.n(psi, phi_n) + n1)
+                       + self.local("tau_n") * (self.p(psi, phi_p) + p1))
         return excess / denominator
 
     def neutral_potential(self, x):
-        """Charge-neutral equilibrium potential V_T asinh((N_D - N_A) / (2 n_i)) (V) (UFL)."""
-        return self.vt * _asinh(self.params.net_doping(x) / (2.0 * self.params.intrinsic_density))
+        """Charge-neutral equilibrium potential (V, UFL) with phi_n = phi_p = 0.
+
+        C_0 (e^(u + a_n) - e^(-u + a_p)) = N with u = psi/V_T is 2 n_i sinh(u + (a_n - a_p)/2)
+        = N, so psi = V_T [asinh(N / (2 n_i)) - (a_n - a_p)/2]; homogeneous: V_T asinh(N/2n_i).
+
+        Fermi-Dirac (Blakemore): each carrier keeps the density of the Boltzmann solution, whose
+        reduced Fermi level eta_B becomes eta = eta_B - ln(1 - 0.27 exp(eta_B)) (from
+        1/(exp(-eta) + 0.27) = exp(eta_B)); psi moves by +V_T (eta - eta_B) for electrons and
+        -V_T (eta - eta_B) for holes. Both shifts are applied: the minority carrier's is
+        ~0.27 exp(eta_minority), nil in these wide-gap materials, so this is Blakemore-neutral to
+        the minority density (and undefined beyond the Blakemore limit, see the class docstring).
+        """
+        scaled = (self.net_doping(x) / (2.0 * self.scaling.density)
+                  * exponential(-self.log_intrinsic()))
+        u = _asinh(scaled) - 0.5 * (self.a_n - self.a_p)
+        if not self.degenerate:
+            return self.vt * u
+        eta_n = u + self.a_n - self.log_dos("N_c")
+        eta_p = -u + self.a_p - self.log_dos("N_v")
+        shift_n = -ufl.ln(1.0 - BLAKEMORE * ufl.exp(eta_n))
+        shift_p = -ufl.ln(1.0 - BLAKEMORE * ufl.exp(eta_p))
+        return self.vt * (u + shift_n - shift_p)
 
 
 def statistics_for(params: SemiconductorParameters) -> CarrierStatistics:

@@ -6,16 +6,31 @@ Poisson, drift-diffusion and one contact per metal|wire interface: Schottky with
 metal/semiconductor pair from ``materials/data/barriers.yaml``, ohmic where that barrier is 0.
 The metals are taken as equipotential at their terminal's potential (their resistance is ~1e-8 of
 the wire's), so the unknowns live on the wire alone (``Domain.restrict``).
+
+With a prescribed composition X the wire is a heterostructure of the wire material (X = 0) and the
+exchanged material (X = 1) (:class:`Heterostructure`). Each contact then takes the phase that
+covers most of it: the area-weighted mean of X over the interface decides (> 1/2: exchanged
+phase), and the barrier of the metal on that phase decides ohmic or Schottky. One contact is not
+split into an ohmic and a Schottky part; its Schottky data (N_c, n_B, velocities) are local.
 """
 
 from __future__ import annotations
 
+import dataclasses
+
+from ecx_device.coupling import CoupledProblem
+from ecx_device.errors import CaseError, SolverError
 from ecx_device.materials import Material
 from ecx_device.materials.database import schottky_barrier
+from ecx_device.physics.base import Context, integrate
 from ecx_device.physics.carriers import DriftDiffusion
 from ecx_device.physics.contacts import OhmicContact, SchottkyContact
 from ecx_device.physics.poisson import Poisson
-from ecx_device.physics.semiconductor_scaling import SemiconductorParameters
+from ecx_device.physics.semiconductor_scaling import (
+    BLAKEMORE,
+    Heterostructure,
+    SemiconductorParameters,
+)
 from ecx_device.units import ELEMENTARY_CHARGE
 
 #: Output names (with units) of the semiconductor unknowns.
@@ -40,27 +55,106 @@ def semiconductor_parameters(material: Material, temperature: float) -> Semicond
         temperature=temperature, N_c=value("conduction_band_dos"),
         N_v=value("valence_band_dos"), E_g=value("band_gap") / ELEMENTARY_CHARGE,
         richardson_n=value("richardson_constant_electrons"),
-        richardson_p=value("richardson_constant_holes"))
+        richardson_p=value("richardson_constant_holes"),
+        electron_affinity=(value("electron_affinity") / ELEMENTARY_CHARGE
+                           if "electron_affinity" in material.properties else None))
 
 
-def drift_diffusion_modules(wire: Material, metals: dict[str, str], temperature: float) -> list:
+def equilibrium_start(ctx: Context, modules: list, degree: int,
+                      petsc_options: dict | None = None) -> None:
+    """Put the thermal-equilibrium solution into ``ctx.fields["psi"]`` (phi_n = phi_p = 0).
+
+    At zero bias the quasi-Fermi potentials are 0 exactly and only the nonlinear Poisson equation
+    is left, which is solved alone here (same modules, carriers frozen at 0 V). The coupled
+    Newton from the charge-neutral guess does the same in exact arithmetic, but its carrier rows
+    carry densities down to 1e-40 of C_0 in a CdS/Cu2S wire; round-off in their factorisation
+    gives phi updates that diverged (measured on the 2 nm stage meshes, DIVERGED_DTOL).
+
+    Raises:
+        SolverError: the equilibrium Poisson problem does not converge.
+    """
+    if "psi" not in ctx.fields or float(ctx.constants["bias"].value) != 0.0:
+        return
+    eq = Context(ctx.domain, ctx.materials, ctx.constants, composition=ctx.composition,
+                 exchanged=ctx.exchanged)
+    poisson = [m for m in modules if "psi" in getattr(m, "unknowns", ())
+               or isinstance(m, OhmicContact | SchottkyContact)]
+    problem = CoupledProblem(eq, poisson, degree=degree, petsc_options=petsc_options)
+    result = problem.solve()
+    if not result.converged:
+        raise SolverError(f"the zero-bias (equilibrium) Poisson solve did not converge "
+                          f"(reason {result.reason}, {result.iterations} iterations)")
+    ctx.fields["psi"].x.array[:] = eq.fields["psi"].x.array
+
+
+def check_statistics(par: SemiconductorParameters, material: Material) -> None:
+    """Refuse Fermi-Dirac (Blakemore) statistics where the doping exceeds what the Blakemore
+    form can hold, 1/0.27 = 3.7 times the density of states (no neutral state would exist).
+
+    Raises:
+        CaseError: naming ``electrical.statistics``, the material, the density and the limit.
+    """
+    if par.statistics != "fermi_dirac":
+        return
+    for dens, dos, name, band in ((par.donors, par.N_c, "donor_density", "N_c"),
+                                  (par.acceptors, par.N_v, "acceptor_density", "N_v")):
+        if isinstance(dens, int | float) and dos is not None and dens >= dos / BLAKEMORE:
+            raise CaseError(
+                f"electrical.statistics = fermi_dirac: {material.name} {name} {dens / 1e6:.3g} "
+                f"cm^-3 exceeds the Blakemore limit {band}/{BLAKEMORE} = "
+                f"{dos / BLAKEMORE / 1e6:.3g} cm^-3; use boltzmann or a lower density")
+
+
+def contact_fraction(ctx: Context, facet_group: str) -> float:
+    """Area-weighted mean of the composition X over a facet group (-); 0 without composition."""
+    if ctx.composition is None:
+        return 0.0
+    d = ctx.domain
+    area = integrate(d.surface(1.0 + 0.0 * ctx.composition, facet_group), d.mesh.comm)
+    return integrate(d.surface(ctx.composition, facet_group), d.mesh.comm) / area
+
+
+def drift_diffusion_modules(wire: Material, metals: dict[str, str], temperature: float,
+                            exchanged: Material | None = None, ctx: Context | None = None,
+                            image_force: bool = False, tunnelling: bool = False,
+                            statistics: str = "boltzmann") -> list:
     """Modules of the drift-diffusion wire.
 
     Args:
-        wire: The wire's material.
+        wire: The wire's material (X = 0).
         metals: Interface facet group -> metal name, e.g. ``{"cu_wire": "Cu", "w_wire": "W"}``;
             the first is the biased terminal (``bias``), the second is grounded.
         temperature: Lattice temperature (K).
+        exchanged: Material at X = 1; used when ``ctx.composition`` is set.
+        ctx: The context holding the composition X (P1 Function on the wire), if any.
+        image_force: Image-force lowering at the Schottky contacts.
+        tunnelling: Thermionic-field emission at the Schottky contacts.
+        statistics: ``boltzmann`` or ``fermi_dirac`` (Blakemore).
     """
-    par = semiconductor_parameters(wire, temperature)
+    par = dataclasses.replace(semiconductor_parameters(wire, temperature), statistics=statistics)
+    check_statistics(par, wire)
+    phases = {0: wire}
+    if ctx is not None and ctx.composition is not None and exchanged is not None:
+        other = semiconductor_parameters(exchanged, temperature)
+        check_statistics(dataclasses.replace(other, statistics=statistics), exchanged)
+        for key, mat, p in (("wire", wire, par), ("wire_exchanged", exchanged, other)):
+            if p.electron_affinity is None:  # the band alignment of the two phases needs it
+                raise CaseError(f"materials.{key} = {mat.name!r}: no electron_affinity (eV); a "
+                                "composition with the drift_diffusion wire needs it for both "
+                                "phases")
+        par = dataclasses.replace(par, heterostructure=Heterostructure(other, ctx.composition))
+        phases[1] = exchanged
     (anode, anode_metal), (cathode, cathode_metal) = metals.items()
     modules = [Poisson(par), DriftDiffusion(par, terminals=(anode, cathode))]
     for facet, metal, terminal in ((anode, anode_metal, "bias"),
                                    (cathode, cathode_metal, "ground")):
-        barrier = schottky_barrier(metal, wire.name)
+        phase = 1 if len(phases) > 1 and contact_fraction(ctx, facet) > 0.5 else 0
+        barrier = schottky_barrier(metal, phases[phase].name)
         modules.append(OhmicContact(par, facet, terminal=terminal) if barrier == 0.0 else
-                       SchottkyContact(par, facet, barrier, terminal=terminal))
+                       SchottkyContact(par, facet, barrier, terminal=terminal,
+                                       image_force=image_force, tunnelling=tunnelling))
     return modules
 
 
-__all__ = ["UNKNOWN_NAMES", "drift_diffusion_modules", "semiconductor_parameters"]
+__all__ = ["UNKNOWN_NAMES", "check_statistics", "contact_fraction", "drift_diffusion_modules", "equilibrium_start",
+           "semiconductor_parameters"]

@@ -2,6 +2,12 @@
 
 A shipped case can therefore never break silently. To re-record after an intended change of
 physics or meshing, run ``ECX_RECORD=1 pytest tests/cases`` and review the diff of expected.json.
+
+Drift-diffusion cases record the current through the grounded (W) terminal: the biased
+terminal's reaction flux is resolved only to ``current_resolution [A]`` (physics/carriers.py
+docstring), which next to a highly conducting Cu2S contact is ~1e-4 of a 2e-13 A current, so it
+would not reproduce to 1e-6 on another machine; for the same reason their anode/cathode mismatch
+may exceed 1e-6 by no more than that resolution.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from ecx_device.simulation import Simulation
 CASES = sorted((Path(__file__).parents[2] / "cases").glob("*.yaml"))
 EXPECTED = Path(__file__).with_name("expected.json")
 QUANTITY = "current [A]"
+GROUNDED = "cathode_current [A]"
 TEMPERATURE = "wire_T_max [K]"
 
 
@@ -26,13 +33,16 @@ def test_case_smoke(path, tmp_path):
     case = load_case(path)
     result = Simulation(case, tmp_path / case.name, smoke=True, log=None).run()
     final = result.final
-    assert final["current_mismatch [-]"] < 1e-6
+    quantity = GROUNDED if case.electrical.wire_model == "drift_diffusion" else QUANTITY
+    gap = abs(final[QUANTITY] - final[GROUNDED])
+    assert (final["current_mismatch [-]"] < 1e-6
+            or gap <= final.get("current_resolution [A]", 0.0)), final
     expected = json.loads(EXPECTED.read_text()) if EXPECTED.exists() else {}
     if os.environ.get("ECX_RECORD"):
-        expected[case.name] = {k: final[k] for k in (QUANTITY, TEMPERATURE) if k in final}
+        expected[case.name] = {k: final[k] for k in (quantity, TEMPERATURE) if k in final}
         EXPECTED.write_text(json.dumps(expected, indent=2, sort_keys=True) + "\n")
         return
     assert case.name in expected, f"no recorded value for {case.name}: run with ECX_RECORD=1"
-    assert final[QUANTITY] == pytest.approx(expected[case.name][QUANTITY], rel=1e-6)
+    assert final[quantity] == pytest.approx(expected[case.name][quantity], rel=1e-6)
     if TEMPERATURE in expected[case.name]:  # isothermal models have none
         assert final[TEMPERATURE] == pytest.approx(expected[case.name][TEMPERATURE], rel=1e-9)
