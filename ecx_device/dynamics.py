@@ -439,7 +439,7 @@ def run_exchange(sim) -> object:
                 inv.cd_sublimated += step * b["cd_sublimation_rate"]
                 inv.cd_kicked_out += step * b["cd_kickout_rate"]
                 ctx.constants["bias"].value = new_bias
-                grow = stepper.max_change() < spec.max_fraction_change / 3 and its <= 8
+                grow = stepper.max_change() < spec.max_fraction_change / 2 and its <= 8
                 stepper.module.accept(stepper.ions.u)
                 # a step cut short by a stop does not shrink the next one
                 dt = min(max(dt, step * 1.5) if grow else dt, spec.max_time_step)

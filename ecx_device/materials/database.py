@@ -74,6 +74,14 @@ class Material:
         return {s for m in self.properties.values() for s in m.source}
 
 
+def _require_known(name: str, names: list[str], what: str) -> None:
+    """Raise a one-line CaseError naming the closest known names if ``name`` is not known."""
+    if name not in names:
+        close = difflib.get_close_matches(name, names, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise CaseError(f"unknown {what} {name!r}: available are {', '.join(names)}{hint}")
+
+
 @functools.cache
 def load_material(name: str) -> Material:
     """Load a material by name.
@@ -81,11 +89,7 @@ def load_material(name: str) -> Material:
     Raises:
         CaseError: unknown name (the message suggests the closest names).
     """
-    names = available_materials()
-    if name not in names:
-        close = difflib.get_close_matches(name, names, n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise CaseError(f"unknown material {name!r}: available are {', '.join(names)}{hint}")
+    _require_known(name, available_materials(), "material")
     data = yaml.safe_load((_DATA / f"{name}.yaml").read_text())
     known = references()
     props = {}
@@ -265,11 +269,7 @@ def host_gibbs_energy(host: str = "CdS") -> float:
         CaseError: unknown host (the message suggests the closest names).
     """
     hosts = _anodes()["hosts"]
-    if host not in hosts:
-        close = difflib.get_close_matches(host, list(hosts), n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise CaseError(f"unknown host {host!r} in materials/data/anodes.yaml: available are "
-                        f"{', '.join(hosts)}{hint}")
+    _require_known(host, list(hosts), "host (materials/data/anodes.yaml)")
     entry = hosts[host]
     g = _quantity(entry.get("gibbs_energy"), "J/mol", f"anodes/hosts/{host}.gibbs_energy",
                   references(), {}, {}, "gibbs_energy")
@@ -285,11 +285,7 @@ def anode_metal(name: str) -> AnodeMetal:
         ValueError: a data bug in ``anodes.yaml`` (one line, naming the key path).
     """
     metals = _anodes()["metals"]
-    if name not in metals:
-        close = difflib.get_close_matches(name, list(metals), n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise CaseError(f"unknown anode metal {name!r}: available are "
-                        f"{', '.join(available_anodes())}{hint}")
+    _require_known(name, available_anodes(), "anode metal")
     d = metals[name]
     w = f"anodes/{name}"
     known = references()
