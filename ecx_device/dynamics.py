@@ -34,7 +34,8 @@ from ecx_device.fem import MPI, dolfinx
 from ecx_device.outputs.profiles import sample
 from ecx_device.outputs.quantities import SeriesWriter, read_series, write_json
 from ecx_device.physics.base import Context
-from ecx_device.physics.exchange import AnodeKinetics, CationExchange, CuSupply, front_position
+from ecx_device.physics.exchange import (AnodeKinetics, CationExchange, CuSupply,
+                                         SublimationCooling, front_position)
 from ecx_device.stepping import continue_bias
 from ecx_device.units import ELEMENTARY_CHARGE, MESH_UNIT
 
@@ -138,9 +139,12 @@ class ExchangeStepper:
         self.X = self.ions.u["X"]
         self.X.interpolate(ctx.composition, cells0=self.parent_cells, cells1=self.sub_cells)
         self.module.accept(self.ions.u)
+        # c and v on the whole mesh: output, and the given fields of the sublimation cooling in
+        # the electro-thermal problem (filled before each of its solves)
+        cooling = next((m for m in et_problem.modules if isinstance(m, SublimationCooling)), None)
         P1 = ctx.composition.function_space
-        self.c_out = dolfinx.fem.Function(P1, name="c")
-        self.v_out = dolfinx.fem.Function(P1, name="v")
+        self.c_out = cooling.c if cooling else dolfinx.fem.Function(P1, name="c")
+        self.v_out = cooling.v if cooling else dolfinx.fem.Function(P1, name="v")
         self.output_module = ExchangeOutput(self.c_out, self.v_out)
         self.inventory = Inventory()
         # X and bias of the last electro-thermal solve: the whole-mesh composition is always
@@ -180,6 +184,7 @@ class ExchangeStepper:
             return None
         self.X_solved.x.array[:] = self.X.x.array
         self.push_composition()
+        self.push_ion_fields()
         s = self.case.solver
         rep = continue_bias(self.et, bias, max_step=s.max_bias_step, min_step=s.min_bias_step,
                             bounds={"T": (0.0, s.max_temperature)})
@@ -276,7 +281,8 @@ class ExchangeStepper:
         """Every unknown of both problems, keyed ``et.<name>`` / ``ion.<name>``, and the X of the
         last electro-thermal solve (checkpoints)."""
         return {**{f"et.{k}": f for k, f in self.et.u.items()},
-                **{f"ion.{k}": f for k, f in self.ions.u.items()}, "aux.X_solved": self.X_solved}
+                **{f"ion.{k}": f for k, f in self.ions.u.items()}, "aux.X_solved": self.X_solved,
+                "aux.c": self.c_out, "aux.v": self.v_out}
 
     def state(self) -> dict[str, np.ndarray]:
         """Copy of every unknown's array."""

@@ -31,6 +31,7 @@ from ecx_device.mesh import Domain
 from ecx_device.outputs.quantities import SeriesWriter, read_series, write_json
 from ecx_device.physics.base import Context
 from ecx_device.physics.composition_output import CompositionOutput
+from ecx_device.physics.exchange import SublimationCooling
 from ecx_device.physics.heat import HeatConduction
 from ecx_device.physics.wire_semiconductor import UNKNOWN_NAMES as SEMICONDUCTOR_NAMES
 from ecx_device.physics.wire_semiconductor import drift_diffusion_modules, equilibrium_start
@@ -65,6 +66,9 @@ def physics_modules(case: Case, materials: dict[str, Material],
     modules = [OhmicConduction(), HeatConduction()]
     if case.composition.shape != "none" or case.exchange.enabled:
         modules.append(CompositionOutput())
+    if (case.exchange.enabled and case.exchange.sublimation
+            and "cd_release_enthalpy" in materials[geo.Region.WIRE].properties):
+        modules.append(SublimationCooling())
     return modules
 
 

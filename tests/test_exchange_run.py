@@ -272,3 +272,23 @@ def test_unknown_anode_is_a_one_line_case_error(tmp_path):
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "exchange.anode" in lines[0] and "Cuu" in lines[0], proc.stderr
+
+
+def test_sublimation_cooling_carries_the_release_enthalpy(tmp_path):
+    """A wire heated to ~770 K (conductivity overridden to 150 S/cm) sublimates Cd; the heat sink
+    in the electro-thermal problem equals the release enthalpy per atom (CdS: 320 kJ/mol, where
+    no Cu has arrived) times the Cd flux the exchange step counts."""
+    from ecx_device.case.loader import validate_case
+
+    data = copy.deepcopy(yaml.safe_load((CASES / "zhang2017_1V.yaml").read_text()))
+    data["geometry"]["dimension"] = "1d"
+    data["materials"]["overrides"] = {"wire": {"electrical_conductivity": "150 S/cm"}}
+    data["bias"]["protocol"] = [{"type": "hold", "voltage": "1 V", "duration": "1 ms"}]
+    data["outputs"] = {"fields": False, "plots": False}
+    data["exchange"] = {"enabled": True}
+    rows = Simulation(validate_case(data), tmp_path / "hot", log=None).run().rows
+    last = rows[-1]
+    assert last["wire_T_max [K]"] > 700
+    assert last["cd_sublimation_rate [1/s]"] > 1e3
+    per_atom = last["sublimation_cooling [W]"] / last["cd_sublimation_rate [1/s]"]
+    assert per_atom == pytest.approx(320e3 / 6.02214076e23, rel=1e-3)

@@ -44,6 +44,8 @@ PROPERTY_UNITS: dict[str, str] = {
     "interstitial_formation_barrier": "eV",
     "interstitial_hop_barrier": "eV",
     "cu_solubility_limit": "",
+    "cd_release_enthalpy": "J/mol",
+    "cd_release_enthalpy_cu_assisted": "J/mol",
     # --- heterostructure of the drift-diffusion wire (issue 3): band alignment by affinity ---
     "electron_affinity": "eV",
 }
@@ -328,6 +330,8 @@ MIXING_RULES: dict[str, str] = {
     "interstitial_formation_barrier": "linear",
     "interstitial_hop_barrier": "linear",
     "cu_solubility_limit": "linear",
+    "cd_release_enthalpy": "linear",
+    "cd_release_enthalpy_cu_assisted": "linear",
     # --- heterostructure of the drift-diffusion wire (issue 3): the affinity, like the band
     # gap, is an energy that a composition average shifts linearly (virtual-crystal rule) ---
     "electron_affinity": "linear",

@@ -51,7 +51,10 @@ from ecx_device import geometry as geo
 from ecx_device.fem import dolfinx, ufl
 from ecx_device.materials import CD_ATOMIC_MASS
 from ecx_device.physics.base import Context
-from ecx_device.units import BOLTZMANN, ELEMENTARY_CHARGE
+from ecx_device.units import BOLTZMANN, ELEMENTARY_CHARGE, ureg
+
+#: Avogadro constant (1/mol), from pint's CODATA set.
+AVOGADRO = ureg.Quantity(1, "avogadro_constant").to("1/mol").magnitude
 
 def _plus(x):
     """max(x, 0) as UFL."""
@@ -180,16 +183,8 @@ class CationExchange:
         return k_s * (c_s - c)
 
     def sublimation_flux(self, ctx: Context, c, v, X):
-        """Hertz-Knudsen-Langmuir Cd flux from the free surface (atoms/(m^2 s))."""
-        if not self.sublimation:
-            return 0.0
-        T = ctx.temperature()
-        theta = ufl.min_value(_plus(c) + _plus(X), 1.0)
-        p_cong = self._prop(ctx, "cd_equilibrium_pressure")
-        p_cu = self._prop(ctx, "cd_equilibrium_pressure_cu_assisted")
-        p_eq = p_cong * ufl.exp(theta * ufl.ln(p_cu / p_cong))
-        hkl = 1.0 / ufl.sqrt(2 * math.pi * CD_ATOMIC_MASS * BOLTZMANN * T)
-        return self._prop(ctx, "evaporation_coefficient") * p_eq * hkl * _plus(1.0 - X - v)
+        """Hertz-Knudsen-Langmuir Cd flux from the free surface (atoms/(m^2 s)), 0 if off."""
+        return cd_sublimation_flux(ctx, c, v, X) if self.sublimation else 0.0
 
     # -- module interface ------------------------------------------------------------------------
     def residual(self, ctx: Context, u: dict, w: dict) -> dict:
@@ -271,6 +266,64 @@ class CationExchange:
                                              geo.Facet.WIRE_SURFACE, **lump),
             "cd_kickout_rate": d.volume(N * r_k, wr, **lump),
         }
+
+
+def _cu_presence(c, X):
+    """theta = min(c+ + X+, 1): where Cu has arrived, Cd leaves by the Cu-assisted reaction."""
+    return ufl.min_value(_plus(c) + _plus(X), 1.0)
+
+
+def cd_sublimation_flux(ctx: Context, c, v, X):
+    """Hertz-Knudsen-Langmuir Cd flux from the free wire surface (atoms/(m^2 s)),
+    alpha_v p_eq(T, theta) f_Cd+ / sqrt(2 pi m_Cd k T); p_eq log-linear between the congruent and
+    the Cu-assisted equilibrium pressure by the Cu presence theta."""
+    prop = lambda name: ctx.property(geo.Region.WIRE, name)  # noqa: E731
+    T = ctx.temperature()
+    theta = _cu_presence(c, X)
+    p_cong = prop("cd_equilibrium_pressure")
+    p_eq = p_cong * ufl.exp(theta * ufl.ln(prop("cd_equilibrium_pressure_cu_assisted") / p_cong))
+    hkl = 1.0 / ufl.sqrt(2 * math.pi * CD_ATOMIC_MASS * BOLTZMANN * T)
+    return prop("evaporation_coefficient") * p_eq * hkl * _plus(1.0 - X - v)
+
+
+class SublimationCooling:
+    """The enthalpy carried off by the sublimating Cd, a heat sink on the free wire surface in the
+    electro-thermal problem: -k dT/dn += H_Cd J_Cd, H_Cd [J per atom] linear between the
+    congruent (CdS -> Cd(g) + 1/2 S2) and the Cu-assisted release enthalpy by theta.
+
+    c and v are given fields on the whole mesh (the exchange stepper fills them before each
+    electro-thermal solve); X is the context's composition. No unknowns."""
+
+    name = "sublimation_cooling"
+    unknowns = ()
+
+    def __init__(self):
+        self.c: dolfinx.fem.Function | None = None
+        self.v: dolfinx.fem.Function | None = None
+
+    def residual(self, ctx: Context, u: dict, w: dict) -> dict:
+        """Surface heat sink in the T equation (W)."""
+        if "T" not in w:
+            return {}
+        V = ctx.composition.function_space
+        self.c = dolfinx.fem.Function(V, name="c_given")
+        self.v = dolfinx.fem.Function(V, name="v_given")
+        return {"T": ctx.domain.surface(self.heat_flux(ctx) * w["T"], geo.Facet.WIRE_SURFACE)}
+
+    def heat_flux(self, ctx: Context):
+        """H_Cd J_Cd (W/m^2) leaving the free surface."""
+        X = ctx.composition
+        theta = _cu_presence(self.c, X)
+        prop = lambda name: ctx.property(geo.Region.WIRE, name)  # noqa: E731
+        per_atom = (prop("cd_release_enthalpy") + theta * (
+            prop("cd_release_enthalpy_cu_assisted") - prop("cd_release_enthalpy"))) / AVOGADRO
+        return per_atom * cd_sublimation_flux(ctx, self.c, self.v, X)
+
+    def quantities(self, ctx: Context) -> dict[str, float]:
+        """Heat carried off by sublimation (W)."""
+        def build():
+            return {"q": ctx.domain.surface(self.heat_flux(ctx), geo.Facet.WIRE_SURFACE)}
+        return {"sublimation_cooling [W]": ctx.evaluate(self.name, build)["q"]}
 
 
 def front_position(X: dolfinx.fem.Function, axial_index: int, z0: float,
