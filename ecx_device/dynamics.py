@@ -492,6 +492,8 @@ def run_exchange(sim) -> object:
             "final": final}, sim.comm.rank)
     if case.outputs.plots and result.rows:
         exchange_plots(sim.out, result.rows, case, sim.comm.rank)
+    if spec.iv_at_snapshots:
+        stage_iv_sweeps(sim, snapshot_times[:snapshots_done])
     sim.log(f"done: {steps} steps ({rejected} rejected) in {result.wall_time:.1f} s; outputs in "
             f"{sim.out}")
     return result
@@ -524,3 +526,24 @@ def write_snapshot(out: Path, stepper: ExchangeStepper, t: float, case) -> None:
     from ecx_device.outputs.plots import composition_map
 
     composition_map(f"{stem}.png", z, r, X, f"{case.name}: X at t = {t:.4g} s")
+
+
+def stage_iv_sweeps(sim, times: list[float]) -> None:
+    """I-V sweeps at the frozen composition of each snapshot (``exchange.iv_at_snapshots``): the
+    case with the drift-diffusion wire and ``composition.file`` = the snapshot table, swept as
+    ``ecx-device iv`` does, into ``<run>/iv_t<t>s/``. The stage curves of one run."""
+    from ecx_device.case.schema import CompositionSpec, ElectricalSpec, ExchangeSpec
+    from ecx_device.simulation import Simulation
+
+    case = sim.case
+    for t in times:
+        table = sim.out / "snapshots" / f"composition_t{t:.6g}s.npz"
+        stage = case.model_copy(update={
+            "name": f"{case.name}_t{t:.6g}s",
+            "electrical": ElectricalSpec(**{**case.electrical.model_dump(),
+                                            "wire_model": "drift_diffusion"}),
+            "composition": CompositionSpec(shape="file", file=str(table)),
+            "exchange": ExchangeSpec()})
+        sim.log(f"I-V sweep at the composition of t = {t:.6g} s (drift-diffusion wire)")
+        Simulation(stage, sim.out / f"iv_t{t:.6g}s", smoke=sim.smoke, overwrite=True,
+                   comm=sim.comm, log=sim._log).run_iv()

@@ -281,6 +281,9 @@ class ExchangeSpec(Section):
     stations: list[Length] = Field(
         default_factory=list, description="axial positions (from the Cu surface) where the "
         "shell thickness is reported")
+    iv_at_snapshots: bool = Field(
+        False, description="after the run, an I-V sweep (the case's iv section) at the frozen "
+        "composition of every snapshot, with the drift-diffusion wire model")
 
     @model_validator(mode="after")
     def _steps(self) -> ExchangeSpec:
