@@ -69,6 +69,7 @@ def test_drifting_pulse_conserves_mass():
         step(problem, module, 2e-4)
         masses.append(integrate(ctx.domain.volume(c, geo.Region.WIRE), ctx.domain.mesh.comm))
     drift = max(abs(m - mass0) / mass0 for m in masses)
+    print(f"pulse: largest relative mass change {drift:.3g}")
     assert drift < 1e-10, drift
     # the centre of mass moved toward the low potential at the Einstein drift velocity D E / V_T
     x = ufl.SpatialCoordinate(ctx.domain.mesh)[0]
@@ -103,6 +104,7 @@ def test_constant_field_boltzmann_profile_converges():
         errs.append(err / norm)
         hs.append(L_nm / n)
     rate = fit_rate(hs, errs)
+    print(f"Nernst-Planck constant field: errors {errs}, rate {rate:.3f}")
     assert 1.9 < rate < 2.1, (rate, errs)
     assert errs[-1] < 1e-3
 
@@ -142,5 +144,6 @@ def test_uniform_exchange_kinetics_matches_ode():
         errors.append(abs(v_num - v_ex) / v0)
         dts.append(dt)
     rate = fit_rate(dts, errors)
+    print(f"exchange kinetics: errors {errors}, rate {rate:.3f}")
     assert 0.9 < rate < 1.1, (rate, errors)
     assert errors[-1] < 0.01
