@@ -55,12 +55,9 @@ from ecx_device.physics.base import Context  # noqa: E402
 from ecx_device.physics.carriers import DriftDiffusion  # noqa: E402
 from ecx_device.physics.contacts import OhmicContact  # noqa: E402
 from ecx_device.physics.poisson import Poisson  # noqa: E402
-from ecx_device.physics.semiconductor_scaling import (  # noqa: E402
-    VACUUM_PERMITTIVITY,
-    SemiconductorParameters,
-)
+from ecx_device.physics.semiconductor_scaling import SemiconductorParameters  # noqa: E402
 from ecx_device.stepping import continue_bias  # noqa: E402
-from ecx_device.units import BOLTZMANN, ELEMENTARY_CHARGE, MESH_UNIT  # noqa: E402
+from ecx_device.units import BOLTZMANN, ELEMENTARY_CHARGE, MESH_UNIT, VACUUM_PERMITTIVITY  # noqa: E402
 
 LENGTH = 1e-6  # m
 N_A, N_D, N_I = 1e23, 1e22, 1e16  # m^-3

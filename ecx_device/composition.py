@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ecx_device.errors import CaseError
+from ecx_device.units import MESH_UNIT
 
 
 def _step(distance: np.ndarray, width: float) -> np.ndarray:
@@ -36,7 +37,7 @@ class CompositionProfile:
 
     def __init__(self, spec, radius: float, length: float, embedded: float):
         self.spec, self.radius, self.length, self.embedded = spec, radius, length, embedded
-        nm = 1e9
+        nm = 1.0 / MESH_UNIT  # case lengths (m) -> mesh coordinates
         self.width = spec.front_width * nm
         self.fraction = spec.fraction
         self.z0 = -embedded if spec.start is None else spec.start * nm

@@ -20,6 +20,10 @@ ureg.formatter.default_format = "~P"
 BOLTZMANN = ureg.Quantity(1, "boltzmann_constant").to("J/K").magnitude
 ELEMENTARY_CHARGE = ureg.Quantity(1, "elementary_charge").to("C").magnitude
 STEFAN_BOLTZMANN = ureg.Quantity(1, "stefan_boltzmann_constant").to("W/(m^2 K^4)").magnitude
+AVOGADRO = ureg.Quantity(1, "avogadro_constant").to("1/mol").magnitude
+FARADAY = ureg.Quantity(1, "faraday_constant").to("C/mol").magnitude
+VACUUM_PERMITTIVITY = ureg.Quantity(1, "vacuum_permittivity").to("F/m").magnitude
+HBAR = ureg.Quantity(1, "hbar").to("J s").magnitude
 
 
 @functools.cache

@@ -17,7 +17,7 @@ import yaml
 
 from ecx_device.errors import CaseError
 from ecx_device.materials.properties import Ops, PropertyModel, parse_property
-from ecx_device.units import BOLTZMANN, to_si, ureg
+from ecx_device.units import BOLTZMANN, FARADAY, to_si
 
 _DATA = resources.files("ecx_device.materials") / "data"
 #: Data files that are tables, not materials.
@@ -125,8 +125,6 @@ def schottky_barrier(metal: str, semiconductor: str) -> float:
     return to_si(entry["value"], "eV") / ELEMENTARY_CHARGE
 
 
-#: Faraday constant (C/mol), from pint's CODATA set.
-FARADAY = ureg.Quantity(1, "faraday_constant").to("C/mol").magnitude
 
 
 @dataclass(frozen=True)

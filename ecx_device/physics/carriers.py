@@ -37,7 +37,7 @@ import numpy as np
 
 from ecx_device import geometry as geo
 from ecx_device.fem import MPI, dolfinx, ufl
-from ecx_device.physics.base import Context, integrate
+from ecx_device.physics.base import Context
 from ecx_device.physics.semiconductor_scaling import (
     SemiconductorParameters,
     quadrature_degree,
@@ -135,20 +135,6 @@ class DriftDiffusion:
             ("i_n", -ufl.dot(jn, d.grad(w)) - r * w),
             ("i_p", -ufl.dot(jp, d.grad(w)) + r * w),
             ("g", sigma * ufl.dot(d.grad(w), d.grad(w))))}
-
-    def terminal_currents(self, ctx: Context, facet_group: str) -> tuple[float, float]:
-        """Electron and hole current (A) flowing into the device through a terminal.
-
-        Reaction fluxes of the two continuity equations without that terminal's boundary terms;
-        each still contains -q int R w dV (resp. +), which cancels in the sum.
-        """
-        forms = self._current_forms(ctx, facet_group)
-        comm = ctx.domain.mesh.comm
-        return integrate(forms["i_n"], comm), integrate(forms["i_p"], comm)
-
-    def terminal_current(self, ctx: Context, facet_group: str) -> float:
-        """Total current (A) flowing into the device through a terminal."""
-        return sum(self.terminal_currents(ctx, facet_group))
 
     def _scalar_forms(self, ctx: Context) -> dict:
         out = {}

@@ -60,7 +60,7 @@ import math
 
 from ecx_device import geometry as geo
 from ecx_device.fem import ufl
-from ecx_device.physics.base import Context, Dirichlet, integrate
+from ecx_device.physics.base import Context, Dirichlet
 from ecx_device.physics.semiconductor_scaling import (
     SemiconductorParameters,
     exponential,
@@ -68,10 +68,8 @@ from ecx_device.physics.semiconductor_scaling import (
     statistics_for,
     with_quadrature,
 )
-from ecx_device.units import BOLTZMANN, ELEMENTARY_CHARGE, MESH_UNIT, ureg
+from ecx_device.units import BOLTZMANN, ELEMENTARY_CHARGE, HBAR, MESH_UNIT
 
-#: Reduced Planck constant (J s), from the same CODATA set as the other constants.
-HBAR = ureg.Quantity(1, "planck_constant").to("J s").magnitude / (2 * math.pi)
 #: Field floor (V/m) of the image-force lowering (see the module docstring).
 IMAGE_FIELD_FLOOR = 1e3
 
@@ -279,10 +277,6 @@ class SchottkyContact(_Contact):
     def _emission_form(self, ctx: Context):
         jn, jp = self.emission_fluxes(ctx, ctx.fields)
         return ctx.domain.surface(-(jn + jp), self.facet_group)
-
-    def emission_current(self, ctx: Context) -> float:
-        """Current (A) into the device through the contact, from the emission fluxes."""
-        return integrate(self._emission_form(ctx), ctx.domain.mesh.comm)
 
     def quantities(self, ctx: Context) -> dict[str, float]:
         """The thermionic-emission current of this contact (A, into the device) and, when

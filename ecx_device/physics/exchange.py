@@ -51,10 +51,7 @@ from ecx_device import geometry as geo
 from ecx_device.fem import dolfinx, ufl
 from ecx_device.materials import CD_ATOMIC_MASS
 from ecx_device.physics.base import Context
-from ecx_device.units import BOLTZMANN, ELEMENTARY_CHARGE, ureg
-
-#: Avogadro constant (1/mol), from pint's CODATA set.
-AVOGADRO = ureg.Quantity(1, "avogadro_constant").to("1/mol").magnitude
+from ecx_device.units import AVOGADRO, BOLTZMANN, ELEMENTARY_CHARGE
 
 def _plus(x):
     """max(x, 0) as UFL."""

@@ -44,10 +44,8 @@ from typing import Any
 from ecx_device.fem import dolfinx, ufl
 from ecx_device.materials.properties import MIXING_RULES
 from ecx_device.mesh import Domain
-from ecx_device.units import BOLTZMANN, ELEMENTARY_CHARGE, ureg
+from ecx_device.units import BOLTZMANN, ELEMENTARY_CHARGE, VACUUM_PERMITTIVITY
 
-#: Vacuum permittivity (F/m), from the same CODATA set as the other constants.
-VACUUM_PERMITTIVITY = ureg.Quantity(1, "vacuum_permittivity").to("F/m").magnitude
 
 #: A doping profile (m^-3): a number, a UFL expression on the mesh, or a function of the SI
 #: position vector (UFL) returning one, e.g. ``lambda x: ufl.conditional(x[0] < 5e-7, 1e23, 0.)``.
@@ -192,11 +190,6 @@ class SemiconductorScaling:
         """R_0 = mu_0 C_0 V_T / L_0^2 (m^-3 s^-1)."""
         return self.mobility * self.density * self.thermal_voltage / self.length**2
 
-    @property
-    def current_density(self) -> float:
-        """J_0 = q mu_0 C_0 V_T / L_0 (A/m^2)."""
-        return ELEMENTARY_CHARGE * self.mobility * self.density * self.thermal_voltage / self.length
-
     def reference_volume(self, domain: Domain) -> float:
         """Omega_0: measure of a cell of side L_0 as the domain weighs volumes (m^3, or m^2 per
         metre of depth in planar form)."""
@@ -299,7 +292,7 @@ class CarrierStatistics:
             params.require(name)
             other.require(name)
         vt = self.vt
-        shift = math.log(params.N_c / params.intrinsic_density)  # ln(N_c0 / n_i0)
+        shift = params.conduction_offset() / vt  # ln(N_c0 / n_i0)
         dchi = self.local("electron_affinity") - params.electron_affinity
         self.a_n = self.log_dos("N_c") - shift + dchi / vt
         self.a_p = self.log_dos("N_v") + shift - (dchi + self.local("E_g")) / vt
@@ -361,21 +354,20 @@ class CarrierStatistics:
         return -psi - self.vt * (self.log_dos("N_v") - self.a_p)
 
     # -- densities and rates ---------------------------------------------------------------
-    def n(self, psi, phi_n):
-        """n / C_0 (-)."""
-        exponent = (psi - phi_n) / self.vt + self.a_n
+    def _density(self, exponent, dos: str):
+        """C_0-scaled density exp(exponent), Boltzmann or Blakemore (eta = exponent - ln(DOS/C_0))."""
         if not self.degenerate:
             return ufl.exp(exponent)
-        eta = exponent - self.log_dos("N_c")
+        eta = exponent - self.log_dos(dos)
         return ufl.exp(exponent) / (1.0 + BLAKEMORE * ufl.exp(eta))
+
+    def n(self, psi, phi_n):
+        """n / C_0 (-)."""
+        return self._density((psi - phi_n) / self.vt + self.a_n, "N_c")
 
     def p(self, psi, phi_p):
         """p / C_0 (-)."""
-        exponent = (phi_p - psi) / self.vt + self.a_p
-        if not self.degenerate:
-            return ufl.exp(exponent)
-        eta = exponent - self.log_dos("N_v")
-        return ufl.exp(exponent) / (1.0 + BLAKEMORE * ufl.exp(eta))
+        return self._density((phi_p - psi) / self.vt + self.a_p, "N_v")
 
     def srh(self, psi, phi_n, phi_p):
         """SRH net recombination rate R / C_0 (1/s), positive for recombination.

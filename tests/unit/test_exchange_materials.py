@@ -14,7 +14,8 @@ from ecx_device.materials import (
     available_materials,
     load_material,
 )
-from ecx_device.materials.database import FARADAY, references
+from ecx_device.materials.database import references
+from ecx_device.units import FARADAY
 from ecx_device.materials.properties import (
     MIXING_RULES,
     PROPERTY_UNITS,

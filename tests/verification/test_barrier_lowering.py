@@ -37,7 +37,8 @@ from ecx_device.physics.contacts import (
     tfe_lowering,
 )
 from ecx_device.physics.poisson import Poisson
-from ecx_device.physics.semiconductor_scaling import VACUUM_PERMITTIVITY, SemiconductorParameters
+from ecx_device.physics.semiconductor_scaling import SemiconductorParameters
+from ecx_device.units import VACUUM_PERMITTIVITY
 from ecx_device.stepping import continue_bias
 
 BARRIER = 0.70  # eV

@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pytest
 
 from conftest import box_domain, fit_rate
 from ecx_device import geometry as geo
