@@ -107,7 +107,7 @@ def _cmd_check(args) -> int:
     cells = device_geometry(case, case.smoke.mesh_scale if args.smoke else 1.0).estimated_cells()
     source = f"mesh file {case.geometry.mesh_file}" if case.geometry.mesh_file else "gmsh"
     print(f"geometry: buildable ({source}), roughly {cells:.2g} cells before contact refinement")
-    sign = 1.0 if case.bias.polarity == "cu_positive" else -1.0
+    sign = case.bias.sign
     points = case.bias.protocol.bias_points(sign)
     print(f"{args.case}: valid case {case.name!r} ({case.geometry.dimension}), "
           f"{len(points)} bias points from {points[0].voltage:+g} V to {points[-1].voltage:+g} V")

@@ -81,8 +81,9 @@ def anode_kinetics(case, log=None) -> AnodeKinetics | None:
         metal = anode_metal(name)
     except CaseError as err:
         raise CaseError(f"exchange.anode = {name!r}: {err}") from None
-    return AnodeKinetics(**metal.butler_volmer(zhang=spec.standard_potentials == "zhang2017"),
-                         reference_temperature=metal.exchange_current_reference_temperature)
+    return AnodeKinetics(standard_potential=metal.potential(spec.standard_potentials == "zhang2017"),
+                         exchange_current=metal.exchange_current,
+                         transfer_coefficient=metal.transfer_coefficient)
 
 
 @dataclass
@@ -175,22 +176,21 @@ class ExchangeStepper:
             out.x.scatter_forward()
 
     # -- the two solves ----------------------------------------------------------------------------
-    def solve_electrothermal(self, bias: float, force: bool = False):
-        """Re-solve phi, T at ``bias`` for the current X if needed; returns the report or None."""
+    def solve_electrothermal(self, bias: float, force: bool = False) -> None:
+        """Re-solve phi, T at ``bias`` for the current X if needed (see the module docstring)."""
         comm = self.ctx.domain.mesh.comm
         moved = comm.allreduce(float(np.max(np.abs(self.X.x.array - self.X_solved.x.array),
                                             initial=0.0)), op=MPI.MAX)
         if not force and self._V_at_solve == bias and moved <= RESOLVE_X:
-            return None
+            return
         self.X_solved.x.array[:] = self.X.x.array
         self.push_composition()
         self.push_ion_fields()
         s = self.case.solver
-        rep = continue_bias(self.et, bias, max_step=s.max_bias_step, min_step=s.min_bias_step,
+        continue_bias(self.et, bias, max_step=s.max_bias_step, min_step=s.min_bias_step,
                             bounds={"T": (0.0, s.max_temperature)})
         self.pull_fields()
         self._V_at_solve = bias
-        return rep
 
     def ion_step(self, dt: float, bias: float) -> tuple[bool, str, int]:
         """One backward-Euler step of c, v, X; the state is left at the result (also when it
@@ -236,7 +236,7 @@ class ExchangeStepper:
         cd_lost = b["cd_missing"] - inv.initial["cd_missing"]
         cd_out = inv.cd_sublimated + inv.cd_kicked_out
         cd_scale = max(abs(cd_lost), abs(cd_out), floor)
-        front = front_position(self.X, self.wire_domain.axial_index, 0.0)
+        front = front_position(self.X, self.wire_domain.axial_index)
         row = {
             "ionic_current [A]": ELEMENTARY_CHARGE * b["cu_in_rate"],
             "cu_inflow_rate [1/s]": b["cu_in_rate"], "cu_outflow_rate [1/s]": b["cu_out_rate"],
@@ -269,8 +269,7 @@ class ExchangeStepper:
             x = sample(self.X, np.array([[zn, 0.0, 0.0]]))
             return float(R * (1 - np.sqrt(max(0.0, 1 - min(x[0], 1.0)))))
         r = np.linspace(0.0, R * (1 - 1e-9), 201)
-        pts = (np.column_stack([r, np.full_like(r, zn), 0 * r]) if dim == "axisymmetric"
-               else np.column_stack([r, 0 * r, np.full_like(r, zn)]))
+        pts = wire_points(dim, np.full_like(r, zn), r)
         vals = sample(self.X, pts)
         inside = r[vals >= 0.5]
         return float(R - inside.min()) if len(inside) else 0.0
@@ -324,7 +323,7 @@ def run_exchange(sim) -> object:
     mats = region_materials(case)
     stepper = ExchangeStepper(case, ctx, et, mats[geo.Region.WIRE], mats["wire_exchanged"])
     modules = [*modules, stepper.output_module]
-    sign = 1.0 if case.bias.polarity == "cu_positive" else -1.0
+    sign = case.bias.sign
     protocol = case.bias.protocol
     t_end = protocol.end_time
     if sim.smoke:
@@ -348,7 +347,6 @@ def run_exchange(sim) -> object:
         inv.cu_in, inv.cu_out = meta["cu_in"], meta["cu_out"]
         inv.cd_sublimated, inv.cd_kicked_out = meta["cd_sublimated"], meta["cd_kicked_out"]
         inv.initial = meta["initial"]
-        bias = protocol.voltage_at(t, sign)
         ctx.constants["bias"].value = meta["bias [V]"]
         stepper._V_at_solve = meta["bias [V]"]
         stepper.ictx.constants["bias"].value = meta["bias [V]"]
@@ -499,6 +497,16 @@ def run_exchange(sim) -> object:
     return result
 
 
+def wire_points(dimension: str, z: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Mesh points (n x 3, nm) at axial positions ``z`` and radii ``r`` (1D: on the axis)."""
+    zero = np.zeros_like(z, dtype=float)
+    if dimension == "1d":
+        return np.column_stack([z, zero, zero])
+    if dimension == "axisymmetric":
+        return np.column_stack([r, z, zero])
+    return np.column_stack([r, zero, z])
+
+
 def write_snapshot(out: Path, stepper: ExchangeStepper, t: float, case) -> None:
     """X on a regular (z, r) grid as a composition table (``composition.file`` format, so an
     ``ecx-device iv`` case can sweep the I-V of this stage) and as a map (PNG)."""
@@ -510,12 +518,10 @@ def write_snapshot(out: Path, stepper: ExchangeStepper, t: float, case) -> None:
     r = np.linspace(0.0, R * (1 - 1e-9), 41)
     zz, rr = np.meshgrid(z, r, indexing="ij")
     if geom.dimension == "1d":
-        line = sample(stepper.X, np.column_stack([z, 0 * z, 0 * z]))
+        line = sample(stepper.X, wire_points("1d", z, 0 * z))
         X = np.repeat(line[:, None], len(r), axis=1)
-    elif geom.dimension == "axisymmetric":
-        X = sample(stepper.X, np.column_stack([rr.ravel(), zz.ravel(), 0 * rr.ravel()]))
     else:
-        X = sample(stepper.X, np.column_stack([rr.ravel(), 0 * rr.ravel(), zz.ravel()]))
+        X = sample(stepper.X, wire_points(geom.dimension, zz.ravel(), rr.ravel()))
     X = np.clip(np.nan_to_num(X.reshape(len(z), len(r)), nan=0.0), 0.0, 1.0)
     if stepper.ctx.domain.mesh.comm.rank != 0:
         return
@@ -532,7 +538,7 @@ def stage_iv_sweeps(sim, times: list[float]) -> None:
     """I-V sweeps at the frozen composition of each snapshot (``exchange.iv_at_snapshots``): the
     case with the drift-diffusion wire and ``composition.file`` = the snapshot table, swept as
     ``ecx-device iv`` does, into ``<run>/iv_t<t>s/``. The stage curves of one run."""
-    from ecx_device.case.schema import CompositionSpec, ElectricalSpec, ExchangeSpec
+    from ecx_device.case.schema import CompositionSpec, ExchangeSpec
     from ecx_device.simulation import Simulation
 
     case = sim.case
@@ -540,8 +546,7 @@ def stage_iv_sweeps(sim, times: list[float]) -> None:
         table = sim.out / "snapshots" / f"composition_t{t:.6g}s.npz"
         stage = case.model_copy(update={
             "name": f"{case.name}_t{t:.6g}s",
-            "electrical": ElectricalSpec(**{**case.electrical.model_dump(),
-                                            "wire_model": "drift_diffusion"}),
+            "electrical": case.electrical.model_copy(update={"wire_model": "drift_diffusion"}),
             "composition": CompositionSpec(shape="file", file=str(table)),
             "exchange": ExchangeSpec()})
         sim.log(f"I-V sweep at the composition of t = {t:.6g} s (drift-diffusion wire)")

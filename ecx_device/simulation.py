@@ -315,7 +315,7 @@ class Simulation:
         ctx.domain.write_markers(self.out / "markers.json")
         dofs = sum(V.dofmap.index_map.size_global for V in problem.spaces.values())
         result = RunResult(self.out, dofs=dofs)
-        sign = 1.0 if case.bias.polarity == "cu_positive" else -1.0
+        sign = case.bias.sign
         points = case.bias.protocol.bias_points(sign)
         if self.smoke:
             points = points[-case.smoke.max_bias_points:]

@@ -71,19 +71,22 @@ def read_yaml(path: str | Path) -> dict:
 def load_case(path: str | Path) -> Case:
     """Read and validate a case file (units converted to SI; a mesh file resolved and checked)."""
     case = validate_case(read_yaml(path), source=str(path))
-    if case.composition.file is not None:
-        resolved = (Path(path).parent / case.composition.file).resolve()
-        if not resolved.is_file():
-            raise CaseError(f"{path}: composition.file = {case.composition.file!r}: file does not "
-                            f"exist (looked for {resolved})")
-        composition = case.composition.model_copy(update={"file": str(resolved)})
-        case = case.model_copy(update={"composition": composition})
-    mesh_file = case.geometry.mesh_file
-    if mesh_file is not None:
-        resolved = (Path(path).parent / mesh_file).resolve()
-        if not resolved.is_file():
-            raise CaseError(f"{path}: geometry.mesh_file = {mesh_file!r}: file does not exist "
-                            f"(looked for {resolved})")
-        geometry = case.geometry.model_copy(update={"mesh_file": str(resolved)})
-        case = case.model_copy(update={"geometry": geometry})
-    return case
+    case = _resolve_file(case, path, "composition", "file")
+    return _resolve_file(case, path, "geometry", "mesh_file")
+
+
+def _resolve_file(case: Case, path, section: str, key: str) -> Case:
+    """The case with ``section.key`` (a path relative to the case file) made absolute.
+
+    Raises:
+        CaseError: the file does not exist.
+    """
+    spec = getattr(case, section)
+    value = getattr(spec, key)
+    if value is None:
+        return case
+    resolved = (Path(path).parent / value).resolve()
+    if not resolved.is_file():
+        raise CaseError(f"{path}: {section}.{key} = {value!r}: file does not exist "
+                        f"(looked for {resolved})")
+    return case.model_copy(update={section: spec.model_copy(update={key: str(resolved)})})

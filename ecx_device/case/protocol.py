@@ -26,6 +26,11 @@ class _Segment(BaseModel):
     start_time: Annotated[float | None, BeforeValidator(
         lambda v: None if v is None else to_si(v, "s")), Field(ge=0)] = None
 
+    @property
+    def total_duration(self) -> float:
+        """Duration of the segment (s); segments of several parts override this."""
+        return self.duration
+
 
 class Hold(_Segment):
     """Constant bias for a duration: one steady solve."""
@@ -37,11 +42,6 @@ class Hold(_Segment):
     def points(self) -> list[tuple[float, float]]:
         """(time offset [s], bias [V]) pairs of this segment."""
         return [(0.0, self.voltage)]
-
-    @property
-    def total_duration(self) -> float:
-        """Duration of the segment (s)."""
-        return self.duration
 
 
 class Ramp(_Segment):
@@ -58,11 +58,6 @@ class Ramp(_Segment):
         t = np.linspace(0.0, self.duration, self.points_)
         v = np.linspace(self.start, self.stop, self.points_)
         return list(zip(t.tolist(), v.tolist()))
-
-    @property
-    def total_duration(self) -> float:
-        """Duration of the segment (s)."""
-        return self.duration
 
 
 class Steps(_Segment):

@@ -174,6 +174,11 @@ class BiasSpec(Section):
     polarity: Literal["cu_positive", "w_positive"] = "cu_positive"
     protocol: BiasProtocol
 
+    @property
+    def sign(self) -> float:
+        """+1 when Cu is the positive terminal, -1 when W is."""
+        return 1.0 if self.polarity == "cu_positive" else -1.0
+
 
 class ThermalSpec(Section):
     """Thermal boundary conditions."""

@@ -17,7 +17,7 @@ import yaml
 
 from ecx_device.errors import CaseError
 from ecx_device.materials.properties import Ops, PropertyModel, parse_property
-from ecx_device.units import BOLTZMANN, FARADAY, to_si
+from ecx_device.units import BOLTZMANN, ELEMENTARY_CHARGE, FARADAY, to_si
 
 _DATA = resources.files("ecx_device.materials") / "data"
 #: Data files that are tables, not materials.
@@ -120,8 +120,6 @@ def schottky_barrier(metal: str, semiconductor: str) -> float:
         raise CaseError(f"no Schottky barrier for {metal} on {semiconductor} in "
                         "materials/data/barriers.yaml; add it (with its source) to use the "
                         "drift-diffusion wire model")
-    from ecx_device.units import ELEMENTARY_CHARGE
-
     return to_si(entry["value"], "eV") / ELEMENTARY_CHARGE
 
 

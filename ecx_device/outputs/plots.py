@@ -52,11 +52,7 @@ def _axial_profile(out: Path, ctx: Context, case) -> Path | None:
         w = csv.writer(f)
         w.writerow(["z [nm]", "temperature [K]", "potential [V]"])
         w.writerows(zip(z, T, phi))
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     ax.plot(z, T, color="tab:red")
     ax.set_xlabel("position along the wire axis z [nm]")
@@ -106,11 +102,7 @@ def temperature_map(ctx: Context, path: Path) -> Path:
 
 def iv_plot(path: Path, rows: list[dict[str, float]], title: str) -> Path:
     """I-V curve on linear and logarithmic current axes."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     v = np.array([r["bias [V]"] for r in rows])
     i = np.array([r["current [A]"] for r in rows])
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.6))
@@ -130,11 +122,7 @@ def iv_plot(path: Path, rows: list[dict[str, float]], title: str) -> Path:
 
 
 def _bias_plot(out: Path, rows: list[dict[str, float]]) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     v = np.array([r["bias [V]"] for r in rows])
     i = np.array([r["current [A]"] for r in rows])
     t = np.array([r["wire_T_max [K]"] for r in rows])
@@ -153,6 +141,7 @@ def _bias_plot(out: Path, rows: list[dict[str, float]]) -> Path:
 
 
 def _pyplot():
+    """matplotlib.pyplot on the file-only Agg backend (no display on clusters or in CI)."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -43,13 +43,16 @@ sink into a source.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ecx_device import geometry as geo
-from ecx_device.fem import dolfinx, ufl
+from ecx_device.fem import MPI, dolfinx, ufl
 from ecx_device.materials import CD_ATOMIC_MASS
+from ecx_device.materials.properties import MIXING_RULES, UflOps, mix
 from ecx_device.physics.base import Context
 from ecx_device.units import AVOGADRO, BOLTZMANN, ELEMENTARY_CHARGE
 
@@ -64,17 +67,13 @@ class AnodeKinetics:
 
     Attributes:
         standard_potential: E0 of the metal's ion couple (V).
-        exchange_current_density: j0 at 300 K (A/m^2).
-        activation_energy: Activation energy of j0 (J).
+        exchange_current: j0(T, ops) (A/m^2), e.g. ``AnodeMetal.exchange_current``.
         transfer_coefficient: Anodic transfer coefficient alpha (-).
-        reference_temperature: Temperature of ``exchange_current_density`` (K).
     """
 
     standard_potential: float
-    exchange_current_density: float
-    activation_energy: float
+    exchange_current: Callable[..., Any]
     transfer_coefficient: float = 0.5
-    reference_temperature: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -113,12 +112,10 @@ class CationExchange:
 
     # -- rates and fluxes (UFL) ------------------------------------------------------------------
     def _prop(self, ctx: Context, name: str):
-        return ctx.property(geo.Region.WIRE, name)
+        return _wire_prop(ctx, name)
 
     def _exchanged(self, ctx: Context, name: str):
         """Property of the fully exchanged phase (Cu2S) at the local temperature."""
-        from ecx_device.materials.properties import UflOps
-
         return ctx.exchanged[geo.Region.WIRE](name, ctx.temperature(), UflOps)
 
     def _arrhenius(self, ctx: Context, barrier: str):
@@ -155,8 +152,7 @@ class CationExchange:
         a = self.anode
         T = ctx.temperature()
         vt = BOLTZMANN * T / ELEMENTARY_CHARGE
-        j0 = a.exchange_current_density * ufl.exp(-a.activation_energy / BOLTZMANN
-                                                  * (1.0 / T - 1.0 / a.reference_temperature))
+        j0 = a.exchange_current(T, UflOps)
         eta = self.overpotential(ctx)
         theta = c / self._prop(ctx, "cu_solubility_limit")
         is_anode = ufl.conditional(ufl.gt(ctx.constants["bias"], 0.0), 1.0, 0.0)
@@ -274,13 +270,22 @@ def cd_sublimation_flux(ctx: Context, c, v, X):
     """Hertz-Knudsen-Langmuir Cd flux from the free wire surface (atoms/(m^2 s)),
     alpha_v p_eq(T, theta) f_Cd+ / sqrt(2 pi m_Cd k T); p_eq log-linear between the congruent and
     the Cu-assisted equilibrium pressure by the Cu presence theta."""
-    prop = lambda name: ctx.property(geo.Region.WIRE, name)  # noqa: E731
     T = ctx.temperature()
-    theta = _cu_presence(c, X)
-    p_cong = prop("cd_equilibrium_pressure")
-    p_eq = p_cong * ufl.exp(theta * ufl.ln(prop("cd_equilibrium_pressure_cu_assisted") / p_cong))
+    p_eq = _by_cu_presence(ctx, "cd_equilibrium_pressure", c, X)
     hkl = 1.0 / ufl.sqrt(2 * math.pi * CD_ATOMIC_MASS * BOLTZMANN * T)
-    return prop("evaporation_coefficient") * p_eq * hkl * _plus(1.0 - X - v)
+    return _wire_prop(ctx, "evaporation_coefficient") * p_eq * hkl * _plus(1.0 - X - v)
+
+
+def _wire_prop(ctx: Context, name: str):
+    """A wire property at the local temperature and composition (UFL, SI)."""
+    return ctx.property(geo.Region.WIRE, name)
+
+
+def _by_cu_presence(ctx: Context, name: str, c, X):
+    """Property ``name`` where no Cu has arrived, mixed toward ``name + '_cu_assisted'`` by the
+    Cu presence theta with the property's own mixing rule."""
+    return mix(_wire_prop(ctx, name), _wire_prop(ctx, f"{name}_cu_assisted"), _cu_presence(c, X),
+               MIXING_RULES[name], UflOps)
 
 
 class SublimationCooling:
@@ -310,10 +315,7 @@ class SublimationCooling:
     def heat_flux(self, ctx: Context):
         """H_Cd J_Cd (W/m^2) leaving the free surface."""
         X = ctx.composition
-        theta = _cu_presence(self.c, X)
-        prop = lambda name: ctx.property(geo.Region.WIRE, name)  # noqa: E731
-        per_atom = (prop("cd_release_enthalpy") + theta * (
-            prop("cd_release_enthalpy_cu_assisted") - prop("cd_release_enthalpy"))) / AVOGADRO
+        per_atom = _by_cu_presence(ctx, "cd_release_enthalpy", self.c, X) / AVOGADRO
         return per_atom * cd_sublimation_flux(ctx, self.c, self.v, X)
 
     def quantities(self, ctx: Context) -> dict[str, float]:
@@ -323,15 +325,12 @@ class SublimationCooling:
         return {"sublimation_cooling [W]": ctx.evaluate(self.name, build)["q"]}
 
 
-def front_position(X: dolfinx.fem.Function, axial_index: int, z0: float,
-                   threshold: float = 0.5) -> float:
-    """Largest axial coordinate (mesh units, from ``z0``) of a node with X >= threshold, -inf if
-    none (the X = 1/2 level set to one cell's resolution); max over MPI ranks."""
+def front_position(X: dolfinx.fem.Function, axial_index: int) -> float:
+    """Largest axial coordinate (nm from the Cu surface) of a node with X >= 1/2, -inf if none
+    (the X = 1/2 level set to one cell's resolution); max over MPI ranks."""
     V = X.function_space
     x = V.tabulate_dof_coordinates()[:, axial_index]
     n = V.dofmap.index_map.size_local
-    hit = X.x.array[:n] >= threshold
-    local = float(x[:n][hit].max() - z0) if hit.any() else -np.inf
-    from ecx_device.fem import MPI
-
+    hit = X.x.array[:n] >= 0.5
+    local = float(x[:n][hit].max()) if hit.any() else -np.inf
     return V.mesh.comm.allreduce(local, op=MPI.MAX)

@@ -15,7 +15,7 @@ from ecx_device.materials import (
     load_material,
 )
 from ecx_device.materials.database import references
-from ecx_device.units import FARADAY
+from ecx_device.units import AVOGADRO, FARADAY
 from ecx_device.materials.properties import (
     MIXING_RULES,
     PROPERTY_UNITS,
@@ -126,7 +126,7 @@ def test_casu_barriers_and_energies_stored_in_joules():
 
 
 def test_anion_site_densities_follow_density_and_molar_mass():
-    n_a = 6.02214076e23
+    n_a = AVOGADRO
     for host, molar_mass in (("CdS_nanowire", 144.48e-3), ("Cu2S", 159.16e-3),
                              ("CdSe_wurtzite", 191.37e-3), ("CdSe_zincblende", 191.37e-3),
                              ("Cu2Se", 206.05e-3)):
