@@ -202,9 +202,65 @@ class PiecewiseArrhenius(PropertyModel):
         return expr
 
 
+@dataclass(frozen=True)
+class PowerLaw(PropertyModel):
+    """value(T) = value_ref (T / T_ref)^exponent, e.g. an effective density of states (T^1.5)."""
+
+    value: float = 0.0
+    reference_temperature: float = 300.0  # K
+    exponent: float = 0.0
+    kind: ClassVar[str] = "power_law"
+
+    def __call__(self, T, ops=Ops):
+        return self.value * ops.exp(self.exponent * ops.log(T / self.reference_temperature))
+
+
+@dataclass(frozen=True)
+class Matthiessen(PropertyModel):
+    """Mobility from Matthiessen's rule with a power-law lattice (phonon) part:
+
+    1/mu(T) = (1/value - 1/lattice_value) + 1/(lattice_value (T/T_ref)^exponent).
+
+    The first bracket is the temperature-independent defect/surface part, fixed so that
+    mu(T_ref) = value; the lattice part is the bulk mobility lattice_value at T_ref scaled by the
+    power law. Written as value / (1 + (value/lattice_value) ((T/T_ref)^-exponent - 1)), which gives
+    ``value`` exactly at T_ref.
+    """
+
+    value: float = 0.0
+    lattice_value: float = 0.0
+    reference_temperature: float = 300.0  # K
+    exponent: float = 0.0
+    kind: ClassVar[str] = "matthiessen"
+
+    def __call__(self, T, ops=Ops):
+        lattice_factor = ops.exp(-self.exponent * ops.log(T / self.reference_temperature))
+        return self.value / (1.0 + self.value / self.lattice_value * (lattice_factor - 1.0))
+
+
+@dataclass(frozen=True)
+class Varshni(PropertyModel):
+    """Band gap of Varshni shape anchored at a reference value:
+
+    E_g(T) = value - alpha (T^2/(T + beta) - T_ref^2/(T_ref + beta)).
+    """
+
+    value: float = 0.0
+    alpha: float = 0.0  # property unit per K (J/K for a band gap)
+    beta: float = 0.0  # K
+    reference_temperature: float = 300.0  # K
+    kind: ClassVar[str] = "varshni"
+
+    def _shape(self, T):
+        return T * T / (T + self.beta)
+
+    def __call__(self, T, ops=Ops):
+        return self.value - self.alpha * (self._shape(T) - self._shape(self.reference_temperature))
+
+
 MODELS: dict[str, type[PropertyModel]] = {
     m.kind: m for m in (Constant, LinearResistivity, Arrhenius, Table, ArrheniusPrefactor,
-                        PiecewiseArrhenius)}
+                        PiecewiseArrhenius, PowerLaw, Matthiessen, Varshni)}
 
 #: Parameters that are lists (one entry per table knot or Arrhenius branch); all others are scalars.
 _LIST_PARAMS: dict[str, set[str]] = {
@@ -224,6 +280,12 @@ def _params(kind: str, unit: str) -> dict[str, str]:
         "arrhenius_prefactor": {"prefactor": unit, "activation_energy": "eV"},
         "piecewise_arrhenius": {"prefactor": unit, "activation_energy": "eV",
                                 "transition_temperature": "K"},
+        "power_law": {"value": unit, "reference_temperature": "K", "exponent": ""},
+        "matthiessen": {"value": unit, "lattice_value": unit, "reference_temperature": "K",
+                        "exponent": ""},
+        # alpha is the property per kelvin (eV/K for a band gap, stored as J/K like the gap)
+        "varshni": {"value": unit, "alpha": f"{unit}/K" if unit else "1/K", "beta": "K",
+                    "reference_temperature": "K"},
     }[kind]
 
 
@@ -283,8 +345,19 @@ def parse_property(name: str, spec: dict | str, where: str) -> PropertyModel:
             np.isfinite(e) and e >= 0 for e in np.atleast_1d(values["activation_energy"])):
         raise ValueError(f"{where}.activation_energy = {spec['activation_energy']!r}: must be "
                          ">= 0")
+    if "exponent" in values and not np.isfinite(values["exponent"]):
+        raise ValueError(f"{where}.exponent = {spec['exponent']!r}: must be finite")
+    if kind == "matthiessen" and not values["lattice_value"] > values["value"]:
+        raise ValueError(f"{where}.lattice_value = {spec['lattice_value']!r}: must exceed value = "
+                         f"{spec['value']!r} (the defect-limited part 1/value - 1/lattice_value "
+                         "must be positive)")
+    if kind == "varshni":
+        if not (np.isfinite(values["alpha"]) and values["alpha"] >= 0):
+            raise ValueError(f"{where}.alpha = {spec['alpha']!r}: must be >= 0")
+        if not (np.isfinite(values["beta"]) and values["beta"] > 0):
+            raise ValueError(f"{where}.beta = {spec['beta']!r}: must be positive (K)")
     # Every property in the database is a positive physical quantity.
-    for key in ("value", "values", "resistivity", "prefactor"):
+    for key in ("value", "values", "resistivity", "prefactor", "lattice_value"):
         vals = values.get(key)
         if vals is not None and not all(np.isfinite(v) and v > 0 for v in np.atleast_1d(vals)):
             raise ValueError(f"{where}.{key} = {spec[key]!r}: must be positive")
@@ -345,5 +418,6 @@ def mix(a, b, X, rule: str, ops: type[Ops] = Ops):
     return a + X * (b - a)
 
 
-__all__ = ["CD_ATOMIC_MASS", "MIXING_RULES", "MODELS", "PROPERTY_UNITS", "ArrheniusPrefactor", "Ops",
-           "PiecewiseArrhenius", "PropertyModel", "UflOps", "mix", "parse_property"]
+__all__ = ["CD_ATOMIC_MASS", "MIXING_RULES", "MODELS", "PROPERTY_UNITS", "ArrheniusPrefactor",
+           "Matthiessen", "Ops", "PiecewiseArrhenius", "PowerLaw", "PropertyModel", "UflOps",
+           "Varshni", "mix", "parse_property"]
