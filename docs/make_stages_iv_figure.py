@@ -2,11 +2,11 @@
 stages (a)-(d) with the drift-diffusion wire model and one parameter set (docs/validation.md).
 
 Usage:
-    .venv/bin/python docs/make_stages_iv_figure.py              # runs the four sweeps (~15 min)
+    .venv/bin/python docs/make_stages_iv_figure.py              # runs the four sweeps (~30 min)
     .venv/bin/python docs/make_stages_iv_figure.py --from DIR   # reads DIR/stage_X/iv.csv
 
 The four cases are cases/zhang2017_stage_{a,b,c,d}_dd.yaml at full resolution, -1..+1 V in 0.1 V
-steps. The current plotted is the one through the grounded W terminal (``cathode_current``),
+steps, self-heated (the third panel: the peak wire temperature rise). The current plotted is the one through the grounded W terminal (``cathode_current``),
 which the reaction flux resolves to round-off; the Cu terminal's is resolved only to
 ``current_resolution`` (docs/model.md 5a.3), which matters for the tiny currents of (b), (c).
 """
@@ -33,8 +33,10 @@ STAGES = {"a": "pristine CdS (two Schottky contacts)",
           "c": "shell to the W end, open at W (core touches W)",
           "d": "shell closed at both ends"}
 COLUMNS = ("bias [V]", "current [A]", "cathode_current [A]", "current_resolution [A]",
-           "current_mismatch [-]", "max_cell_potential_step [V_T]")
-PARAMETERS = ("one parameter set, 300 K, isothermal: CdS N_D = 5e17 cm^-3, mu_n = 10, mu_p = 1.2 "
+           "current_mismatch [-]", "max_cell_potential_step [V_T]", "wire_T_max [K]",
+           "wire_T_max_axial_position [nm]", "power_balance_error [-]",
+           "electrothermal_iterations [-]")
+PARAMETERS = ("one parameter set, heat sink 300 K, self-heated (docs/model.md 5a.12): CdS N_D = 5e17 cm^-3, mu_n = 10, mu_p = 1.2 "
               "cm^2/(V s), chi = 4.5 eV, E_g = 2.42 eV, eps = 8.9;\nCu2S N_A = 1e20 cm^-3, "
               "mu_n = mu_p = 5 cm^2/(V s), chi = 4.2 eV, E_g = 1.2 eV, eps = 10, m_e* = 0.5, "
               "m_h* = 1.0; Cu/CdS 0.50 eV, W/CdS 0.45 eV, Cu/Cu2S and W/Cu2S ohmic;\n"
@@ -67,7 +69,7 @@ def main() -> None:
         for stage, rows in data.items():
             for r in rows:
                 writer.writerow((stage, *(f"{r[c]:.6g}" if c in r else "" for c in COLUMNS)))
-    fig, (lin, log) = plt.subplots(1, 2, figsize=(11, 5.2))
+    fig, (lin, log, hot) = plt.subplots(1, 3, figsize=(15, 5.2))
     floor = 0.0
     for k, (stage, rows) in enumerate(data.items()):
         v = [r["bias [V]"] for r in rows]
@@ -81,6 +83,9 @@ def main() -> None:
         lin.plot(v, [x / scale for x in i], "-", color=color,
                  label=f"({stage}) {STAGES[stage]}; max |I| = {scale:.3g} A")
         log.semilogy(v, [abs(x) for x in i], "-", color=color, label=f"({stage})")
+        if all("wire_T_max [K]" in r for r in rows):
+            hot.plot(v, [r["wire_T_max [K]"] - 300.0 for r in rows], "o-", ms=3, color=color,
+                     label=f"({stage}) max {max(r['wire_T_max [K]'] for r in rows):.1f} K")
         for axis, values in ((lin, [x / scale for x in i]), (log, [abs(x) for x in i])):
             axis.plot([a for a, g in zip(v, ok, strict=True) if g],
                       [b for b, g in zip(values, ok, strict=True) if g], "o", ms=4, color=color)
@@ -99,6 +104,11 @@ def main() -> None:
     log.set_ylabel("|I| [A] (W terminal)")
     log.legend(fontsize=8)
     log.grid(True, which="major", alpha=0.3)
+    hot.set_xlabel("bias of Cu against W [V]")
+    hot.set_ylabel("peak wire temperature rise T_max - 300 K [K]")
+    hot.set_yscale("symlog", linthresh=1e-3)
+    hot.legend(fontsize=8)
+    hot.grid(True, alpha=0.3)
     fig.suptitle("Zhang et al. 2017 stages, drift-diffusion wire with prescribed composition",
                  fontsize=10)
     fig.text(0.01, 0.01, PARAMETERS, fontsize=6.5, va="bottom")

@@ -162,6 +162,11 @@ class CoupledProblem:
             self._reset_linear_solver()
             return NewtonResult(False, snes.getIterationNumber(), -100, f"PETSc error {err}")
         reason = snes.getConvergedReason()
+        if reason == PETSc.SNES.ConvergedReason.CONVERGED_SNORM_RELATIVE \
+                and snes.getIterationNumber() == 0:
+            # PETSc 3.25 reports a first step whose residual is NaN (an overflowing exponential)
+            # as a converged zero-length step, leaving the old state: a failure
+            reason = PETSc.SNES.ConvergedReason.DIVERGED_FUNCTION_NANORINF
         finite = all(np.isfinite(f.x.array).all() for f in self.u.values())
         finite = self.ctx.domain.mesh.comm.allreduce(finite, op=MPI.LAND)
         msg = "" if finite else "non-finite values in the solution"

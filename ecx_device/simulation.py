@@ -36,6 +36,7 @@ from ecx_device.physics.heat import HeatConduction
 from ecx_device.physics.wire_semiconductor import UNKNOWN_NAMES as SEMICONDUCTOR_NAMES
 from ecx_device.physics.wire_semiconductor import drift_diffusion_modules, equilibrium_start
 from ecx_device.physics.ohmic import OhmicConduction
+from ecx_device.self_heating import SelfHeatingProblem
 from ecx_device.stepping import continue_bias
 from ecx_device.units import MESH_UNIT
 
@@ -45,10 +46,11 @@ UNKNOWN_NAMES = {"T": "temperature [K]", "phi": "potential [V]", **SEMICONDUCTOR
 
 def physics_modules(case: Case, materials: dict[str, Material],
                     ctx: Context | None = None) -> list:
-    """The equation sets solved for a case: the ohmic electro-thermal model, or the isothermal
+    """The equation sets solved for a case: the ohmic electro-thermal model, or the
     drift-diffusion wire (a CdS/Cu2S heterostructure when the case prescribes a composition,
-    which ``ctx`` then holds); plus the output-only composition module when the case prescribes
-    one."""
+    which ``ctx`` then holds; its data follow the wire temperature ``ctx.fields["T"]`` when the
+    wire is self-heated, see :func:`self_heating_problem`); plus the output-only composition
+    module when the case prescribes one."""
     if case.electrical.wire_model == "drift_diffusion":
         interfaces = ((geo.Facet.CU_SINK, geo.Facet.W_SINK) if case.geometry.dimension == "1d"
                       else (geo.Facet.CU_WIRE, geo.Facet.W_WIRE))
@@ -59,7 +61,9 @@ def physics_modules(case: Case, materials: dict[str, Material],
                                           exchanged=exchanged, ctx=ctx,
                                           image_force=case.electrical.image_force,
                                           tunnelling=case.electrical.tunnelling,
-                                          statistics=case.electrical.statistics)
+                                          statistics=case.electrical.statistics,
+                                          lattice_temperature=(ctx.fields.get("T")
+                                                               if ctx is not None else None))
         if case.composition.shape != "none":
             modules.append(CompositionOutput())
         return modules
@@ -251,29 +255,52 @@ class Simulation:
         self.log(f"mesh: {case.geometry.dimension}, {ncells} cells "
                  f"({time.perf_counter() - t0:.1f} s)")
         th = case.thermal
-        materials = region_materials(case)
-        exchanged = materials.pop("wire_exchanged")
-        if case.electrical.wire_model == "drift_diffusion":
+        all_materials = region_materials(case)
+        exchanged = all_materials.pop("wire_exchanged")
+        materials = all_materials
+        device = domain
+        drift_diffusion = case.electrical.wire_model == "drift_diffusion"
+        heated = drift_diffusion and case.electrical.self_heating
+        if drift_diffusion:
             # the composition is interpolated on the restricted wire below (_set_composition)
-            domain, _ = domain.restrict(geo.Region.WIRE)
+            domain, cell_map = domain.restrict(geo.Region.WIRE)
             materials = {geo.Region.WIRE: materials[geo.Region.WIRE]}
-            self.log("wire model: drift-diffusion on the wire alone, isothermal at "
-                     f"{th.heat_sink_temperature:g} K, metals equipotential")
+            self.log("wire model: drift-diffusion on the wire alone, metals equipotential, " + (
+                "self-heated (heat on the whole device)" if heated else
+                f"isothermal at {th.heat_sink_temperature:g} K"))
+        ctx = self._context(domain, materials, exchanged, geom)
+        s = case.solver
+        if heated:  # the wire temperature the semiconductor data follow
+            V = dolfinx.fem.functionspace(domain.mesh, ("Lagrange", s.element_degree))
+            ctx.fields["T"] = dolfinx.fem.Function(V, name="T")
+            ctx.fields["T"].x.array[:] = th.heat_sink_temperature
+        modules = physics_modules(case, materials, ctx)
+        problem = CoupledProblem(ctx, modules, degree=s.element_degree, tolerance=s.newton_tolerance,
+                                 max_iterations=s.newton_max_iterations,
+                                 petsc_options=s.petsc_options)
+        if drift_diffusion:
+            equilibrium_start(ctx, modules, s.element_degree, s.petsc_options)
+        if heated:
+            problem = SelfHeatingProblem.create(
+                problem, self._context(device, all_materials, exchanged, geom), cell_map,
+                degree=s.element_degree, tolerance=s.electrothermal_tolerance,
+                max_iterations=s.electrothermal_max_iterations,
+                newton_tolerance=s.newton_tolerance, newton_max_iterations=s.newton_max_iterations,
+                petsc_options=s.petsc_options)
+        return ctx, problem, modules
+
+    def _context(self, domain: Domain, materials: dict[str, Material], exchanged: Material,
+                 geom: geo.DeviceGeometry) -> Context:
+        """Context of one mesh with the case's thermal constants and composition."""
+        th = self.case.thermal
         ctx = Context.create(domain, materials, bias=0.0,
                              heat_sink_temperature=th.heat_sink_temperature,
                              radiation_temperature=th.radiation_temperature,
                              emissivity=th.emissivity)
-        if case.composition.shape != "none" or case.exchange.enabled:
+        if self.case.composition.shape != "none" or self.case.exchange.enabled:
             ctx.exchanged = {geo.Region.WIRE: exchanged}
         self._set_composition(ctx, geom)
-        modules = physics_modules(case, materials, ctx)
-        s = case.solver
-        problem = CoupledProblem(ctx, modules, degree=s.element_degree, tolerance=s.newton_tolerance,
-                                 max_iterations=s.newton_max_iterations,
-                                 petsc_options=s.petsc_options)
-        if case.electrical.wire_model == "drift_diffusion":
-            equilibrium_start(ctx, modules, s.element_degree, s.petsc_options)
-        return ctx, problem, modules
+        return ctx
 
     def _set_composition(self, ctx: Context, geom: geo.DeviceGeometry) -> None:
         """Interpolate the case's prescribed exchanged fraction onto the mesh (P1)."""

@@ -154,8 +154,12 @@ class ElectricalSpec(Section):
 
     wire_model: Literal["ohmic", "drift_diffusion"] = Field(
         "ohmic", description="ohmic: coupled electro-thermal (all regions); drift_diffusion: "
-        "Poisson + electrons/holes in the wire with Schottky/ohmic contacts, isothermal at the "
-        "heat-sink temperature, metals equipotential")
+        "Poisson + electrons/holes in the wire with Schottky/ohmic contacts, metals "
+        "equipotential, coupled to heat on the whole device (see self_heating)")
+    self_heating: bool = Field(
+        True, description="drift_diffusion: two-way electro-thermal coupling (carrier Joule, "
+        "recombination and contact heat heat the device; the semiconductor data follow the "
+        "local temperature); false: isothermal wire at the heat-sink temperature")
     image_force: bool = Field(
         False, description="drift_diffusion: lower each Schottky barrier by the image force, "
         "sqrt(q E_s / (4 pi eps_s)) [eV] with the interface field E_s [V/m] of the solution")
@@ -206,6 +210,10 @@ class SolverSpec(Section):
     max_temperature: Temperature = Field(
         2500.0, description="a solve giving T above this anywhere is rejected and the bias "
         "step halved; failing that, the run stops with a runaway hint")
+    electrothermal_tolerance: TemperatureChange = Field(
+        1e-6, description="drift_diffusion with self_heating: the electro-thermal iteration "
+        "stops when the wire temperature changes by less than this anywhere [K]")
+    electrothermal_max_iterations: Annotated[int, Field(ge=1, le=500)] = 50
     petsc_options: dict[str, str | int | float | bool] = Field(
         default_factory=dict, description="extra PETSc options (override the defaults)")
 

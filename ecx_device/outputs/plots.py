@@ -44,13 +44,16 @@ def _axial_profile(out: Path, ctx: Context, case) -> Path | None:
     mesh = ctx.domain.mesh
     pts = axial_line(mesh)
     T = sample(ctx.fields["T"], pts)
-    phi = sample(ctx.fields["phi"], pts)
+    # the ohmic model's potential, or (drift-diffusion wire) the electron quasi-Fermi potential
+    name, label = (("phi", "potential [V]") if "phi" in ctx.fields
+                   else ("phi_n", "electron quasi-Fermi potential [V]"))
+    phi = sample(ctx.fields[name], pts)
     if mesh.comm.rank != 0:
         return None
     z = pts[:, ctx.domain.axial_index]
     with (out / "axial_profile.csv").open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["z [nm]", "temperature [K]", "potential [V]"])
+        w.writerow(["z [nm]", "temperature [K]", label])
         w.writerows(zip(z, T, phi))
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
@@ -64,7 +67,7 @@ def _axial_profile(out: Path, ctx: Context, case) -> Path | None:
         ax.text(L, ax.get_ylim()[0], " wire end / W", fontsize=8, va="bottom")
     ax2 = ax.twinx()
     ax2.plot(z, phi, color="tab:blue", lw=1, ls="--")
-    ax2.set_ylabel("potential [V]", color="tab:blue")
+    ax2.set_ylabel(label, color="tab:blue")
     ax.set_title(f"{case.name}: axis profile at {float(ctx.constants['bias'].value):+.2f} V")
     fig.tight_layout()
     path = out / "temperature_axis.png"

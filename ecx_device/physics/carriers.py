@@ -87,6 +87,23 @@ class DriftDiffusion:
         return (-q * st.local("mu_n") * n * d.grad(fields["phi_n"]),
                 -q * st.local("mu_p") * p * d.grad(fields["phi_p"]))
 
+    def heat_density(self, ctx: Context, fields: dict):
+        """Heat the carriers release in the lattice (W/m^3, UFL):
+
+            H = q mu_n n |grad phi_n|^2 + q mu_p p |grad phi_p|^2 + q R (phi_p - phi_n),
+
+        the Joule heat -(J_n . grad phi_n + J_p . grad phi_p) plus the energy q (phi_p - phi_n)
+        that each recombining pair gives up. Tested with phi_n and phi_p, the discrete continuity
+        equations make its integral plus the Schottky contacts' heat equal to the electrical power
+        sum_terminals V I exactly (``tests/verification/test_self_heating.py``). Thermoelectric
+        (Peltier, Thomson) heat is not included.
+        """
+        n, p = self.densities(fields)
+        d, q, st = ctx.domain, ELEMENTARY_CHARGE, self.stats
+        gn, gp = d.grad(fields["phi_n"]), d.grad(fields["phi_p"])
+        return (q * st.local("mu_n") * n * ufl.dot(gn, gn) + q * st.local("mu_p") * p * ufl.dot(gp, gp)
+                + q * self.recombination(fields) * (fields["phi_p"] - fields["phi_n"]))
+
     def residual(self, ctx: Context, u: dict, v: dict) -> dict:
         """Scaled continuity equations for phi_n and phi_p (rows O(1))."""
         if "psi" not in u:
@@ -143,11 +160,15 @@ class DriftDiffusion:
                 out[f"{k}_{label}"] = form
         out["recombination"] = ctx.domain.volume(
             ELEMENTARY_CHARGE * self.recombination(ctx.fields), *self.regions)
+        out["heat"] = with_quadrature(ctx.domain.volume(self.heat_density(ctx, ctx.fields),
+                                                        *self.regions),
+                                      quadrature_degree(ctx.fields["phi_n"]))
         return out
 
     def quantities(self, ctx: Context) -> dict[str, float]:
         """Anode and cathode currents (A, into the device), their mismatch, the currents'
-        round-off resolution (A) and the recombination current (A).
+        round-off resolution (A), the recombination current (A) and the heat the carriers
+        release in the wire (W, :meth:`heat_density`).
 
         The resolution: a reaction flux changes by G dphi when the quasi-Fermi potential next
         to the terminal moves by dphi, G = int q (mu_n n + mu_p p) |grad w|^2 dV being the
@@ -166,13 +187,17 @@ class DriftDiffusion:
         return {"current [A]": i_a, "cathode_current [A]": -i_c,
                 "current_mismatch [-]": float(abs(i_a + i_c) / scale),
                 "current_resolution [A]": float(resolution),
-                "recombination_current [A]": q["recombination"]}
+                "recombination_current [A]": q["recombination"],
+                "carrier_heat [W]": q["heat"]}
 
     def derived_fields(self, ctx: Context) -> dict[str, dict]:
-        """Electron and hole current densities (A/m^2) and the SRH rate (m^-3 s^-1)."""
+        """Electron and hole current densities (A/m^2), the SRH rate (m^-3 s^-1) and the carrier
+        heat (W/m^3)."""
         jn, jp = self.current_densities(ctx, ctx.fields)
         rec = self.recombination(ctx.fields)
         return {"electron_current_density [A/m^2]": {r: jn for r in self.regions},
                 "hole_current_density [A/m^2]": {r: jp for r in self.regions},
                 "current_density [A/m^2]": {r: jn + jp for r in self.regions},
-                "srh_rate [m^-3 s^-1]": {r: rec for r in self.regions}}
+                "srh_rate [m^-3 s^-1]": {r: rec for r in self.regions},
+                "carrier_heat [W/m^3]": {r: self.heat_density(ctx, ctx.fields)
+                                         for r in self.regions}}

@@ -200,7 +200,7 @@ class SchottkyContact(_Contact):
         p, st = params, self.stats
         for needed in ("N_c", "N_v", "richardson_n", "richardson_p"):
             p.require(needed)
-        T2 = p.temperature**2
+        T2 = st.T**2  # the local lattice temperature (a number when isothermal)
         # local values (numbers for a homogeneous semiconductor, UFL of X in a heterostructure)
         N_c, N_v = st.local("N_c"), st.local("N_v")
         #: Thermionic recombination velocities (m/s).
@@ -238,8 +238,7 @@ class SchottkyContact(_Contact):
             nd, na = st.doping(d.position())
             dop = ufl.sqrt((nd - na) ** 2 + 1.0)  # |N| (m^-3), kept off 0 for the sqrt
             bending = ufl.min_value(eps * e_s**2 / (2 * ELEMENTARY_CHARGE * dop), self.barrier)
-            out["tunnelling"] = tfe_lowering(bending, dop, eps, st.local("N_c"),
-                                             self.params.temperature, ops=ufl)
+            out["tunnelling"] = tfe_lowering(bending, dop, eps, st.local("N_c"), st.T, ops=ufl)
         return out
 
     def emission_fluxes(self, ctx: Context, fields: dict) -> tuple:
@@ -252,7 +251,7 @@ class SchottkyContact(_Contact):
         (which, from a charge-neutral start, is 10^8 times off and made the first hole update
         5e6 V).
         """
-        q, vt = ELEMENTARY_CHARGE, self.params.thermal_voltage
+        q, vt = ELEMENTARY_CHARGE, self.stats.vt
         V = self.potential(ctx)
         n_b = self.n_b
         lowered = self.lowering(ctx, fields)
@@ -261,6 +260,15 @@ class SchottkyContact(_Contact):
         excess_n = n_b * (ufl.exp((V - fields["phi_n"]) / vt) - 1.0)
         excess_p = self.p_b * (ufl.exp((fields["phi_p"] - V) / vt) - 1.0)
         return -q * self.v_n * excess_n, q * self.v_p * excess_p
+
+    def interface_heat(self, ctx: Context, fields: dict):
+        """Heat released at the interface (W/m^2, UFL): J_n . n (phi_n - V) + J_p . n (phi_p - V),
+        the energy a carrier gives up dropping from its quasi-Fermi level in the semiconductor to
+        the metal's Fermi level; >= 0 in both bias directions. Released where the emitted carriers
+        thermalise, i.e. at the contact (the heat coupling puts it into the wire's first cells)."""
+        jn, jp = self.emission_fluxes(ctx, fields)
+        V = self.potential(ctx)
+        return jn * (fields["phi_n"] - V) + jp * (fields["phi_p"] - V)
 
     def residual(self, ctx: Context, u: dict, v: dict) -> dict:
         """Nitsche psi condition plus the thermionic-emission Robin terms int J . n v dA."""
@@ -279,20 +287,25 @@ class SchottkyContact(_Contact):
         return ctx.domain.surface(-(jn + jp), self.facet_group)
 
     def quantities(self, ctx: Context) -> dict[str, float]:
-        """The thermionic-emission current of this contact (A, into the device) and, when
-        enabled, the area-mean barrier lowerings (eV)."""
+        """The thermionic-emission current of this contact (A, into the device), the heat
+        released at it (W, :meth:`interface_heat`) and, when enabled, the area-mean barrier
+        lowerings (eV)."""
         if "phi_n" not in ctx.fields:
             return {}
         def forms() -> dict:
             d = ctx.domain
             out = {"i": self._emission_form(ctx), "area": d.surface(
-                1.0 + 0.0 * ctx.fields["psi"], self.facet_group)}
+                1.0 + 0.0 * ctx.fields["psi"], self.facet_group),
+                "heat": with_quadrature(d.surface(self.interface_heat(ctx, ctx.fields),
+                                                  self.facet_group),
+                                        quadrature_degree(ctx.fields["phi_n"]))}
             for k, form in self.lowering(ctx, ctx.fields).items():
                 out[k] = d.surface(form, self.facet_group)
             return out
 
         q = ctx.evaluate(f"{self.name}:{self.facet_group}", forms)
-        out = {f"{self.facet_group}_emission_current [A]": q["i"]}
+        out = {f"{self.facet_group}_emission_current [A]": q["i"],
+               f"{self.facet_group}_contact_heat [W]": q["heat"]}
         for k in ("image_force", "tunnelling"):
             if k in q:
                 out[f"{self.facet_group}_{k}_lowering [eV]"] = q[k] / q["area"]

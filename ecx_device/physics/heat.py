@@ -69,3 +69,32 @@ class HeatConduction:
         return {"wire_T_max [K]": float(t_max), "wire_T_mean [K]": t_mean,
                 "wire_T_max_axial_position [nm]": float(pos[d.axial_index]),
                 "radiated_power [W]": radiated}
+
+
+class HeatSource:
+    """A given heat source (W/m^3) in the wire, e.g. the carrier heat of the drift-diffusion wire
+    computed on its own mesh and handed over cellwise (:mod:`ecx_device.self_heating`).
+
+    Args:
+        density: The source density (W/m^3), a Function (DG0) on this mesh, updated in place.
+    """
+
+    name = "heat_source"
+    unknowns = ()
+
+    def __init__(self, density):
+        self.density = density
+
+    def residual(self, ctx: Context, u: dict, v: dict) -> dict:
+        """-int Q v_T dV over the wire."""
+        return {"T": -ctx.domain.volume(self.density * v["T"], geo.Region.WIRE)} if "T" in v else {}
+
+    def quantities(self, ctx: Context) -> dict[str, float]:
+        """The power of the source (W)."""
+        q = ctx.evaluate(self.name, lambda: {
+            "power": ctx.domain.volume(self.density, geo.Region.WIRE)})
+        return {"wire_heat_source [W]": q["power"]}
+
+    def derived_fields(self, ctx: Context) -> dict[str, dict]:
+        """The source density (W/m^3)."""
+        return {"heat_source [W/m^3]": {geo.Region.WIRE: self.density}}

@@ -37,7 +37,7 @@ rate in continuity) must multiply its SI residual by the same factor: use
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,7 +70,8 @@ class SemiconductorParameters:
         donors: Ionised donor density N_D (m^-3): number, UFL expression, or function of the
             SI position (m) returning a UFL expression.
         acceptors: Ionised acceptor density N_A (m^-3), same forms as ``donors``.
-        temperature: Lattice temperature (K).
+        temperature: Lattice temperature (K); with ``lattice_temperature`` the reference
+            temperature T_0 of the scaling and of the potential.
         n_i: Intrinsic density (m^-3); if None it follows from N_c, N_v and E_g.
         N_c: Effective density of states of the conduction band (m^-3); needed by Schottky
             contacts.
@@ -85,6 +86,13 @@ class SemiconductorParameters:
             :class:`Heterostructure`); these parameters are then the X = 0 phase and set the
             scaling and the potential reference.
         statistics: ``boltzmann`` or ``fermi_dirac`` (Blakemore form, :class:`CarrierStatistics`).
+        lattice_temperature: Local lattice temperature (K) as a UFL expression (e.g. the
+            temperature Function of a coupled heat solve); None: ``temperature`` everywhere.
+            When set, ``temperature`` is only the reference of the scaling and of the potential
+            (see :class:`CarrierStatistics`), and N_c, N_v, E_g must be given.
+        temperature_laws: Parameter name (``N_c``, ``mu_n``, ``E_g``, ...) -> function of the
+            temperature (K, UFL) giving its local value in the units above; used only with
+            ``lattice_temperature``. Parameters without a law keep their number.
     """
 
     eps_r: float
@@ -106,6 +114,8 @@ class SemiconductorParameters:
     electron_affinity: float | None = None
     heterostructure: Heterostructure | None = None
     statistics: str = "boltzmann"
+    lattice_temperature: Any = None
+    temperature_laws: Mapping[str, Callable[[Any], Any]] | None = None
 
     @property
     def thermal_voltage(self) -> float:
@@ -209,13 +219,17 @@ class SemiconductorScaling:
 BLAKEMORE = 0.27
 
 #: Parameter attribute -> material property whose mixing rule (``MIXING_RULES`` of
-#: materials/properties.py) it follows in a heterostructure, so the wire mixes as the database says.
-_MIXED_AS = {"eps_r": "relative_permittivity", "mu_n": "electron_mobility",
+#: materials/properties.py) it follows in a heterostructure, so the wire mixes as the database says;
+#: also the property whose temperature model gives the parameter's temperature law.
+MIXED_AS = {"eps_r": "relative_permittivity", "mu_n": "electron_mobility",
              "mu_p": "hole_mobility", "tau_n": "carrier_lifetime", "tau_p": "carrier_lifetime",
              "N_c": "conduction_band_dos", "N_v": "valence_band_dos", "E_g": "band_gap",
              "electron_affinity": "electron_affinity",
              "richardson_n": "richardson_constant_electrons",
              "richardson_p": "richardson_constant_holes"}
+
+#: Material properties that SemiconductorParameters holds in eV (the database holds joules).
+ENERGY_PROPERTIES = ("band_gap", "electron_affinity")
 
 
 @dataclass(frozen=True)
@@ -237,21 +251,32 @@ def exponential(x):
     return math.exp(x) if isinstance(x, int | float) else ufl.exp(x)
 
 
+def logarithm(x):
+    """ln of a number or of a UFL expression."""
+    return math.log(x) if isinstance(x, int | float) else ufl.ln(x)
+
+
 class CarrierStatistics:
     """Scaled densities n/C_0, p/C_0 and the SRH rate as UFL expressions of the potentials.
 
     Homogeneous material: n/C_0 = exp((psi - phi_n)/V_T + a_n), p/C_0 = exp((phi_p - psi)/V_T
     + a_p) with a_n = a_p = ln(n_i/C_0), numbers.
 
-    Heterostructure (``params.heterostructure``): psi stays referred to the intrinsic level of
-    the X = 0 phase (subscript 0), so the vacuum level is E_vac = -q psi + chi_0 +
-    k_B T ln(N_c0/n_i0) everywhere and E_c = E_vac - chi(x), E_v = E_c - E_g(x). Then
+    Heterostructure (``params.heterostructure``) or a temperature field
+    (``params.lattice_temperature``): psi stays referred to the intrinsic level of the X = 0
+    phase at the reference temperature T_0 (subscript 0), so the vacuum level is
+    E_vac = -q psi + chi_0 + c_0 everywhere, c_0 = k_B T_0 ln(N_c0/n_i0) a fixed energy, and
+    E_c = E_vac - chi(x), E_v = E_c - E_g(x, T). Then, with the local V_T = k_B T(x)/q,
 
-        a_n = ln(N_c(x)/C_0) - ln(N_c0/n_i0) + (chi(x) - chi_0)/V_T,
-        a_p = ln(N_v(x)/C_0) + ln(N_c0/n_i0) - (chi(x) - chi_0 + E_g(x))/V_T,
+        a_n = ln(N_c(x, T)/C_0) - (c_0 - chi(x) + chi_0)/V_T,
+        a_p = ln(N_v(x, T)/C_0) + (c_0 - chi(x) + chi_0 - E_g(x, T))/V_T,
 
-    UFL expressions of X, which reduce to ln(n_i0/C_0) at X = 0 because
-    n_i0^2 = N_c0 N_v0 exp(-E_g0/kT). The local intrinsic density is n_i(x) = C_0 exp((a_n +
+    UFL expressions of X and T, which reduce to ln(n_i0/C_0) at X = 0, T = T_0 because
+    n_i0^2 = N_c0 N_v0 exp(-E_g0/k_B T_0). The electron affinity does not depend on T, so a
+    change of the gap with temperature moves the valence band edge. The densities keep the
+    quasi-Fermi form with the local V_T, N_c, N_v, E_g; the currents stay -q mu n grad phi_n
+    (no thermoelectric current: the Seebeck and Peltier terms of a non-isothermal
+    drift-diffusion model are left out). The local intrinsic density is n_i(x) = C_0 exp((a_n +
     a_p)/2), i.e. n_i^2 = N_c N_v exp(-E_g/kT). Mixing (materials/properties.py MIXING_RULES):
     chi, E_g, eps, Richardson constants linear in X; N_c, N_v, mobilities, lifetimes
     log-linear; ionised doping linear, N_D(x) = (1-X) N_D0 + X N_D1 (likewise N_A): each
@@ -274,52 +299,70 @@ class CarrierStatistics:
 
     def __init__(self, params: SemiconductorParameters, scaling: SemiconductorScaling):
         self.params, self.scaling = params, scaling
-        self.vt = scaling.thermal_voltage
         if params.statistics not in ("boltzmann", "fermi_dirac"):
             raise ValueError(f"statistics = {params.statistics!r}: expected boltzmann or "
                              "fermi_dirac")
         self.degenerate = params.statistics == "fermi_dirac"
-        # ln(n_i / C_0) enters the exponent instead of multiplying a tiny n_i / C_0 (CdS: 1e-19)
-        self.log_ni = math.log(params.intrinsic_density / scaling.density)
+        #: Lattice temperature (K): the UFL field when one is given, else the number.
+        self.T = (params.temperature if params.lattice_temperature is None
+                  else params.lattice_temperature)
+        self.thermal = params.lattice_temperature is not None
+        #: Local thermal voltage k_B T / q (V): a number, or UFL with a temperature field.
+        self.vt = BOLTZMANN * self.T / ELEMENTARY_CHARGE
         het = params.heterostructure
-        if het is None:
-            self.a_n = self.a_p = self.log_ni
+        if het is None and not self.thermal:
+            # ln(n_i / C_0) enters the exponent instead of multiplying a tiny n_i / C_0 (CdS: 1e-19)
+            self.a_n = self.a_p = math.log(params.intrinsic_density / scaling.density)
             return
-        other = het.exchanged
-        if other.temperature != params.temperature:
+        if self.thermal and params.n_i is not None:
+            raise ValueError("with a lattice_temperature field give N_c, N_v and E_g, not n_i "
+                             "(n_i then follows the local temperature)")
+        if het is not None and het.exchanged.temperature != params.temperature:
             raise ValueError("both phases of a heterostructure need the same temperature")
-        for name in ("N_c", "N_v", "E_g", "electron_affinity"):
+        needed = ("N_c", "N_v", "E_g") + (("electron_affinity",) if het is not None else ())
+        for name in needed:
             params.require(name)
-            other.require(name)
+            if het is not None:
+                het.exchanged.require(name)
+        # E_c + q psi = -(chi - chi_0) + c0 (eV), fixed at the reference temperature so that psi
+        # stays an electrostatic potential when T varies (class docstring)
+        c0 = params.conduction_offset()  # V_T0 ln(N_c0 / n_i0) at the reference temperature
+        dchi = (self.local("electron_affinity") - params.electron_affinity
+                if het is not None else 0.0)
         vt = self.vt
-        shift = params.conduction_offset() / vt  # ln(N_c0 / n_i0)
-        dchi = self.local("electron_affinity") - params.electron_affinity
-        self.a_n = self.log_dos("N_c") - shift + dchi / vt
-        self.a_p = self.log_dos("N_v") + shift - (dchi + self.local("E_g")) / vt
+        self.a_n = self.log_dos("N_c") - (c0 - dchi) / vt
+        self.a_p = self.log_dos("N_v") + (c0 - dchi - self.local("E_g")) / vt
 
     # -- local material data ---------------------------------------------------------------
+    def _phase_value(self, phase: SemiconductorParameters, name: str):
+        """Parameter ``name`` of one phase at the local temperature (number or UFL)."""
+        laws = phase.temperature_laws or {}
+        if self.thermal and name in laws:
+            return laws[name](self.T)
+        return phase.require(name)
+
     def local(self, name: str):
-        """Parameter ``name`` of SemiconductorParameters at the local X (a number when
-        homogeneous, else UFL), mixed by the rule of its material property."""
-        pr = self.params
-        base = pr.require(name)
-        het = pr.heterostructure
+        """Parameter ``name`` of SemiconductorParameters at the local X and temperature (a number
+        when homogeneous and isothermal, else UFL), mixed by the rule of its material property."""
+        base = self._phase_value(self.params, name)
+        het = self.params.heterostructure
         if het is None:
             return base
-        other, X = het.exchanged.require(name), het.fraction
-        if MIXING_RULES[_MIXED_AS[name]] == "log_linear":
-            return base * ufl.exp(X * math.log(other / base))
+        other, X = self._phase_value(het.exchanged, name), het.fraction
+        if MIXING_RULES[MIXED_AS[name]] == "log_linear":
+            return base * ufl.exp(X * logarithm(other / base))
         return base + X * (other - base)
 
     def log_dos(self, name: str):
         """ln(N/C_0) of the local effective density of states ``N_c`` or ``N_v`` (-)."""
-        pr, C0 = self.params, self.scaling.density
-        base = math.log(pr.require(name) / C0)
-        het = pr.heterostructure
+        C0 = self.scaling.density
+        base = self._phase_value(self.params, name)
+        het = self.params.heterostructure
         if het is None:
-            return base
+            return logarithm(base / C0)
         # log-linear mixing written in the logarithm: no exp/ln round trip
-        return base + het.fraction * math.log(het.exchanged.require(name) / pr.require(name))
+        return logarithm(base / C0) + het.fraction * logarithm(
+            self._phase_value(het.exchanged, name) / base)
 
     @property
     def permittivity(self):
@@ -378,7 +421,7 @@ class CarrierStatistics:
         """
         ni = exponential(self.log_intrinsic())
         et = self.params.trap_level / self.vt  # eV / V = dimensionless ratio in units of kT
-        n1, p1 = ni * math.exp(et), ni * math.exp(-et)
+        n1, p1 = ni * exponential(et), ni * exponential(-et)
         if self.degenerate:
             excess = (self.n(psi, phi_n) * self.p(psi, phi_p)
                       * (1.0 - ufl.exp((phi_n - phi_p) / self.vt)))

@@ -1,7 +1,8 @@
 """The drift-diffusion wire model: material data -> semiconductor modules for the wire.
 
-Maps a wire material's semiconductor properties (materials database, evaluated at the heat-sink
-temperature: this model is isothermal for now) onto :class:`SemiconductorParameters`, and builds
+Maps a wire material's semiconductor properties (materials database: numbers at the heat-sink
+temperature, plus the temperature laws of the data when the wire is self-heated) onto
+:class:`SemiconductorParameters`, and builds
 Poisson, drift-diffusion and one contact per metal|wire interface: Schottky with the barrier of the
 metal/semiconductor pair from ``materials/data/barriers.yaml``, ohmic where that barrier is 0.
 The metals are taken as equipotential at their terminal's potential (their resistance is ~1e-8 of
@@ -22,12 +23,15 @@ from ecx_device.coupling import CoupledProblem
 from ecx_device.errors import CaseError, SolverError
 from ecx_device.materials import Material
 from ecx_device.materials.database import schottky_barrier
+from ecx_device.materials.properties import UflOps
 from ecx_device.physics.base import Context, integrate
 from ecx_device.physics.carriers import DriftDiffusion
 from ecx_device.physics.contacts import OhmicContact, SchottkyContact
 from ecx_device.physics.poisson import Poisson
 from ecx_device.physics.semiconductor_scaling import (
     BLAKEMORE,
+    ENERGY_PROPERTIES,
+    MIXED_AS,
     Heterostructure,
     SemiconductorParameters,
 )
@@ -39,8 +43,28 @@ UNKNOWN_NAMES = {"psi": "electrostatic_potential [V]",
                  "phi_p": "hole_quasi_fermi_potential [V]"}
 
 
-def semiconductor_parameters(material: Material, temperature: float) -> SemiconductorParameters:
-    """Semiconductor parameters of ``material`` at ``temperature`` (K), SI (band gap in eV)."""
+def temperature_laws(material: Material) -> dict:
+    """SemiconductorParameters name -> law of the local temperature (K, UFL), for every
+    semiconductor property of ``material`` that depends on temperature (not a constant model);
+    energies converted to eV as SemiconductorParameters holds them."""
+    laws = {}
+    for attr, prop in MIXED_AS.items():
+        model = material.properties.get(prop)
+        if model is None or model.kind == "constant":
+            continue
+        scale = 1.0 / ELEMENTARY_CHARGE if prop in ENERGY_PROPERTIES else 1.0
+        laws[attr] = lambda T, model=model, scale=scale: scale * model(T, UflOps)
+    return laws
+
+
+def semiconductor_parameters(material: Material, temperature: float,
+                             lattice_temperature=None) -> SemiconductorParameters:
+    """Semiconductor parameters of ``material`` at ``temperature`` (K), SI (band gap in eV).
+
+    With ``lattice_temperature`` (K, UFL) the numbers are the values at the reference
+    ``temperature`` and the temperature-dependent properties follow the field
+    (:func:`temperature_laws`).
+    """
 
     def value(prop: str, default: float | None = None) -> float:
         if prop not in material.properties and default is not None:
@@ -57,7 +81,9 @@ def semiconductor_parameters(material: Material, temperature: float) -> Semicond
         richardson_n=value("richardson_constant_electrons"),
         richardson_p=value("richardson_constant_holes"),
         electron_affinity=(value("electron_affinity") / ELEMENTARY_CHARGE
-                           if "electron_affinity" in material.properties else None))
+                           if "electron_affinity" in material.properties else None),
+        lattice_temperature=lattice_temperature,
+        temperature_laws=temperature_laws(material) if lattice_temperature is not None else None)
 
 
 def equilibrium_start(ctx: Context, modules: list, degree: int,
@@ -117,7 +143,7 @@ def contact_fraction(ctx: Context, facet_group: str) -> float:
 def drift_diffusion_modules(wire: Material, metals: dict[str, str], temperature: float,
                             exchanged: Material | None = None, ctx: Context | None = None,
                             image_force: bool = False, tunnelling: bool = False,
-                            statistics: str = "boltzmann") -> list:
+                            statistics: str = "boltzmann", lattice_temperature=None) -> list:
     """Modules of the drift-diffusion wire.
 
     Args:
@@ -130,12 +156,15 @@ def drift_diffusion_modules(wire: Material, metals: dict[str, str], temperature:
         image_force: Image-force lowering at the Schottky contacts.
         tunnelling: Thermionic-field emission at the Schottky contacts.
         statistics: ``boltzmann`` or ``fermi_dirac`` (Blakemore).
+        lattice_temperature: Temperature field of the wire (K, UFL) that the semiconductor data
+            follow (self-heating); None: isothermal at ``temperature``.
     """
-    par = dataclasses.replace(semiconductor_parameters(wire, temperature), statistics=statistics)
+    par = dataclasses.replace(semiconductor_parameters(wire, temperature, lattice_temperature),
+                              statistics=statistics)
     check_statistics(par, wire)
     phases = {0: wire}
     if ctx is not None and ctx.composition is not None and exchanged is not None:
-        other = semiconductor_parameters(exchanged, temperature)
+        other = semiconductor_parameters(exchanged, temperature, lattice_temperature)
         check_statistics(dataclasses.replace(other, statistics=statistics), exchanged)
         for key, mat, p in (("wire", wire, par), ("wire_exchanged", exchanged, other)):
             if p.electron_affinity is None:  # the band alignment of the two phases needs it
@@ -156,5 +185,5 @@ def drift_diffusion_modules(wire: Material, metals: dict[str, str], temperature:
     return modules
 
 
-__all__ = ["UNKNOWN_NAMES", "check_statistics", "contact_fraction", "drift_diffusion_modules", "equilibrium_start",
-           "semiconductor_parameters"]
+__all__ = ["UNKNOWN_NAMES", "check_statistics", "contact_fraction", "drift_diffusion_modules",
+           "equilibrium_start", "semiconductor_parameters", "temperature_laws"]

@@ -1,0 +1,246 @@
+"""Two-way electro-thermal coupling of the drift-diffusion wire (docs/model.md 5a.12).
+
+The carriers live on the wire (a submesh; the metals are equipotential), the temperature on the
+whole device (the metals conduct heat to the sinks as in the ohmic model). At each bias the two
+are coupled by fixed-point (Gummel-type) iteration:
+
+1. drift-diffusion on the wire at the wire temperature T_w (Newton); its data (V_T, N_c, N_v, n_i,
+   E_g, mobilities, the Richardson A* T^2 of the Schottky contacts) follow T_w. When T_w moved a
+   lot since the last carrier solve, the move is made in steps (temperature continuation);
+2. the heat the carriers release, per wire cell: the bulk heat of
+   :meth:`DriftDiffusion.heat_density` (Joule plus recombination) averaged over the cell, and the
+   heat released at each Schottky contact (:meth:`SchottkyContact.interface_heat`) put into the
+   cells that touch it. The cell values times the cell volumes sum to the total exactly, so the heat
+   problem receives the electrical power sum V I (up to the Newton tolerance of step 1);
+3. heat on the whole device with that source (Newton; radiation, k(T, X));
+4. the new wire temperature; stop when it moved by less than ``tolerance`` anywhere, keeping the
+   T_w that step 1 used (so the carriers are exactly consistent with the data they were solved
+   with, and the device temperature differs from it by less than ``tolerance``).
+
+The iteration converges while the heating feeds back weakly (a gain dT_new/dT_old below one);
+past that a steady state may not exist (thermal runaway), and the bias continuation reports it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ecx_device import geometry as geo
+from ecx_device.coupling import CoupledProblem, NewtonResult
+from ecx_device.fem import MPI, dolfinx, ufl
+from ecx_device.physics.carriers import DriftDiffusion
+from ecx_device.physics.contacts import SchottkyContact
+from ecx_device.physics.heat import HeatConduction, HeatSource
+from ecx_device.physics.semiconductor_scaling import quadrature_degree, with_quadrature
+
+#: NewtonResult.reason of an electro-thermal iteration that ran out of iterations.
+NOT_CONVERGED = -200
+
+
+def power_balance(quantities: dict[str, float], bias: float) -> dict[str, float]:
+    """Electrical power V I (W) and the relative error of carrier + contact heat against it.
+
+    Args:
+        quantities: Scalars of the drift-diffusion modules (``current [A]`` of the biased
+            terminal, ``carrier_heat [W]``, ``*_contact_heat [W]``).
+        bias: Potential of the biased terminal (V; the other is grounded).
+    """
+    heat = quantities["carrier_heat [W]"] + sum(
+        v for k, v in quantities.items() if k.endswith("_contact_heat [W]"))
+    power = bias * quantities["current [A]"]
+    scale = max(abs(power), abs(heat), np.finfo(float).tiny)
+    return {"electrical_power [W]": power, "power_balance_error [-]": abs(heat - power) / scale}
+
+
+class CellHeat:
+    """The carrier heat of the wire as a cellwise density (W/m^3) on the whole device's mesh.
+
+    Args:
+        wire_ctx: Context of the drift-diffusion problem (wire submesh).
+        modules: Its modules (the DriftDiffusion module and the contacts).
+        parent_cells: Device cell of each wire cell (local, owned and ghost).
+        density: DG0 Function on the device mesh that receives the density (0 outside the wire).
+    """
+
+    def __init__(self, wire_ctx, modules: list, parent_cells: np.ndarray, density):
+        d, f = wire_ctx.domain, wire_ctx.fields
+        W0 = dolfinx.fem.functionspace(d.mesh, ("DG", 0))
+        w = ufl.TestFunction(W0)
+        q = quadrature_degree(f["phi_n"])
+        form = 0
+        for m in modules:
+            if isinstance(m, DriftDiffusion):
+                form += with_quadrature(d.volume(m.heat_density(wire_ctx, f) * w, *m.regions), q)
+            elif isinstance(m, SchottkyContact):
+                form += with_quadrature(d.surface(m.interface_heat(wire_ctx, f) * w,
+                                                  m.facet_group), q)
+        self._form = dolfinx.fem.form(form)
+        volume = dolfinx.fem.assemble_vector(dolfinx.fem.form(d.volume(w, geo.Region.WIRE)))
+        volume.scatter_reverse(dolfinx.la.InsertMode.add)
+        self._volume = volume.array.copy()
+        self._wire = dolfinx.fem.Function(W0)
+        self._sub_cells = np.arange(len(parent_cells), dtype=np.int32)
+        self._parent_cells = parent_cells
+        self.density = density
+
+    def update(self) -> None:
+        """Assemble the heat of the current carrier state and hand it to the device mesh."""
+        vec = dolfinx.fem.assemble_vector(self._form)
+        vec.scatter_reverse(dolfinx.la.InsertMode.add)
+        n = self._wire.function_space.dofmap.index_map.size_local
+        self._wire.x.array[:n] = vec.array[:n] / self._volume[:n]
+        self._wire.x.scatter_forward()
+        self.density.interpolate(self._wire, cells0=self._sub_cells, cells1=self._parent_cells)
+        self.density.x.scatter_forward()
+
+
+class SelfHeatingProblem:
+    """Drift-diffusion on the wire and heat on the device, solved together by fixed-point
+    iteration (module docstring). Offers what the bias continuation, the run loop and the
+    checkpoints use of a :class:`CoupledProblem`.
+
+    Args:
+        carriers: The drift-diffusion problem; its context's ``bias`` constant drives the device
+            and its ``fields["T"]`` is the wire temperature the semiconductor data read.
+        heat: The heat problem on the device mesh (with a :class:`HeatSource` of ``cell_heat``).
+        cell_heat: Transfer of the carrier heat to the device mesh.
+        parent_cells: Device cell of each wire cell (local, owned and ghost).
+        tolerance: Stop when the wire temperature moves by less than this (K).
+        max_iterations: Iteration limit.
+    """
+
+    def __init__(self, carriers: CoupledProblem, heat: CoupledProblem, cell_heat: CellHeat,
+                 parent_cells: np.ndarray, tolerance: float = 1e-6, max_iterations: int = 50):
+        self.carriers, self.heat, self.cell_heat = carriers, heat, cell_heat
+        self.ctx = carriers.ctx
+        self.wire_T = self.ctx.fields["T"]
+        self._cells = (parent_cells, np.arange(len(parent_cells), dtype=np.int32))
+        self.tolerance, self.max_iterations = tolerance, max_iterations
+        self.names = carriers.names + heat.names
+        self.spaces = {**carriers.spaces, **heat.spaces}
+        # T_wire among the unknowns so checkpoints save and restore it with the rest
+        self.u = {**carriers.u, **heat.u, "T_wire": self.wire_T}
+        self.modules = carriers.modules + heat.modules
+        self.iterations = 0
+        self.change = 0.0
+        self.wire_T.x.array[:] = self._device_temperature()
+
+    @classmethod
+    def create(cls, carriers: CoupledProblem, device_ctx, cell_map, *, degree: int,
+               tolerance: float = 1e-6, max_iterations: int = 50,
+               newton_tolerance: float = 1e-11, newton_max_iterations: int = 40,
+               petsc_options: dict | None = None) -> SelfHeatingProblem:
+        """Join ``carriers`` (on the wire submesh) to heat on the device.
+
+        Args:
+            carriers: The drift-diffusion problem (its ``ctx.fields["T"]`` the wire temperature).
+            device_ctx: Context of the whole device mesh (materials with thermal conductivity,
+                thermal constants, composition).
+            cell_map: The cell EntityMap of the wire submesh (``Domain.restrict``).
+            degree: Lagrange degree of the temperature.
+            tolerance, max_iterations: Of the fixed-point iteration (K, -).
+            newton_tolerance, newton_max_iterations, petsc_options: Of the heat Newton solve.
+        """
+        wire = carriers.ctx.domain.mesh
+        imap = wire.topology.index_map(wire.topology.dim)
+        parent_cells = np.asarray(cell_map.sub_topology_to_topology(
+            np.arange(imap.size_local + imap.num_ghosts, dtype=np.int32), False), dtype=np.int32)
+        density = dolfinx.fem.Function(
+            dolfinx.fem.functionspace(device_ctx.domain.mesh, ("DG", 0)),
+            name="carrier_heat [W/m^3]")
+        heat = CoupledProblem(device_ctx, [HeatConduction(), HeatSource(density)], degree=degree,
+                              tolerance=newton_tolerance, max_iterations=newton_max_iterations,
+                              petsc_options=petsc_options)
+        cell_heat = CellHeat(carriers.ctx, carriers.modules, parent_cells, density)
+        return cls(carriers, heat, cell_heat, parent_cells, tolerance, max_iterations)
+
+    def _device_temperature(self) -> np.ndarray:
+        """The device temperature interpolated onto the wire (K)."""
+        new = dolfinx.fem.Function(self.wire_T.function_space)
+        new.interpolate(self.heat.u["T"], cells0=self._cells[0], cells1=self._cells[1])
+        new.x.scatter_forward()
+        return new.x.array
+
+    def solve(self) -> NewtonResult:
+        """The fixed-point iteration at the current bias; never raises on divergence."""
+        comm = self.ctx.domain.mesh.comm
+        newton = 0
+        target = None  # wire temperature for the next carrier solve; None: the current one
+        for k in range(1, self.max_iterations + 1):
+            result, its = self._carriers_at(target)
+            newton += its
+            if not result.converged:
+                return NewtonResult(False, newton, result.reason,
+                                    f"drift-diffusion solve failed in electro-thermal iteration "
+                                    f"{k}" + (f": {result.message}" if result.message else ""))
+            self.cell_heat.update()
+            result = self.heat.solve()
+            newton += result.iterations
+            if not result.converged:
+                return NewtonResult(False, newton, result.reason,
+                                    f"heat solve failed in electro-thermal iteration {k}"
+                                    + (f": {result.message}" if result.message else ""))
+            target = self._device_temperature()
+            self.change = comm.allreduce(float(np.max(np.abs(target - self.wire_T.x.array),
+                                                      initial=0.0)), op=MPI.MAX)
+            self.iterations = k
+            if self.change <= self.tolerance:
+                return NewtonResult(True, newton, result.reason)
+        return NewtonResult(False, newton, NOT_CONVERGED,
+                            f"electro-thermal iteration did not converge in {self.max_iterations} "
+                            f"iterations (last wire temperature change {self.change:.3g} K)")
+
+    def _carriers_at(self, target: np.ndarray | None) -> tuple[NewtonResult, int]:
+        """Solve the carriers with the wire temperature moved to ``target`` (K), by temperature
+        continuation: a large temperature change makes the first Newton step of the minority
+        carriers, whose densities change by decades, overflow; the change is then halved (down
+        to 1/64) as the bias continuation halves bias steps."""
+        if target is None:
+            result = self.carriers.solve()
+            return result, result.iterations
+        start = self.wire_T.x.array.copy()
+        done, step, its = 0.0, 1.0, 0
+        while True:
+            good = self.carriers.state()
+            self.wire_T.x.array[:] = start + (done + step) * (target - start)
+            result = self.carriers.solve()
+            its += result.iterations
+            if result.converged:
+                done += step
+                if done >= 1.0:
+                    return result, its
+                step = min(2 * step, 1.0 - done)
+                continue
+            self.carriers.restore(good)
+            self.wire_T.x.array[:] = start + done * (target - start)
+            step /= 2
+            if step < 1.0 / 64:
+                return result, its
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Copy of the solution arrays (carriers, device temperature, wire temperature)."""
+        return {**self.carriers.state(), **self.heat.state(),
+                "T_wire": self.wire_T.x.array.copy()}
+
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        """Put back a state returned by :meth:`state`."""
+        self.carriers.restore({n: state[n] for n in self.carriers.names})
+        self.heat.restore({n: state[n] for n in self.heat.names})
+        self.wire_T.x.array[:] = state["T_wire"]
+
+    def residual_norms(self) -> dict[str, float]:
+        """Residual norm of every equation (see :meth:`CoupledProblem.residual_norms`)."""
+        return {**self.carriers.residual_norms(), **self.heat.residual_norms()}
+
+    def quantities(self) -> dict[str, float]:
+        """Scalars of both problems, the power balance and the iteration's figures."""
+        out = {**self.carriers.quantities(), **self.heat.quantities()}
+        out.update(power_balance(out, float(self.ctx.constants["bias"].value)))
+        out["electrothermal_iterations [-]"] = float(self.iterations)
+        out["electrothermal_last_change [K]"] = self.change
+        return out
+
+    def close(self) -> None:
+        """Destroy both problems' PETSc objects (see :meth:`CoupledProblem.close`)."""
+        self.carriers.close()
+        self.heat.close()

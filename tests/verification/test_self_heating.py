@@ -1,0 +1,246 @@
+"""Two-way electro-thermal coupling of the drift-diffusion wire (docs/model.md 5a.12).
+
+1. Exact coupled solution. A 1D n-type resistor (N_D = N_c, ohmic contacts, length L,
+   area A) whose electron mobility falls as mu_n = mu_0 T_0 / T, in a wire with constant thermal
+   conductivity k and both ends at T_0. With n = N_D the conductivity is sigma_0 T_0 / T
+   (sigma_0 = q N_D mu_0), the current density J is uniform and the Joule heat J^2 T / (sigma_0
+   T_0) is linear in T, so
+
+       -k T'' = a T,  a = J^2 / (sigma_0 T_0 k)   ->   T = T_0 cos(sqrt(a) (x - L/2)) / cos(theta),
+       theta = sqrt(a) L / 2,   V = int J / sigma dx = 2 sqrt(T_0 k / sigma_0) tan(theta),
+
+   i.e. theta = atan(V / (2 sqrt(T_0 k / sigma_0))) and J = 2 theta sqrt(sigma_0 T_0 k) / L. With
+   N_c = N_D the offset psi - phi_n is constant along the wire, so psi'' = phi_n'' and the
+   space charge eps phi_n'' / q is what separates n from N_D: ~3e-7 N_D with the data below
+   (1 um, N_D = 1e25 m^-3, eps_r = 1; with 300 nm, 1e24 m^-3 and eps_r = 10 it was 1e-2 and the
+   T error stalled at 2e-3), far below the discretisation errors checked. Here theta = 0.8: the wire centre reaches 1.44 T_0
+   and the current is 23 % below the isothermal one, so both directions of the coupling matter.
+   P1 with the cellwise carrier heat must converge at rate 2 in T (L2) and in the current.
+
+2. Energy balance. Tested with phi_n, phi_p the discrete continuity equations give
+   int H dV + sum_Schottky Q_S = V I exactly (DriftDiffusion.heat_density,
+   SchottkyContact.interface_heat); checked for a Schottky diode in forward and reverse bias (in
+   forward bias, limited by emission, nearly all of it is released at the contact).
+
+3. Temperature field against an isothermal device. A Schottky diode and a p-n diode whose data are
+   given at T_0 = 300 K with N_c, N_v ~ T^1.5 and a Varshni-like gap, under a uniform temperature
+   *field* of 400 K, must give the currents of the same devices built isothermally at 400 K (data
+   evaluated at 400 K): the reference-temperature split of the potential (CarrierStatistics) and the
+   contacts' A* T^2 and n_B(T) must be consistent.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from conftest import box_domain, constant_material, fit_rate
+from ecx_device import geometry as geo
+from ecx_device.coupling import CoupledProblem
+from ecx_device.fem import dolfinx, ufl
+from ecx_device.physics.base import Context, integrate
+from ecx_device.physics.carriers import DriftDiffusion
+from ecx_device.physics.contacts import OhmicContact, SchottkyContact
+from ecx_device.physics.poisson import Poisson
+from ecx_device.physics.semiconductor_scaling import SemiconductorParameters
+from ecx_device.self_heating import SelfHeatingProblem, power_balance
+from ecx_device.stepping import continue_bias
+from ecx_device.units import ELEMENTARY_CHARGE as Q
+from ecx_device.units import MESH_UNIT
+
+L_NM, T0, K = 1000.0, 300.0, 4.0
+N_D, MU0, EPS_R = 1e25, 0.01, 1.0  # m^-3, m^2/(V s), -
+SIGMA0 = Q * N_D * MU0
+THETA = 0.8
+V_EXACT = 2 * math.sqrt(T0 * K / SIGMA0) * math.tan(THETA)
+SOLVER = {"snes_rtol": 0.0}
+
+
+def _wire_temperature(domain) -> dolfinx.fem.Function:
+    V = dolfinx.fem.functionspace(domain.mesh, ("Lagrange", 1))
+    T = dolfinx.fem.Function(V, name="T")
+    T.x.array[:] = T0
+    return T
+
+
+def _self_heated(n: int, params_for, contacts) -> tuple:
+    """A 1D wire of n cells: carriers on the restricted wire, heat on the device mesh."""
+    device = box_domain(n, "1d", L_NM)
+    wire, cell_map = device.restrict(geo.Region.WIRE)
+    ctx = Context.create(wire, {})
+    ctx.fields["T"] = _wire_temperature(wire)
+    par = params_for(ctx.fields["T"])
+    modules = [Poisson(par), DriftDiffusion(par), *contacts(par)]
+    carriers = CoupledProblem(ctx, modules, degree=1, petsc_options=SOLVER)
+    hctx = Context.create(device, {geo.Region.WIRE: constant_material(thermal_conductivity=K)},
+                          heat_sink_temperature=T0)
+    problem = SelfHeatingProblem.create(carriers, hctx, cell_map, degree=1, tolerance=1e-9,
+                                        max_iterations=100, petsc_options=SOLVER)
+    return device, problem
+
+
+def _resistor(T):
+    return SemiconductorParameters(
+        eps_r=EPS_R, mu_n=MU0, mu_p=1e-6, tau_n=1e-6, tau_p=1e-6, donors=N_D, N_c=N_D,
+        N_v=1e25, E_g=2.0, lattice_temperature=T, temperature_laws={"mu_n": lambda t: MU0 * T0 / t})
+
+
+def _ohmic_pair(par):
+    return [OhmicContact(par, geo.Facet.CU_SINK), OhmicContact(par, geo.Facet.W_SINK)]
+
+
+def _resistor_errors(n: int) -> tuple[float, float, dict]:
+    device, problem = _self_heated(n, _resistor, _ohmic_pair)
+    continue_bias(problem, V_EXACT, max_step=0.5, min_step=1e-3)
+    q = problem.quantities()
+    x = ufl.SpatialCoordinate(device.mesh)[0] * MESH_UNIT
+    L = L_NM * MESH_UNIT
+    sqrt_a = 2 * THETA / L
+    T_exact = T0 * ufl.cos(sqrt_a * (x - L / 2)) / math.cos(THETA)
+    T = problem.heat.u["T"]
+    comm = device.mesh.comm
+    err_T = math.sqrt(integrate(device.volume((T - T_exact) ** 2), comm)
+                      / integrate(device.volume((T_exact - T0) ** 2), comm))
+    current = 2 * THETA * math.sqrt(SIGMA0 * T0 * K) / L * device.wire_area
+    return err_T, abs(q["current [A]"] / current - 1), q
+
+
+def test_resistor_against_exact_coupled_solution():
+    ns = [16, 32, 64]
+    results = [_resistor_errors(n) for n in ns]
+    err_T = [r[0] for r in results]
+    err_I = [r[1] for r in results]
+    rate_T = fit_rate([1 / n for n in ns], err_T)
+    rate_I = fit_rate([1 / n for n in ns], err_I)
+    print(f"\nself-heated resistor (theta = {THETA}, V = {V_EXACT:.4f} V): T L2 errors {err_T}, "
+          f"rate {rate_T:.3f}; current errors {err_I}, rate {rate_I:.3f}")
+    assert abs(rate_T - 2.0) < 0.15 and abs(rate_I - 2.0) < 0.2
+    assert err_T[-1] < 1e-3 and err_I[-1] < 1e-3
+    q = results[-1][2]
+    # the coupling matters: the centre is 44 % hotter than the sinks
+    assert q["wire_T_max [K]"] == pytest.approx(T0 / math.cos(THETA), rel=1e-3)
+    assert q["power_balance_error [-]"] < 1e-9
+    assert q["wire_heat_source [W]"] == pytest.approx(q["electrical_power [W]"], rel=1e-9)
+    assert q["electrothermal_iterations [-]"] > 2  # the fixed point really iterated
+
+
+# -- Schottky diode (silicon data as in test_schottky.py), heated and isothermal ----------------
+BARRIER = 0.70  # eV
+SI = dict(eps_r=11.7, mu_n=0.14, mu_p=0.045, tau_n=1e-7, tau_p=1e-7, richardson_n=1.12e6,
+          richardson_p=0.32e6)
+NC300, NV300, EG300 = 2.8e25, 1.04e25, 1.12
+
+
+def _nc(T):
+    return NC300 * (T / T0) ** 1.5
+
+
+def _nv(T):
+    return NV300 * (T / T0) ** 1.5
+
+
+def _eg(T):
+    return EG300 - 4.73e-4 * (T**2 / (T + 636.0) - T0**2 / (T0 + 636.0))  # Si Varshni shape
+
+
+LAWS = {"N_c": _nc, "N_v": _nv, "E_g": _eg}
+
+
+def _schottky_params(T=None, *, temperature=T0, donors=1e22):
+    if T is None:  # isothermal at ``temperature``, data evaluated there
+        return SemiconductorParameters(**SI, donors=donors, temperature=temperature,
+                                       N_c=_nc(temperature), N_v=_nv(temperature),
+                                       E_g=_eg(temperature))
+    return SemiconductorParameters(**SI, donors=donors, N_c=NC300, N_v=NV300, E_g=EG300,
+                                   lattice_temperature=T, temperature_laws=LAWS)
+
+
+def _schottky_contacts(par):
+    return [SchottkyContact(par, geo.Facet.CU_SINK, BARRIER), OhmicContact(par, geo.Facet.W_SINK)]
+
+
+def test_energy_balance_with_schottky_contact():
+    device, problem = _self_heated(200, _schottky_params, _schottky_contacts)
+    rows = []
+    for V in (0.3, -0.5):
+        continue_bias(problem, V, max_step=0.1, min_step=1e-4)
+        q = problem.quantities()
+        rows.append(q)
+        contact = q["cu_sink_contact_heat [W]"]
+        print(f"\nV = {V:+.2f} V: I = {q['current [A]']:.4e} A, bulk heat "
+              f"{q['carrier_heat [W]']:.4e} W, contact heat {contact:.4e} W, balance error "
+              f"{q['power_balance_error [-]']:.2e}, T_max {q['wire_T_max [K]']:.6f} K")
+        assert q["power_balance_error [-]"] < 1e-8
+        assert contact > 0  # dissipation at the barrier in both directions
+        assert q["wire_heat_source [W]"] == pytest.approx(q["electrical_power [W]"], rel=1e-8)
+    # forward current limited by emission (v_R / v_D = 0.04-0.08, test_schottky.py): the electron
+    # quasi-Fermi level is nearly flat through the depletion layer, so the drop - and the heat -
+    # sits at the interface
+    fwd = rows[0]
+    assert fwd["cu_sink_contact_heat [W]"] > 10 * fwd["carrier_heat [W]"]
+
+
+def _isothermal_current(params: SemiconductorParameters, contacts, V: float, n: int) -> float:
+    d = box_domain(n, "1d", 1000.0)
+    ctx = Context.create(d, {})
+    modules = [Poisson(params), DriftDiffusion(params), *contacts(params)]
+    prob = CoupledProblem(ctx, modules, degree=1, petsc_options=SOLVER)
+    assert prob.solve().converged
+    continue_bias(prob, V, max_step=0.05, min_step=1e-4)
+    return prob.quantities()["current [A]"]
+
+
+def _field_current(params_for, contacts, V: float, n: int, T_field: float) -> float:
+    d = box_domain(n, "1d", 1000.0)
+    ctx = Context.create(d, {})
+    T = dolfinx.fem.Constant(d.mesh, T_field)
+    params = params_for(T)
+    modules = [Poisson(params), DriftDiffusion(params), *contacts(params)]
+    prob = CoupledProblem(ctx, modules, degree=1, petsc_options=SOLVER)
+    assert prob.solve().converged
+    continue_bias(prob, V, max_step=0.05, min_step=1e-4)
+    return prob.quantities()["current [A]"]
+
+
+N_A_PN, N_D_PN = 1e23, 1e22
+
+
+def _pn_params(T=None, *, temperature=T0):
+    x_j = 500e-9
+    doping = dict(donors=lambda x: ufl.conditional(ufl.ge(x[0], x_j), N_D_PN, 0.0),
+                  acceptors=lambda x: ufl.conditional(ufl.lt(x[0], x_j), N_A_PN, 0.0),
+                  reference_density=N_A_PN)
+    base = {k: v for k, v in SI.items() if not k.startswith("richardson")}
+    if T is None:
+        return SemiconductorParameters(**base, **doping, temperature=temperature,
+                                       N_c=_nc(temperature), N_v=_nv(temperature),
+                                       E_g=_eg(temperature))
+    return SemiconductorParameters(**base, **doping, N_c=NC300, N_v=NV300, E_g=EG300,
+                                   lattice_temperature=T, temperature_laws=LAWS)
+
+
+@pytest.mark.parametrize("device", ["schottky", "pn"])
+def test_temperature_field_matches_isothermal_device(device):
+    T_hot, n = 400.0, 400
+    params_for, contacts, V = {
+        "schottky": (_schottky_params, _schottky_contacts, 0.2),
+        "pn": (_pn_params, _ohmic_pair, 0.4)}[device]
+    hot = _isothermal_current(params_for(temperature=T_hot), contacts, V, n)
+    field = _field_current(params_for, contacts, V, n, T_hot)
+    cold = _isothermal_current(params_for(temperature=T0), contacts, V, n)
+    print(f"\n{device}: I(400 K field) = {field:.8e} A, I(isothermal 400 K) = {hot:.8e} A, "
+          f"I(300 K) = {cold:.4e} A")
+    assert field == pytest.approx(hot, rel=1e-7)
+    assert abs(hot / cold) > 10  # the temperature really changes the current
+
+
+def test_power_balance_helper_reads_contact_heat():
+    q = {"current [A]": 2.0, "carrier_heat [W]": 1.5, "w_wire_contact_heat [W]": 0.5}
+    out = power_balance(q, 1.0)
+    assert out["electrical_power [W]"] == 2.0 and out["power_balance_error [-]"] == 0.0
+    assert power_balance({**q, "carrier_heat [W]": 1.0}, 1.0)["power_balance_error [-]"] == \
+        pytest.approx(0.25)
+    assert np.isfinite(power_balance({"current [A]": 0.0, "carrier_heat [W]": 0.0}, 0.0)[
+        "power_balance_error [-]"])
