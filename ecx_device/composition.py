@@ -36,7 +36,7 @@ class CompositionProfile:
     """
 
     def __init__(self, spec, radius: float, length: float, embedded: float):
-        self.spec, self.radius, self.length, self.embedded = spec, radius, length, embedded
+        self.spec, self.radius = spec, radius
         nm = 1.0 / MESH_UNIT  # case lengths (m) -> mesh coordinates
         self.width = spec.front_width * nm
         self.fraction = spec.fraction

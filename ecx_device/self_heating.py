@@ -33,6 +33,9 @@ from ecx_device.physics.contacts import SchottkyContact
 from ecx_device.physics.heat import HeatConduction, HeatSource
 from ecx_device.physics.semiconductor_scaling import quadrature_degree, with_quadrature
 
+#: Powers below this (W) count as zero in the power balance.
+POWER_FLOOR = 1e-30
+
 #: NewtonResult.reason of an electro-thermal iteration that ran out of iterations.
 NOT_CONVERGED = -200
 
@@ -40,15 +43,21 @@ NOT_CONVERGED = -200
 def power_balance(quantities: dict[str, float], bias: float) -> dict[str, float]:
     """Electrical power V I (W) and the relative error of carrier + contact heat against it.
 
+    The current is the grounded terminal's (``cathode_current [A]``, equal to the biased one's
+    by continuity): it is resolved to round-off, while the biased terminal's reaction flux is
+    known only to ``current_resolution [A]`` (physics/carriers.py), far above the current of a
+    blocking stage.
+
     Args:
-        quantities: Scalars of the drift-diffusion modules (``current [A]`` of the biased
-            terminal, ``carrier_heat [W]``, ``*_contact_heat [W]``).
+        quantities: Scalars of the drift-diffusion modules (``cathode_current [A]``,
+            ``carrier_heat [W]``, ``*_contact_heat [W]``).
         bias: Potential of the biased terminal (V; the other is grounded).
     """
     heat = quantities["carrier_heat [W]"] + sum(
         v for k, v in quantities.items() if k.endswith("_contact_heat [W]"))
-    power = bias * quantities["current [A]"]
-    scale = max(abs(power), abs(heat), np.finfo(float).tiny)
+    power = bias * quantities["cathode_current [A]"]
+    # at zero bias both are round-off (1e-48 W): no relative error below a measurable power
+    scale = max(abs(power), abs(heat), POWER_FLOOR)
     return {"electrical_power [W]": power, "power_balance_error [-]": abs(heat - power) / scale}
 
 

@@ -237,10 +237,10 @@ def test_temperature_field_matches_isothermal_device(device):
 
 
 def test_power_balance_helper_reads_contact_heat():
-    q = {"current [A]": 2.0, "carrier_heat [W]": 1.5, "w_wire_contact_heat [W]": 0.5}
+    q = {"cathode_current [A]": 2.0, "carrier_heat [W]": 1.5, "w_wire_contact_heat [W]": 0.5}
     out = power_balance(q, 1.0)
     assert out["electrical_power [W]"] == 2.0 and out["power_balance_error [-]"] == 0.0
     assert power_balance({**q, "carrier_heat [W]": 1.0}, 1.0)["power_balance_error [-]"] == \
         pytest.approx(0.25)
-    assert np.isfinite(power_balance({"current [A]": 0.0, "carrier_heat [W]": 0.0}, 0.0)[
+    assert np.isfinite(power_balance({"cathode_current [A]": 0.0, "carrier_heat [W]": 0.0}, 0.0)[
         "power_balance_error [-]"])
