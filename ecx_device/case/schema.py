@@ -167,9 +167,11 @@ class ElectricalSpec(Section):
         False, description="drift_diffusion: thermionic-field emission through the top of each "
         "Schottky barrier, as a barrier lowering V_bb (1 - kT/E_0) [eV] (Padovani-Stratton E_00 "
         "from the doping at the contact)")
-    statistics: Literal["boltzmann", "fermi_dirac"] = Field(
-        "boltzmann", description="drift_diffusion: carrier statistics; fermi_dirac uses "
-        "Blakemore's F_1/2 ~ 1/(exp(-eta) + 0.27), which cannot hold densities above 3.7 N_c,v")
+    statistics: Literal["boltzmann", "fermi_dirac", "blakemore"] = Field(
+        "boltzmann", description="drift_diffusion: carrier statistics; fermi_dirac: "
+        "n = N_c F_1/2(eta) with Bednarczyk's all-range F_1/2 = 1/(exp(-eta) + (3 sqrt(pi)/4) "
+        "nu^(-3/8)) (0.4 %, any density, for degenerate Cu2S); blakemore: F_1/2 ~ "
+        "1/(exp(-eta) + 0.27), good for eta < ~1.3, cannot hold densities above 3.7 N_c,v")
 
 
 class BiasSpec(Section):

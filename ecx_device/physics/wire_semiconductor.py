@@ -114,21 +114,22 @@ def equilibrium_start(ctx: Context, modules: list, degree: int,
 
 
 def check_statistics(par: SemiconductorParameters, material: Material) -> None:
-    """Refuse Fermi-Dirac (Blakemore) statistics where the doping exceeds what the Blakemore
-    form can hold, 1/0.27 = 3.7 times the density of states (no neutral state would exist).
+    """Refuse Blakemore statistics where the doping exceeds what the Blakemore form can hold,
+    1/0.27 = 3.7 times the density of states (no neutral state would exist). ``fermi_dirac``
+    (Bednarczyk's all-range F_1/2) and ``boltzmann`` have no such limit.
 
     Raises:
         CaseError: naming ``electrical.statistics``, the material, the density and the limit.
     """
-    if par.statistics != "fermi_dirac":
+    if par.statistics != "blakemore":
         return
     for dens, dos, name, band in ((par.donors, par.N_c, "donor_density", "N_c"),
                                   (par.acceptors, par.N_v, "acceptor_density", "N_v")):
         if isinstance(dens, int | float) and dos is not None and dens >= dos / BLAKEMORE:
             raise CaseError(
-                f"electrical.statistics = fermi_dirac: {material.name} {name} {dens / 1e6:.3g} "
+                f"electrical.statistics = blakemore: {material.name} {name} {dens / 1e6:.3g} "
                 f"cm^-3 exceeds the Blakemore limit {band}/{BLAKEMORE} = "
-                f"{dos / BLAKEMORE / 1e6:.3g} cm^-3; use boltzmann or a lower density")
+                f"{dos / BLAKEMORE / 1e6:.3g} cm^-3; use fermi_dirac or a lower density")
 
 
 def contact_fraction(ctx: Context, facet_group: str) -> float:
@@ -155,7 +156,7 @@ def drift_diffusion_modules(wire: Material, metals: dict[str, str], temperature:
         ctx: The context holding the composition X (P1 Function on the wire), if any.
         image_force: Image-force lowering at the Schottky contacts.
         tunnelling: Thermionic-field emission at the Schottky contacts.
-        statistics: ``boltzmann`` or ``fermi_dirac`` (Blakemore).
+        statistics: ``boltzmann``, ``fermi_dirac`` (all-range F_1/2) or ``blakemore``.
         lattice_temperature: Temperature field of the wire (K, UFL) that the semiconductor data
             follow (self-heating); None: isothermal at ``temperature``.
     """
