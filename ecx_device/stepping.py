@@ -63,7 +63,10 @@ def continue_bias(problem: CoupledProblem, target: float, *, max_step: float, mi
     first = True
     while first or current != target:
         first = False
-        nxt = current + float(np.clip(target - current, -step, step))
+        # land on the target exactly: steps of 0.1 V summed in floating point miss it by an ulp,
+        # which cost a second, zero-length solve at many bias points
+        nxt = target if abs(target - current) <= step * (1 + 1e-9) else current + float(
+            np.clip(target - current, -step, step))
         good = problem.state()
         bias.value = nxt
         before = problem.residual_norms()
