@@ -85,7 +85,8 @@ def main() -> None:
         log.semilogy(v, [abs(x) for x in i], "-", color=color, label=f"({stage})")
         if all("wire_T_max [K]" in r for r in rows):
             hot.plot(v, [r["wire_T_max [K]"] - 300.0 for r in rows], "o-", ms=3, color=color,
-                     label=f"({stage}) max {max(r['wire_T_max [K]'] for r in rows):.1f} K")
+                     label=f"({stage}) max rise "
+                           f"{max(r['wire_T_max [K]'] for r in rows) - 300.0:.2g} K")
         for axis, values in ((lin, [x / scale for x in i]), (log, [abs(x) for x in i])):
             axis.plot([a for a, g in zip(v, ok, strict=True) if g],
                       [b for b, g in zip(values, ok, strict=True) if g], "o", ms=4, color=color)
@@ -106,7 +107,7 @@ def main() -> None:
     log.grid(True, which="major", alpha=0.3)
     hot.set_xlabel("bias of Cu against W [V]")
     hot.set_ylabel("peak wire temperature rise T_max - 300 K [K]")
-    hot.set_yscale("symlog", linthresh=1e-3)
+    hot.set_yscale("symlog", linthresh=1e-8)  # (a)-(c) rise by < 1e-6 K
     hot.legend(fontsize=8)
     hot.grid(True, alpha=0.3)
     fig.suptitle("Zhang et al. 2017 stages, drift-diffusion wire with prescribed composition",
