@@ -56,3 +56,27 @@ def test_iv_cli_and_bad_section(tmp_path, capsys):
         validate_case(_case(step="-0.1 V"))
     with pytest.raises(CaseError, match="stop must differ"):
         validate_case(_case(start="1 V", stop="1 V"))
+
+
+def test_self_heated_drift_diffusion_sweep_is_symmetric_and_writes_temperature(tmp_path):
+    """A 1D Cu2S wire (uniform X = 1, ohmic at both ends, identical heat sinks) with the
+    self-heated drift-diffusion model: mirror symmetry gives I(-V) = -I(V) and the same heating
+    both ways, the return sweep repeats the forward one (a steady model has no hysteresis), and
+    the wire temperature is among the ParaView fields."""
+    data = _case(start="-0.2 V", stop="0.2 V", step="0.1 V", return_sweep=True,
+                 field_biases=["0.2 V"])
+    data["composition"] = {"shape": "uniform", "fraction": 1}
+    data["electrical"] = {"wire_model": "drift_diffusion"}
+    data["geometry"]["mesh"]["wire_size"] = "4 nm"
+    rows = Simulation(validate_case(data), tmp_path / "iv", log=None).run_iv().rows
+    v = np.array([r["bias [V]"] for r in rows])
+    i = np.array([r["cathode_current [A]"] for r in rows])
+    t = np.array([r["wire_T_max [K]"] for r in rows])
+    assert t.max() > 350  # the coupling matters
+    np.testing.assert_allclose(i[:5], -i[:5][::-1], rtol=1e-7, atol=1e-20)
+    np.testing.assert_allclose(t[:5], t[:5][::-1], rtol=0, atol=1e-5)
+    np.testing.assert_allclose(i[5:], i[:4][::-1], rtol=1e-7, atol=1e-20)
+    assert max(r["power_balance_error [-]"] for r in rows) < 1e-10
+    reader = pv.PVDReader(str(tmp_path / "iv" / "fields" / "fields.pvd"))
+    reader.set_active_time_value(reader.time_values[0])
+    assert "temperature [K]" in reader.read()[0].point_data

@@ -104,11 +104,18 @@ def temperature_map(ctx: Context, path: Path) -> Path:
 
 
 def iv_plot(path: Path, rows: list[dict[str, float]], title: str) -> Path:
-    """I-V curve on linear and logarithmic current axes."""
+    """I-V curve on linear and logarithmic current axes, and the peak wire temperature against
+    the bias when the sweep solved heat (ohmic model, self-heated drift-diffusion wire)."""
     plt = _pyplot()
     v = np.array([r["bias [V]"] for r in rows])
     i = np.array([r["current [A]"] for r in rows])
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.6))
+    heated = all("wire_T_max [K]" in r for r in rows)
+    fig, axes = plt.subplots(1, 3 if heated else 2, figsize=(13.5 if heated else 9, 3.6))
+    a1, a2 = axes[:2]
+    if heated:
+        axes[2].plot(v, [r["wire_T_max [K]"] for r in rows], "o-", ms=3, color="tab:red")
+        axes[2].set_xlabel("bias on Cu against W [V]")
+        axes[2].set_ylabel("peak wire temperature [K]")
     a1.plot(v, i, "o-", ms=3)
     a1.axhline(0, color="0.7", lw=0.8)
     a1.set_xlabel("bias on Cu against W [V]")
