@@ -28,6 +28,17 @@ def _run(tmp_path: Path, case: Path, ranks: int) -> tuple[Path, str]:
     return out, proc.stdout
 
 
+def _serial_and_parallel(tmp_path: Path, data: dict) -> tuple[list, list, Path, str]:
+    """Run the case ``data`` on 1 and 2 ranks: (serial rows, parallel rows, parallel run folder,
+    parallel stdout)."""
+    case = tmp_path / "case.yaml"
+    case.write_text(yaml.safe_dump(data))
+    serial, _ = _run(tmp_path, case, 1)
+    parallel, stdout = _run(tmp_path, case, 2)
+    return (read_series(serial / "timeseries.csv"), read_series(parallel / "timeseries.csv"),
+            parallel, stdout)
+
+
 @pytest.mark.skipif(MPIEXEC is None, reason="no mpiexec beside the Python interpreter")
 def test_3d_case_serial_equals_two_ranks(tmp_path):
     data = copy.deepcopy(yaml.safe_load((CASES / "zhang2017_1V.yaml").read_text()))
@@ -35,12 +46,8 @@ def test_3d_case_serial_equals_two_ranks(tmp_path):
     data["geometry"]["dimension"] = "3d"
     data["geometry"]["mesh"] = {"wire_size": "4 nm", "contact_size": "2 nm", "metal_size": "24 nm"}
     data["smoke"] = {"mesh_scale": 2.5, "element_degree": 1, "max_bias_points": 2}
-    case = tmp_path / "case3d.yaml"
-    case.write_text(yaml.safe_dump(data))
-    serial, _ = _run(tmp_path, case, 1)
-    parallel, stdout = _run(tmp_path, case, 2)
+    a, b, parallel, stdout = _serial_and_parallel(tmp_path, data)
     assert stdout.count("done in") == 1  # progress printed once, not per rank
-    a, b = read_series(serial / "timeseries.csv"), read_series(parallel / "timeseries.csv")
     assert len(a) == len(b) == 2
     for key in ("current [A]", "joule_power [W]", "wire_T_max [K]", "wire_T_mean [K]"):
         assert b[-1][key] == pytest.approx(a[-1][key], rel=1e-8), key
@@ -62,12 +69,8 @@ def test_exchange_run_serial_equals_two_ranks(tmp_path):
     data["bias"]["protocol"] = [{"type": "hold", "voltage": "1 V", "duration": "20 ms"}]
     data["exchange"].update({"snapshot_times": ["10 ms"], "stations": ["20 nm"]})
     data["smoke"] = {"mesh_scale": 1.0, "element_degree": 1, "max_simulated_time": "20 ms"}
-    case = tmp_path / "case1d.yaml"
-    case.write_text(yaml.safe_dump(data))
-    serial, _ = _run(tmp_path, case, 1)
-    parallel, stdout = _run(tmp_path, case, 2)
+    a, b, parallel, stdout = _serial_and_parallel(tmp_path, data)
     assert stdout.count("done:") == 1
-    a, b = read_series(serial / "timeseries.csv"), read_series(parallel / "timeseries.csv")
     assert len(a) == len(b) > 3
     assert b[-1]["exchanged_volume [nm^3]"] > 0
     for key in ("exchanged_volume [nm^3]", "cu_in_total [-]", "current [A]", "wire_T_max [K]",
@@ -88,12 +91,8 @@ def test_self_heated_drift_diffusion_serial_equals_two_ranks(tmp_path):
     data["bias"]["protocol"] = [{"type": "ramp", "start": "0 V", "stop": "0.2 V",
                                  "duration": "1 ms", "points": 3}]
     data["smoke"] = {"mesh_scale": 2.0, "element_degree": 1, "max_bias_points": 2}
-    case = tmp_path / "case_dd.yaml"
-    case.write_text(yaml.safe_dump(data))
-    serial, _ = _run(tmp_path, case, 1)
-    parallel, stdout = _run(tmp_path, case, 2)
+    a, b, _, stdout = _serial_and_parallel(tmp_path, data)
     assert stdout.count("done in") == 1
-    a, b = read_series(serial / "timeseries.csv"), read_series(parallel / "timeseries.csv")
     assert a[-1]["wire_T_max [K]"] > 350  # the coupling is exercised
     for key in ("current [A]", "cathode_current [A]", "carrier_heat [W]", "wire_T_max [K]",
                 "wire_T_mean [K]"):
