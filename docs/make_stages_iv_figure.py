@@ -6,7 +6,8 @@ Usage:
     .venv/bin/python docs/make_stages_iv_figure.py --from DIR   # reads DIR/stage_X/iv.csv
 
 The four cases are cases/zhang2017_stage_{a,b,c,d}_dd.yaml at full resolution, -1..+1 V in 0.1 V
-steps, self-heated (the third panel: the peak wire temperature rise). The current plotted is the one through the grounded W terminal (``cathode_current``),
+steps, self-heated (the third panel: the peak wire temperature rise). The current plotted is the
+one through the grounded W terminal (``cathode_current``),
 which the reaction flux resolves to round-off; the Cu terminal's is resolved only to
 ``current_resolution`` (docs/model.md 5a.3), which matters for the tiny currents of (b), (c).
 """
@@ -36,7 +37,8 @@ COLUMNS = ("bias [V]", "current [A]", "cathode_current [A]", "current_resolution
            "current_mismatch [-]", "max_cell_potential_step [V_T]", "wire_T_max [K]",
            "wire_T_max_axial_position [nm]", "power_balance_error [-]",
            "electrothermal_iterations [-]")
-PARAMETERS = ("one parameter set, heat sink 300 K, self-heated (docs/model.md 5a.12): CdS N_D = 5e17 cm^-3, mu_n = 10, mu_p = 1.2 "
+PARAMETERS = ("one parameter set, heat sink 300 K, self-heated (docs/model.md 5a.12): "
+              "CdS N_D = 5e17 cm^-3, mu_n = 10, mu_p = 1.2 "
               "cm^2/(V s), chi = 4.5 eV, E_g = 2.42 eV, eps = 8.9;\nCu2S N_A = 1e20 cm^-3, "
               "mu_n = mu_p = 5 cm^2/(V s), chi = 4.2 eV, E_g = 1.2 eV, eps = 10, m_e* = 0.5, "
               "m_h* = 1.0; Cu/CdS 0.50 eV, W/CdS 0.45 eV, Cu/Cu2S and W/Cu2S ohmic;\n"

@@ -49,8 +49,8 @@ def physics_modules(case: Case, materials: dict[str, Material],
     """The equation sets solved for a case: the ohmic electro-thermal model, or the
     drift-diffusion wire (a CdS/Cu2S heterostructure when the case prescribes a composition,
     which ``ctx`` then holds; its data follow the wire temperature ``ctx.fields["T"]`` when the
-    wire is self-heated, see :func:`self_heating_problem`); plus the output-only composition
-    module when the case prescribes one."""
+    wire is self-heated, see :class:`ecx_device.self_heating.SelfHeatingProblem`); plus the
+    output-only composition module when the case prescribes one."""
     if case.electrical.wire_model == "drift_diffusion":
         interfaces = ((geo.Facet.CU_SINK, geo.Facet.W_SINK) if case.geometry.dimension == "1d"
                       else (geo.Facet.CU_WIRE, geo.Facet.W_WIRE))
@@ -257,14 +257,14 @@ class Simulation:
         th = case.thermal
         all_materials = region_materials(case)
         exchanged = all_materials.pop("wire_exchanged")
-        materials = all_materials
-        device = domain
+        materials, device = all_materials, domain
         drift_diffusion = case.electrical.wire_model == "drift_diffusion"
         heated = drift_diffusion and case.electrical.self_heating
         if drift_diffusion:
-            # the composition is interpolated on the restricted wire below (_set_composition)
+            # the composition is interpolated on the restricted wire below (_set_composition);
+            # a self-heated wire keeps the whole device for heat
             domain, cell_map = domain.restrict(geo.Region.WIRE)
-            materials = {geo.Region.WIRE: materials[geo.Region.WIRE]}
+            materials = {geo.Region.WIRE: all_materials[geo.Region.WIRE]}
             self.log("wire model: drift-diffusion on the wire alone, metals equipotential, " + (
                 "self-heated (heat on the whole device)" if heated else
                 f"isothermal at {th.heat_sink_temperature:g} K"))
@@ -275,7 +275,8 @@ class Simulation:
             ctx.fields["T"] = dolfinx.fem.Function(V, name="T")
             ctx.fields["T"].x.array[:] = th.heat_sink_temperature
         modules = physics_modules(case, materials, ctx)
-        problem = CoupledProblem(ctx, modules, degree=s.element_degree, tolerance=s.newton_tolerance,
+        problem = CoupledProblem(ctx, modules, degree=s.element_degree,
+                                 tolerance=s.newton_tolerance,
                                  max_iterations=s.newton_max_iterations,
                                  petsc_options=s.petsc_options)
         if drift_diffusion:

@@ -69,7 +69,6 @@ def test_self_heated_drift_diffusion_sweep_is_symmetric_and_writes_temperature(t
     data["electrical"] = {"wire_model": "drift_diffusion"}
     data["geometry"]["mesh"]["wire_size"] = "4 nm"
     rows = Simulation(validate_case(data), tmp_path / "iv", log=None).run_iv().rows
-    v = np.array([r["bias [V]"] for r in rows])
     i = np.array([r["cathode_current [A]"] for r in rows])
     t = np.array([r["wire_T_max [K]"] for r in rows])
     assert t.max() > 350  # the coupling matters

@@ -101,7 +101,8 @@ class DriftDiffusion:
         n, p = self.densities(fields)
         d, q, st = ctx.domain, ELEMENTARY_CHARGE, self.stats
         gn, gp = d.grad(fields["phi_n"]), d.grad(fields["phi_p"])
-        return (q * st.local("mu_n") * n * ufl.dot(gn, gn) + q * st.local("mu_p") * p * ufl.dot(gp, gp)
+        return (q * st.local("mu_n") * n * ufl.dot(gn, gn)
+                + q * st.local("mu_p") * p * ufl.dot(gp, gp)
                 + q * self.recombination(fields) * (fields["phi_p"] - fields["phi_n"]))
 
     def residual(self, ctx: Context, u: dict, v: dict) -> dict:
@@ -115,8 +116,10 @@ class DriftDiffusion:
         p = st.p(u["psi"], u["phi_p"])
         r = st.srh(u["psi"], u["phi_n"], u["phi_p"]) * sc.density / sc.rate
         vol = sc.reference_volume(d)
-        fn = k * st.local("mu_n") * n * ufl.dot(d.grad(u["phi_n"]), d.grad(v["phi_n"])) - r * v["phi_n"]
-        fp = k * st.local("mu_p") * p * ufl.dot(d.grad(u["phi_p"]), d.grad(v["phi_p"])) + r * v["phi_p"]
+        fn = (k * st.local("mu_n") * n * ufl.dot(d.grad(u["phi_n"]), d.grad(v["phi_n"]))
+              - r * v["phi_n"])
+        fp = (k * st.local("mu_p") * p * ufl.dot(d.grad(u["phi_p"]), d.grad(v["phi_p"]))
+              + r * v["phi_p"])
         q = quadrature_degree(u["phi_n"])
         return {"phi_n": with_quadrature(d.volume(fn / vol, *self.regions), q),
                 "phi_p": with_quadrature(d.volume(fp / vol, *self.regions), q)}

@@ -13,8 +13,9 @@
    N_c = N_D the offset psi - phi_n is constant along the wire, so psi'' = phi_n'' and the
    space charge eps phi_n'' / q is what separates n from N_D: ~3e-7 N_D with the data below
    (1 um, N_D = 1e25 m^-3, eps_r = 1; with 300 nm, 1e24 m^-3 and eps_r = 10 it was 1e-2 and the
-   T error stalled at 2e-3), far below the discretisation errors checked. Here theta = 0.8: the wire centre reaches 1.44 T_0
-   and the current is 23 % below the isothermal one, so both directions of the coupling matter.
+   T error stalled at 2e-3), far below the discretisation errors checked. Here theta = 0.8: the
+   wire centre reaches 1.44 T_0 and the current is 23 % below the isothermal one, so both
+   directions of the coupling matter.
    P1 with the cellwise carrier heat must converge at rate 2 in T (L2) and in the current.
 
 2. Energy balance. Tested with phi_n, phi_p the discrete continuity equations give
