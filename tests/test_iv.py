@@ -8,6 +8,7 @@ the forward one. Both are checked to solver tolerance.
 from __future__ import annotations
 
 import copy
+import math
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +19,10 @@ import yaml
 from ecx_device.case.loader import validate_case
 from ecx_device.cli import main
 from ecx_device.errors import CaseError
+from ecx_device.materials import load_material
 from ecx_device.outputs.quantities import read_series
 from ecx_device.simulation import Simulation
+from ecx_device.units import ELEMENTARY_CHARGE
 
 CASES = Path(__file__).parents[1] / "cases"
 
@@ -79,3 +82,14 @@ def test_self_heated_drift_diffusion_sweep_is_symmetric_and_writes_temperature(t
     reader = pv.PVDReader(str(tmp_path / "iv" / "fields" / "fields.pvd"))
     reader.set_active_time_value(reader.time_values[0])
     assert "temperature [K]" in reader.read()[0].point_data
+    # the hole density of the Cu2S wire is its doping and its mobility has no temperature law, so
+    # heating leaves the current at the ohmic value q mu_p N_A A V / L, as the isothermal model
+    cu2s = load_material("Cu2S")
+    g = (ELEMENTARY_CHARGE * cu2s("hole_mobility", 300.0) * cu2s("acceptor_density", 300.0)
+         * math.pi * (20e-9) ** 2 / 300e-9)  # 40 nm wire; in 1D the 300 nm between the sinks
+    assert rows[4]["cathode_current [A]"] == pytest.approx(0.2 * g, rel=1e-6)
+    data["electrical"]["self_heating"] = False
+    data["iv"] = {"start": "0.2 V", "stop": "0.1 V", "step": "0.1 V"}
+    cold = Simulation(validate_case(data), tmp_path / "iso", log=None).run_iv().rows
+    assert "wire_T_max [K]" not in cold[0]
+    assert cold[0]["cathode_current [A]"] == pytest.approx(0.2 * g, rel=1e-6)
