@@ -326,7 +326,6 @@ class Simulation:
                 last converged state and ``failure_report.json`` are on disk.
             Interrupted: SIGINT/SIGTERM; outputs and a checkpoint are on disk.
         """
-        from ecx_device.outputs.fields import FieldWriter
         from ecx_device.outputs.plots import write_plots
 
         if self.case.exchange.enabled:
@@ -360,8 +359,7 @@ class Simulation:
                  f"P{case.solver.element_degree}")
         series = SeriesWriter(self.out / "timeseries.csv", self.comm.rank, result.rows)
         bounds = {"T": (0.0, case.solver.max_temperature)}
-        writer = (FieldWriter(self.out / "fields", ctx, modules, UNKNOWN_NAMES,
-                              continue_series=restart)
+        writer = (self._field_writers(ctx, modules, problem, continue_series=restart)
                   if case.outputs.fields else contextlib.nullcontext())
 
         def save_checkpoint() -> None:
@@ -427,7 +425,6 @@ class Simulation:
             SolverError: a bias cannot be reached (rows so far are on disk).
             Interrupted: SIGINT/SIGTERM (rows so far are on disk; rerun to repeat the sweep).
         """
-        from ecx_device.outputs.fields import FieldWriter
         from ecx_device.outputs.plots import iv_plot
 
         wall0 = time.perf_counter()
@@ -443,7 +440,7 @@ class Simulation:
         wanted = {round(v, 9) for v in case.iv.field_biases}
         written: set[float] = set()
         series = SeriesWriter(self.out / "iv.csv", self.comm.rank)
-        writer = (FieldWriter(self.out / "fields", ctx, modules, UNKNOWN_NAMES)
+        writer = (self._field_writers(ctx, modules, problem)
                   if wanted and case.outputs.fields else contextlib.nullcontext())
         self.log(f"I-V sweep: {len(biases)} biases from {biases[0]:+.3f} V to {biases[-1]:+.3f} V"
                  f"{' and back' if case.iv.return_sweep else ''}")
@@ -477,6 +474,21 @@ class Simulation:
             iv_plot(self.out / "iv.png", result.rows, case.name)
         self.log(f"done in {result.wall_time:.1f} s; I-V table in {self.out / 'iv.csv'}")
         return result
+
+    def _field_writers(self, ctx: Context, modules: list, problem,
+                       continue_series: bool = False):
+        """``fields/fields.pvd`` for the unknowns of ``ctx``; a self-heated drift-diffusion run
+        adds ``device_fields/fields.pvd``, the temperature and heat source on the whole device
+        (metals included; ``fields/`` holds the wire alone)."""
+        from ecx_device.outputs.fields import FieldWriter, FieldWriters
+
+        writers = [FieldWriter(self.out / "fields", ctx, modules, UNKNOWN_NAMES,
+                               continue_series=continue_series)]
+        if isinstance(problem, SelfHeatingProblem):
+            writers.append(FieldWriter(self.out / "device_fields", problem.heat.ctx,
+                                       problem.heat.modules, UNKNOWN_NAMES,
+                                       continue_series=continue_series))
+        return FieldWriters(writers)
 
     def _write_provenance(self) -> None:
         """Resolved case (SI), references used, versions and command line."""

@@ -82,6 +82,13 @@ def test_self_heated_drift_diffusion_sweep_is_symmetric_and_writes_temperature(t
     reader = pv.PVDReader(str(tmp_path / "iv" / "fields" / "fields.pvd"))
     reader.set_active_time_value(reader.time_values[0])
     assert "temperature [K]" in reader.read()[0].point_data
+    # the device's temperature, the metals' too (in 1D the device is the wire between the sinks)
+    device = pv.PVDReader(str(tmp_path / "iv" / "device_fields" / "fields.pvd"))
+    device.set_active_time_value(device.time_values[0])
+    grid = device.read()[0]
+    assert grid.point_data["temperature [K]"].max() == pytest.approx(rows[4]["wire_T_max [K]"],
+                                                                      rel=1e-9)
+    assert "heat_source [W/m^3]" in grid.cell_data
     # the hole density of the Cu2S wire is its doping and its mobility has no temperature law, so
     # heating leaves the current at the ohmic value q mu_p N_A A V / L, as the isothermal model
     cu2s = load_material("Cu2S")

@@ -113,3 +113,25 @@ def _pvd(steps: list[tuple[float, str]]) -> str:
     rows = "\n".join(f'    <DataSet timestep="{t:.17g}" part="0" file="{f}"/>' for t, f in steps)
     return ('<?xml version="1.0"?>\n<VTKFile type="Collection" version="1.0">\n  <Collection>\n'
             f"{rows}\n  </Collection>\n</VTKFile>\n")
+
+
+class FieldWriters:
+    """Several :class:`FieldWriter` series written at the same times (e.g. the carriers on the
+    wire mesh and the temperature on the whole device of a self-heated drift-diffusion run)."""
+
+    def __init__(self, writers: list[FieldWriter]):
+        self.writers = writers
+
+    def __enter__(self) -> FieldWriters:
+        for w in self.writers:
+            w.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for w in self.writers:
+            w.__exit__(*exc)
+
+    def write(self, t: float) -> None:
+        """Write every series at time ``t``."""
+        for w in self.writers:
+            w.write(t)
