@@ -105,13 +105,8 @@ class ExchangeStepper:
         self.case, self.ctx, self.et = case, ctx, et_problem
         spec = case.exchange
         d = ctx.domain
-        self.wire_domain, cell_map = d.restrict(geo.Region.WIRE)
+        self.wire_domain, self.cells = d.restrict(geo.Region.WIRE)
         wmesh = self.wire_domain.mesh
-        tdim = wmesh.topology.dim
-        ncell = wmesh.topology.index_map(tdim).size_local + wmesh.topology.index_map(tdim).num_ghosts
-        self.sub_cells = np.arange(ncell, dtype=np.int32)
-        self.parent_cells = np.asarray(cell_map.sub_topology_to_topology(self.sub_cells, False),
-                                       dtype=np.int32)
         th = case.thermal
         self.ictx = Context.create(self.wire_domain, {geo.Region.WIRE: wire_material},
                                    heat_sink_temperature=th.heat_sink_temperature)
@@ -138,7 +133,7 @@ class ExchangeStepper:
                                    petsc_options={**ION_PETSC_OPTIONS, **s.petsc_options})
         # the prescribed composition (if any) is the initial state
         self.X = self.ions.u["X"]
-        self.X.interpolate(ctx.composition, cells0=self.parent_cells, cells1=self.sub_cells)
+        self.cells.to_sub(ctx.composition, self.X)
         self.module.accept(self.ions.u)
         # c and v on the whole mesh: output, and the given fields of the sublimation cooling in
         # the electro-thermal problem (filled before each of its solves)
@@ -159,21 +154,17 @@ class ExchangeStepper:
     def pull_fields(self) -> None:
         """phi and T of the electro-thermal solution onto the wire submesh."""
         for sub, name in ((self.phi, "phi"), (self.T, "T")):
-            sub.interpolate(self.ctx.fields[name], cells0=self.parent_cells, cells1=self.sub_cells)
-            sub.x.scatter_forward()
+            self.cells.to_sub(self.ctx.fields[name], sub)
 
     def push_composition(self) -> None:
         """The X of the last electro-thermal solve onto the whole mesh (where the electro-thermal
         properties follow it)."""
-        Xp = self.ctx.composition
-        Xp.interpolate(self.X_solved, cells0=self.sub_cells, cells1=self.parent_cells)
-        Xp.x.scatter_forward()
+        self.cells.to_parent(self.X_solved, self.ctx.composition)
 
     def push_ion_fields(self) -> None:
         """c and v onto the whole mesh for output."""
         for out, name in ((self.c_out, "c"), (self.v_out, "v")):
-            out.interpolate(self.ions.u[name], cells0=self.sub_cells, cells1=self.parent_cells)
-            out.x.scatter_forward()
+            self.cells.to_parent(self.ions.u[name], out)
 
     # -- the two solves ----------------------------------------------------------------------------
     def solve_electrothermal(self, bias: float, force: bool = False) -> None:

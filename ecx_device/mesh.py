@@ -27,6 +27,31 @@ from ecx_device.fem import MPI, dolfinx, ufl
 from ecx_device.units import MESH_UNIT
 
 
+@dataclass(frozen=True)
+class CellPairs:
+    """The cells of a restricted Domain (:meth:`Domain.restrict`) and the parent cells they are,
+    local numbering, owned and ghost; moves Functions between the two meshes.
+
+    Attributes:
+        sub: Cell indices on the submesh (0 .. n-1).
+        parent: The same cells' indices on the parent mesh.
+    """
+
+    sub: np.ndarray
+    parent: np.ndarray
+
+    def to_sub(self, source, target) -> None:
+        """Interpolate ``source`` (on the parent mesh) into ``target`` (on the submesh)."""
+        target.interpolate(source, cells0=self.parent, cells1=self.sub)
+        target.x.scatter_forward()
+
+    def to_parent(self, source, target) -> None:
+        """Interpolate ``source`` (on the submesh) into ``target`` (on the parent mesh; cells
+        outside the submesh keep their values)."""
+        target.interpolate(source, cells0=self.sub, cells1=self.parent)
+        target.x.scatter_forward()
+
+
 @dataclass
 class Domain:
     """Mesh, tags and the name -> tag maps of the regions and facet groups.
@@ -206,7 +231,7 @@ class Domain:
         """Local indices of the cells in a named region."""
         return self.cell_tags.find(self.cells[name])
 
-    def restrict(self, region: str) -> tuple[Domain, object]:
+    def restrict(self, region: str) -> tuple[Domain, CellPairs]:
         """The Domain of one region alone (a DOLFINx submesh), for fields that live there only.
 
         Facets of the submesh's boundary keep the parent's group names: an interface such as
@@ -214,8 +239,7 @@ class Domain:
         contact terms integrate over it with ``surface()``.
 
         Returns:
-            The restricted Domain and the cell ``EntityMap`` (submesh -> parent) that mixed forms
-            need as ``entity_maps``.
+            The restricted Domain and its :class:`CellPairs` with the parent.
         """
         tdim = self.mesh.topology.dim
         fdim = tdim - 1
@@ -241,6 +265,9 @@ class Domain:
         ftags = dolfinx.mesh.meshtags(sub, fdim, np.asarray(facets, dtype=np.int32)[order],
                                       np.asarray(values, dtype=np.int32)[order])
         ncell = sub.topology.index_map(tdim).size_local + sub.topology.index_map(tdim).num_ghosts
+        sub_cells = np.arange(ncell, dtype=np.int32)
+        pairs = CellPairs(sub_cells, np.asarray(
+            cell_map.sub_topology_to_topology(sub_cells, False), dtype=np.int32))
         tag = self.cells[region]
         ctags = dolfinx.mesh.meshtags(sub, tdim, np.arange(ncell, dtype=np.int32),
                                       np.full(ncell, tag, dtype=np.int32))
@@ -249,7 +276,7 @@ class Domain:
         present = set().union(*self.mesh.comm.allgather(set(np.unique(values).tolist())))
         facets_named = {n: t for n, t in self.facets.items() if t in present}
         return (Domain(sub, ctags, ftags, {region: tag}, facets_named, self.dimension,
-                       self.wire_diameter), cell_map)
+                       self.wire_diameter), pairs)
 
     def write_markers(self, path: Path) -> None:
         """Write the name -> tag tables (JSON, rank 0)."""

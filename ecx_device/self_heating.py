@@ -28,6 +28,7 @@ import numpy as np
 from ecx_device import geometry as geo
 from ecx_device.coupling import CoupledProblem, NewtonResult
 from ecx_device.fem import MPI, dolfinx, ufl
+from ecx_device.mesh import CellPairs
 from ecx_device.physics.carriers import DriftDiffusion
 from ecx_device.physics.contacts import SchottkyContact
 from ecx_device.physics.heat import HeatConduction, HeatSource
@@ -67,11 +68,11 @@ class CellHeat:
     Args:
         wire_ctx: Context of the drift-diffusion problem (wire submesh).
         modules: Its modules (the DriftDiffusion module and the contacts).
-        parent_cells: Device cell of each wire cell (local, owned and ghost).
+        cells: The wire's cells and their device cells (``Domain.restrict``).
         density: DG0 Function on the device mesh that receives the density (0 outside the wire).
     """
 
-    def __init__(self, wire_ctx, modules: list, parent_cells: np.ndarray, density):
+    def __init__(self, wire_ctx, modules: list, cells: CellPairs, density):
         d, f = wire_ctx.domain, wire_ctx.fields
         W0 = dolfinx.fem.functionspace(d.mesh, ("DG", 0))
         w = ufl.TestFunction(W0)
@@ -88,8 +89,7 @@ class CellHeat:
         volume.scatter_reverse(dolfinx.la.InsertMode.add)
         self._volume = volume.array.copy()
         self._wire = dolfinx.fem.Function(W0)
-        self._sub_cells = np.arange(len(parent_cells), dtype=np.int32)
-        self._parent_cells = parent_cells
+        self._cells = cells
         self.density = density
 
     def update(self) -> None:
@@ -99,8 +99,7 @@ class CellHeat:
         n = self._wire.function_space.dofmap.index_map.size_local
         self._wire.x.array[:n] = vec.array[:n] / self._volume[:n]
         self._wire.x.scatter_forward()
-        self.density.interpolate(self._wire, cells0=self._sub_cells, cells1=self._parent_cells)
-        self.density.x.scatter_forward()
+        self._cells.to_parent(self._wire, self.density)
 
 
 class SelfHeatingProblem:
@@ -113,17 +112,17 @@ class SelfHeatingProblem:
             and its ``fields["T"]`` is the wire temperature the semiconductor data read.
         heat: The heat problem on the device mesh (with a :class:`HeatSource` of ``cell_heat``).
         cell_heat: Transfer of the carrier heat to the device mesh.
-        parent_cells: Device cell of each wire cell (local, owned and ghost).
+        cells: The wire's cells and their device cells (``Domain.restrict``).
         tolerance: Stop when the wire temperature moves by less than this (K).
         max_iterations: Iteration limit.
     """
 
     def __init__(self, carriers: CoupledProblem, heat: CoupledProblem, cell_heat: CellHeat,
-                 parent_cells: np.ndarray, tolerance: float = 1e-6, max_iterations: int = 50):
+                 cells: CellPairs, tolerance: float = 1e-6, max_iterations: int = 50):
         self.carriers, self.heat, self.cell_heat = carriers, heat, cell_heat
         self.ctx = carriers.ctx
         self.wire_T = self.ctx.fields["T"]
-        self._cells = (parent_cells, np.arange(len(parent_cells), dtype=np.int32))
+        self._cells = cells
         self.tolerance, self.max_iterations = tolerance, max_iterations
         self.names = carriers.names + heat.names
         self.spaces = {**carriers.spaces, **heat.spaces}
@@ -135,7 +134,7 @@ class SelfHeatingProblem:
         self.wire_T.x.array[:] = self._device_temperature()
 
     @classmethod
-    def create(cls, carriers: CoupledProblem, device_ctx, cell_map, *, degree: int,
+    def create(cls, carriers: CoupledProblem, device_ctx, cells: CellPairs, *, degree: int,
                tolerance: float = 1e-6, max_iterations: int = 50,
                newton_tolerance: float = 1e-11, newton_max_iterations: int = 40,
                petsc_options: dict | None = None) -> SelfHeatingProblem:
@@ -145,30 +144,25 @@ class SelfHeatingProblem:
             carriers: The drift-diffusion problem (its ``ctx.fields["T"]`` the wire temperature).
             device_ctx: Context of the whole device mesh (materials with thermal conductivity,
                 thermal constants, composition).
-            cell_map: The cell EntityMap of the wire submesh (``Domain.restrict``).
+            cells: The wire's cells and their device cells (``Domain.restrict``).
             degree: Lagrange degree of the temperature.
             tolerance, max_iterations: Of the fixed-point iteration (K, -).
             newton_tolerance, newton_max_iterations, petsc_options: Of the heat Newton solve.
         """
-        wire = carriers.ctx.domain.mesh
-        imap = wire.topology.index_map(wire.topology.dim)
-        parent_cells = np.asarray(cell_map.sub_topology_to_topology(
-            np.arange(imap.size_local + imap.num_ghosts, dtype=np.int32), False), dtype=np.int32)
         density = dolfinx.fem.Function(
             dolfinx.fem.functionspace(device_ctx.domain.mesh, ("DG", 0)),
             name="carrier_heat [W/m^3]")
         heat = CoupledProblem(device_ctx, [HeatConduction(), HeatSource(density)], degree=degree,
                               tolerance=newton_tolerance, max_iterations=newton_max_iterations,
                               petsc_options=petsc_options)
-        cell_heat = CellHeat(carriers.ctx, carriers.modules, parent_cells, density)
-        return cls(carriers, heat, cell_heat, parent_cells, tolerance, max_iterations)
+        cell_heat = CellHeat(carriers.ctx, carriers.modules, cells, density)
+        return cls(carriers, heat, cell_heat, cells, tolerance, max_iterations)
 
     def _device_temperature(self) -> np.ndarray:
         """The device temperature interpolated onto the wire (K)."""
         new = dolfinx.fem.Function(self.wire_T.function_space)
-        new.interpolate(self.heat.u["T"], cells0=self._cells[0], cells1=self._cells[1])
-        new.x.scatter_forward()
-        return new.x.array
+        self._cells.to_sub(self.heat.u["T"], new)
+        return new.x.array.copy()
 
     def solve(self) -> NewtonResult:
         """The fixed-point iteration at the current bias; never raises on divergence."""

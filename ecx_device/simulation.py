@@ -263,7 +263,7 @@ class Simulation:
         if drift_diffusion:
             # the composition is interpolated on the restricted wire below (_set_composition);
             # a self-heated wire keeps the whole device for heat
-            domain, cell_map = domain.restrict(geo.Region.WIRE)
+            domain, cells = domain.restrict(geo.Region.WIRE)
             materials = {geo.Region.WIRE: all_materials[geo.Region.WIRE]}
             self.log("wire model: drift-diffusion on the wire alone, metals equipotential, " + (
                 "self-heated (heat on the whole device)" if heated else
@@ -283,7 +283,7 @@ class Simulation:
             equilibrium_start(ctx, modules, s.element_degree, s.petsc_options)
         if heated:
             problem = SelfHeatingProblem.create(
-                problem, self._context(device, all_materials, exchanged, geom), cell_map,
+                problem, self._context(device, all_materials, exchanged, geom), cells,
                 degree=s.element_degree, tolerance=s.electrothermal_tolerance,
                 max_iterations=s.electrothermal_max_iterations,
                 newton_tolerance=s.newton_tolerance, newton_max_iterations=s.newton_max_iterations,

@@ -18,7 +18,7 @@ def test_restricted_wire_keeps_volume_and_interfaces(dimension):
     geom = geo.DeviceGeometry(dimension=dimension, wire_mesh_size=sizes[0],
                               contact_mesh_size=sizes[1], metal_mesh_size=sizes[2])
     device = Domain.from_geometry(geom)
-    wire, cell_map = device.restrict(geo.Region.WIRE)
+    wire, cells = device.restrict(geo.Region.WIRE)
     comm = wire.mesh.comm
     one = dolfinx.fem.Constant(wire.mesh, 1.0)
     nm3, nm2 = 1e-27, 1e-18
@@ -41,4 +41,20 @@ def test_restricted_wire_keeps_volume_and_interfaces(dimension):
     assert geo.Facet.CU_SINK not in wire.facets and set(wire.cells) == {geo.Region.WIRE}
     n_sub = wire.mesh.topology.index_map(wire.mesh.topology.dim).size_local
     assert n_sub == len(device.region_cells(geo.Region.WIRE))
-    assert cell_map is not None
+    # each submesh cell is the parent cell it claims to be: same midpoint
+    mids = [dolfinx.mesh.compute_midpoints(m.mesh, m.mesh.topology.dim, c)
+            for m, c in ((wire, cells.sub), (device, cells.parent))]
+    assert len(cells.sub) == len(cells.parent) >= n_sub
+    assert abs(mids[0] - mids[1]).max() < 1e-9
+    assert set(cells.parent[:n_sub]) <= set(device.region_cells(geo.Region.WIRE))
+    # and a field moved there and back is unchanged
+    V_wire = dolfinx.fem.functionspace(wire.mesh, ("Lagrange", 1))
+    V_dev = dolfinx.fem.functionspace(device.mesh, ("Lagrange", 1))
+    f_dev, f_wire, back = (dolfinx.fem.Function(V_dev), dolfinx.fem.Function(V_wire),
+                           dolfinx.fem.Function(V_dev))
+    f_dev.interpolate(lambda x: 1.0 + x[0] + 2.0 * x[1])
+    cells.to_sub(f_dev, f_wire)
+    cells.to_parent(f_wire, back)
+    wire_dofs = dolfinx.fem.locate_dofs_topological(V_dev, device.mesh.topology.dim,
+                                                    device.region_cells(geo.Region.WIRE))
+    assert abs(back.x.array[wire_dofs] - f_dev.x.array[wire_dofs]).max() < 1e-12

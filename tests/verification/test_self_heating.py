@@ -32,12 +32,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
-
 from conftest import box_domain, constant_material, fit_rate
+from test_barrier_lowering import _silicon
+
 from ecx_device import geometry as geo
 from ecx_device.coupling import CoupledProblem
 from ecx_device.fem import dolfinx, ufl
@@ -69,7 +71,7 @@ def _wire_temperature(domain) -> dolfinx.fem.Function:
 def _self_heated(n: int, params_for, contacts) -> tuple:
     """A 1D wire of n cells: carriers on the restricted wire, heat on the device mesh."""
     device = box_domain(n, "1d", L_NM)
-    wire, cell_map = device.restrict(geo.Region.WIRE)
+    wire, cells = device.restrict(geo.Region.WIRE)
     ctx = Context.create(wire, {})
     ctx.fields["T"] = _wire_temperature(wire)
     par = params_for(ctx.fields["T"])
@@ -77,7 +79,7 @@ def _self_heated(n: int, params_for, contacts) -> tuple:
     carriers = CoupledProblem(ctx, modules, degree=1, petsc_options=SOLVER)
     hctx = Context.create(device, {geo.Region.WIRE: constant_material(thermal_conductivity=K)},
                           heat_sink_temperature=T0)
-    problem = SelfHeatingProblem.create(carriers, hctx, cell_map, degree=1, tolerance=1e-9,
+    problem = SelfHeatingProblem.create(carriers, hctx, cells, degree=1, tolerance=1e-9,
                                         max_iterations=100, petsc_options=SOLVER)
     return device, problem
 
@@ -127,35 +129,35 @@ def test_resistor_against_exact_coupled_solution():
     assert q["electrothermal_iterations [-]"] > 2  # the fixed point really iterated
 
 
-# -- Schottky diode (silicon data as in test_schottky.py), heated and isothermal ----------------
+# -- silicon diodes (the data of test_schottky.py), heated and isothermal ------------------------
 BARRIER = 0.70  # eV
-SI = dict(eps_r=11.7, mu_n=0.14, mu_p=0.045, tau_n=1e-7, tau_p=1e-7, richardson_n=1.12e6,
-          richardson_p=0.32e6)
-NC300, NV300, EG300 = 2.8e25, 1.04e25, 1.12
+SILICON = _silicon(1e22)  # data at 300 K
 
 
 def _nc(T):
-    return NC300 * (T / T0) ** 1.5
+    return SILICON.N_c * (T / T0) ** 1.5
 
 
 def _nv(T):
-    return NV300 * (T / T0) ** 1.5
+    return SILICON.N_v * (T / T0) ** 1.5
 
 
 def _eg(T):
-    return EG300 - 4.73e-4 * (T**2 / (T + 636.0) - T0**2 / (T0 + 636.0))  # Si Varshni shape
+    return SILICON.E_g - 4.73e-4 * (T**2 / (T + 636.0) - T0**2 / (T0 + 636.0))  # Varshni shape
 
 
-LAWS = {"N_c": _nc, "N_v": _nv, "E_g": _eg}
+def _at(par: SemiconductorParameters, T=None, temperature: float = T0):
+    """``par`` under a temperature field ``T`` (K, UFL; data laws from 300 K), or, without one,
+    built isothermally at ``temperature`` with the data evaluated there."""
+    if T is None:
+        return dataclasses.replace(par, temperature=temperature, N_c=_nc(temperature),
+                                   N_v=_nv(temperature), E_g=_eg(temperature))
+    return dataclasses.replace(par, lattice_temperature=T,
+                               temperature_laws={"N_c": _nc, "N_v": _nv, "E_g": _eg})
 
 
-def _schottky_params(T=None, *, temperature=T0, donors=1e22):
-    if T is None:  # isothermal at ``temperature``, data evaluated there
-        return SemiconductorParameters(**SI, donors=donors, temperature=temperature,
-                                       N_c=_nc(temperature), N_v=_nv(temperature),
-                                       E_g=_eg(temperature))
-    return SemiconductorParameters(**SI, donors=donors, N_c=NC300, N_v=NV300, E_g=EG300,
-                                   lattice_temperature=T, temperature_laws=LAWS)
+def _schottky_params(T=None, *, temperature=T0):
+    return _at(SILICON, T, temperature)
 
 
 def _schottky_contacts(par):
@@ -183,21 +185,11 @@ def test_energy_balance_with_schottky_contact():
     assert fwd["cu_sink_contact_heat [W]"] > 10 * fwd["carrier_heat [W]"]
 
 
-def _isothermal_current(params: SemiconductorParameters, contacts, V: float, n: int) -> float:
+def _current(make_params, contacts, V: float, n: int) -> float:
+    """Current (A) of a 1 um diode of n cells at V, params from ``make_params(mesh)``."""
     d = box_domain(n, "1d", 1000.0)
     ctx = Context.create(d, {})
-    modules = [Poisson(params), DriftDiffusion(params), *contacts(params)]
-    prob = CoupledProblem(ctx, modules, degree=1, petsc_options=SOLVER)
-    assert prob.solve().converged
-    continue_bias(prob, V, max_step=0.05, min_step=1e-4)
-    return prob.quantities()["current [A]"]
-
-
-def _field_current(params_for, contacts, V: float, n: int, T_field: float) -> float:
-    d = box_domain(n, "1d", 1000.0)
-    ctx = Context.create(d, {})
-    T = dolfinx.fem.Constant(d.mesh, T_field)
-    params = params_for(T)
+    params = make_params(d.mesh)
     modules = [Poisson(params), DriftDiffusion(params), *contacts(params)]
     prob = CoupledProblem(ctx, modules, degree=1, petsc_options=SOLVER)
     assert prob.solve().converged
@@ -210,16 +202,11 @@ N_A_PN, N_D_PN = 1e23, 1e22
 
 def _pn_params(T=None, *, temperature=T0):
     x_j = 500e-9
-    doping = dict(donors=lambda x: ufl.conditional(ufl.ge(x[0], x_j), N_D_PN, 0.0),
-                  acceptors=lambda x: ufl.conditional(ufl.lt(x[0], x_j), N_A_PN, 0.0),
-                  reference_density=N_A_PN)
-    base = {k: v for k, v in SI.items() if not k.startswith("richardson")}
-    if T is None:
-        return SemiconductorParameters(**base, **doping, temperature=temperature,
-                                       N_c=_nc(temperature), N_v=_nv(temperature),
-                                       E_g=_eg(temperature))
-    return SemiconductorParameters(**base, **doping, N_c=NC300, N_v=NV300, E_g=EG300,
-                                   lattice_temperature=T, temperature_laws=LAWS)
+    pn = dataclasses.replace(
+        SILICON, donors=lambda x: ufl.conditional(ufl.ge(x[0], x_j), N_D_PN, 0.0),
+        acceptors=lambda x: ufl.conditional(ufl.lt(x[0], x_j), N_A_PN, 0.0),
+        reference_density=N_A_PN)
+    return _at(pn, T, temperature)
 
 
 @pytest.mark.parametrize("device", ["schottky", "pn"])
@@ -228,9 +215,9 @@ def test_temperature_field_matches_isothermal_device(device):
     params_for, contacts, V = {
         "schottky": (_schottky_params, _schottky_contacts, 0.2),
         "pn": (_pn_params, _ohmic_pair, 0.4)}[device]
-    hot = _isothermal_current(params_for(temperature=T_hot), contacts, V, n)
-    field = _field_current(params_for, contacts, V, n, T_hot)
-    cold = _isothermal_current(params_for(temperature=T0), contacts, V, n)
+    hot = _current(lambda mesh: params_for(temperature=T_hot), contacts, V, n)
+    field = _current(lambda mesh: params_for(dolfinx.fem.Constant(mesh, T_hot)), contacts, V, n)
+    cold = _current(lambda mesh: params_for(temperature=T0), contacts, V, n)
     print(f"\n{device}: I(400 K field) = {field:.8e} A, I(isothermal 400 K) = {hot:.8e} A, "
           f"I(300 K) = {cold:.4e} A")
     assert field == pytest.approx(hot, rel=1e-7)
