@@ -76,7 +76,7 @@ def main() -> None:
     def counting(self, *args, **kwargs):
         nonlocal resolves
         rep = solve(self, *args, **kwargs)
-        resolves += rep is not None
+        resolves += bool(rep)
         return rep
 
     dynamics.ExchangeStepper.solve_electrothermal = counting

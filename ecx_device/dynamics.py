@@ -167,13 +167,14 @@ class ExchangeStepper:
             self.cells.to_parent(self.ions.u[name], out)
 
     # -- the two solves ----------------------------------------------------------------------------
-    def solve_electrothermal(self, bias: float, force: bool = False) -> None:
-        """Re-solve phi, T at ``bias`` for the current X if needed (see the module docstring)."""
+    def solve_electrothermal(self, bias: float, force: bool = False) -> bool:
+        """Re-solve phi, T at ``bias`` for the current X if needed (see the module docstring);
+        True if it solved."""
         comm = self.ctx.domain.mesh.comm
         moved = comm.allreduce(float(np.max(np.abs(self.X.x.array - self.X_solved.x.array),
                                             initial=0.0)), op=MPI.MAX)
         if not force and self._V_at_solve == bias and moved <= RESOLVE_X:
-            return
+            return False
         self.X_solved.x.array[:] = self.X.x.array
         self.push_composition()
         self.push_ion_fields()
@@ -182,6 +183,7 @@ class ExchangeStepper:
                             bounds={"T": (0.0, s.max_temperature)})
         self.pull_fields()
         self._V_at_solve = bias
+        return True
 
     def ion_step(self, dt: float, bias: float) -> tuple[bool, str, int]:
         """One backward-Euler step of c, v, X; the state is left at the result (also when it

@@ -269,7 +269,7 @@ class Domain:
         pairs = CellPairs(sub_cells, np.asarray(
             cell_map.sub_topology_to_topology(sub_cells, False), dtype=np.int32))
         tag = self.cells[region]
-        ctags = dolfinx.mesh.meshtags(sub, tdim, np.arange(ncell, dtype=np.int32),
+        ctags = dolfinx.mesh.meshtags(sub, tdim, sub_cells,
                                       np.full(ncell, tag, dtype=np.int32))
         # a group may have no facet on this rank: name every group present on any rank, so all
         # ranks build the same forms (an absent name would make a rank's form an integer 0)

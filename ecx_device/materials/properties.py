@@ -385,8 +385,9 @@ MIXING_RULES: dict[str, str] = {
     "conduction_band_dos": "log_linear",
     "valence_band_dos": "log_linear",
     "band_gap": "linear",
-    "donor_density": "log_linear",
-    "acceptor_density": "log_linear",
+    # the dopant count follows the volume fraction, and a log-linear rule cannot mix with a zero
+    "donor_density": "linear",
+    "acceptor_density": "linear",
     "carrier_lifetime": "log_linear",
     "richardson_constant_electrons": "linear",
     "richardson_constant_holes": "linear",

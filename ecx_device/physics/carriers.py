@@ -98,12 +98,10 @@ class DriftDiffusion:
         sum_terminals V I exactly (``tests/verification/test_self_heating.py``). Thermoelectric
         (Peltier, Thomson) heat is not included.
         """
-        n, p = self.densities(fields)
-        d, q, st = ctx.domain, ELEMENTARY_CHARGE, self.stats
-        gn, gp = d.grad(fields["phi_n"]), d.grad(fields["phi_p"])
-        return (q * st.local("mu_n") * n * ufl.dot(gn, gn)
-                + q * st.local("mu_p") * p * ufl.dot(gp, gp)
-                + q * self.recombination(fields) * (fields["phi_p"] - fields["phi_n"]))
+        jn, jp = self.current_densities(ctx, fields)
+        d, f = ctx.domain, fields
+        return (-ufl.dot(jn, d.grad(f["phi_n"])) - ufl.dot(jp, d.grad(f["phi_p"]))
+                + ELEMENTARY_CHARGE * self.recombination(f) * (f["phi_p"] - f["phi_n"]))
 
     def residual(self, ctx: Context, u: dict, v: dict) -> dict:
         """Scaled continuity equations for phi_n and phi_p (rows O(1))."""

@@ -59,7 +59,7 @@ from __future__ import annotations
 import math
 
 from ecx_device import geometry as geo
-from ecx_device.fem import ufl
+from ecx_device.fem import dolfinx, ufl
 from ecx_device.physics.base import Context, Dirichlet
 from ecx_device.physics.semiconductor_scaling import (
     SemiconductorParameters,
@@ -295,7 +295,7 @@ class SchottkyContact(_Contact):
         def forms() -> dict:
             d = ctx.domain
             out = {"i": self._emission_form(ctx), "area": d.surface(
-                1.0 + 0.0 * ctx.fields["psi"], self.facet_group),
+                dolfinx.fem.Constant(d.mesh, 1.0), self.facet_group),
                 "heat": with_quadrature(d.surface(self.interface_heat(ctx, ctx.fields),
                                                   self.facet_group),
                                         quadrature_degree(ctx.fields["phi_n"]))}

@@ -307,9 +307,10 @@ class SublimationCooling:
         """Surface heat sink in the T equation (W)."""
         if "T" not in w:
             return {}
-        V = ctx.composition.function_space
-        self.c = dolfinx.fem.Function(V, name="c_given")
-        self.v = dolfinx.fem.Function(V, name="v_given")
+        if self.c is None:  # once: the stepper and the compiled forms hold these objects
+            V = ctx.composition.function_space
+            self.c = dolfinx.fem.Function(V, name="c_given")
+            self.v = dolfinx.fem.Function(V, name="v_given")
         return {"T": ctx.domain.surface(self.heat_flux(ctx) * w["T"], geo.Facet.WIRE_SURFACE)}
 
     def heat_flux(self, ctx: Context):

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecx_device.fem import dolfinx, ufl
-from ecx_device.materials.properties import MIXING_RULES
+from ecx_device.materials.properties import MIXING_RULES, PROPERTY_UNITS, UflOps, mix
 from ecx_device.mesh import Domain
 from ecx_device.units import BOLTZMANN, ELEMENTARY_CHARGE, VACUUM_PERMITTIVITY
 
@@ -148,10 +148,6 @@ class SemiconductorParameters:
     def conduction_offset(self) -> float:
         """(E_c - E_i)/q = V_T ln(N_c / n_i) (V)."""
         return self.thermal_voltage * math.log(self.require("N_c") / self.intrinsic_density)
-
-    def valence_offset(self) -> float:
-        """(E_i - E_v)/q = V_T ln(N_v / n_i) (V)."""
-        return self.thermal_voltage * math.log(self.require("N_v") / self.intrinsic_density)
 
     def doping(self, x) -> tuple:
         """(N_D, N_A) as UFL expressions of the SI position ``x`` (m^-3)."""
@@ -317,8 +313,8 @@ MIXED_AS = {"eps_r": "relative_permittivity", "mu_n": "electron_mobility",
              "richardson_n": "richardson_constant_electrons",
              "richardson_p": "richardson_constant_holes"}
 
-#: Material properties that SemiconductorParameters holds in eV (the database holds joules).
-ENERGY_PROPERTIES = ("band_gap", "electron_affinity")
+#: Material properties in eV, which SemiconductorParameters holds in eV (the database in joules).
+ENERGY_PROPERTIES = tuple(p for p, unit in PROPERTY_UNITS.items() if unit == "eV")
 
 
 @dataclass(frozen=True)
@@ -435,10 +431,8 @@ class CarrierStatistics:
         het = self.params.heterostructure
         if het is None:
             return base
-        other, X = self._phase_value(het.exchanged, name), het.fraction
-        if MIXING_RULES[MIXED_AS[name]] == "log_linear":
-            return base * ufl.exp(X * logarithm(other / base))
-        return base + X * (other - base)
+        return mix(base, self._phase_value(het.exchanged, name), het.fraction,
+                   MIXING_RULES[MIXED_AS[name]], UflOps)
 
     def log_dos(self, name: str):
         """ln(N/C_0) of the local effective density of states ``N_c`` or ``N_v`` (-)."""
@@ -464,7 +458,8 @@ class CarrierStatistics:
             return nd, na
         nd1, na1 = het.exchanged.doping(x)
         X = het.fraction
-        return (1 - X) * nd + X * nd1, (1 - X) * na + X * na1
+        return (mix(nd, nd1, X, MIXING_RULES["donor_density"], UflOps),
+                mix(na, na1, X, MIXING_RULES["acceptor_density"], UflOps))
 
     def net_doping(self, x):
         """Local N_D - N_A (m^-3, UFL)."""

@@ -21,6 +21,7 @@ import dataclasses
 
 from ecx_device.coupling import CoupledProblem
 from ecx_device.errors import CaseError, SolverError
+from ecx_device.fem import dolfinx
 from ecx_device.materials import Material
 from ecx_device.materials.database import schottky_barrier
 from ecx_device.materials.properties import UflOps
@@ -137,7 +138,7 @@ def contact_fraction(ctx: Context, facet_group: str) -> float:
     if ctx.composition is None:
         return 0.0
     d = ctx.domain
-    area = integrate(d.surface(1.0 + 0.0 * ctx.composition, facet_group), d.mesh.comm)
+    area = integrate(d.surface(dolfinx.fem.Constant(d.mesh, 1.0), facet_group), d.mesh.comm)
     return integrate(d.surface(ctx.composition, facet_group), d.mesh.comm) / area
 
 
