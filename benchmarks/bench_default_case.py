@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from ecx_device.case import load_case
-from ecx_device.simulation import Simulation
+from ecx_device.runs.simulation import Simulation
 
 ROOT = Path(__file__).parents[1]
 

@@ -48,7 +48,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 from ecx_device import geometry as geo  # noqa: E402
-from ecx_device.coupling import CoupledProblem  # noqa: E402
+from ecx_device.solvers.newton import CoupledProblem  # noqa: E402
 from ecx_device.fem import MPI, dolfinx, ufl  # noqa: E402
 from ecx_device.mesh import Domain  # noqa: E402
 from ecx_device.physics.base import Context  # noqa: E402
@@ -56,7 +56,7 @@ from ecx_device.physics.carriers import DriftDiffusion  # noqa: E402
 from ecx_device.physics.contacts import OhmicContact  # noqa: E402
 from ecx_device.physics.poisson import Poisson  # noqa: E402
 from ecx_device.physics.semiconductor_scaling import SemiconductorParameters  # noqa: E402
-from ecx_device.stepping import continue_bias  # noqa: E402
+from ecx_device.solvers.continuation import continue_bias  # noqa: E402
 from ecx_device.units import BOLTZMANN, ELEMENTARY_CHARGE, MESH_UNIT, VACUUM_PERMITTIVITY  # noqa: E402
 
 LENGTH = 1e-6  # m
@@ -86,8 +86,8 @@ def interval_domain(nodes: int) -> Domain:
     ncell = imap.size_local + imap.num_ghosts
     ctags = dolfinx.mesh.meshtags(mesh, 1, np.arange(ncell, dtype=np.int32),
                                   np.ones(ncell, dtype=np.int32))
-    return Domain(mesh, ctags, ftags, {geo.Region.WIRE: 1},
-                  {geo.Facet.CU_SINK: 1, geo.Facet.W_SINK: 2}, "1d", wire_diameter=40e-9)
+    return Domain(mesh, ctags, ftags, {Region.WIRE: 1},
+                  {Facet.CU_SINK: 1, Facet.W_SINK: 2}, "1d", wire_diameter=40e-9)
 
 
 def run_ecx(nodes: int, solver: dict | None = None) -> dict:
@@ -101,8 +101,8 @@ def run_ecx(nodes: int, solver: dict | None = None) -> dict:
         donors=lambda x: ufl.conditional(ufl.ge(x[0], x_j), N_D, 0.0),
         acceptors=lambda x: ufl.conditional(ufl.lt(x[0], x_j), N_A, 0.0))
     ctx = Context.create(d, {})
-    modules = [Poisson(par), DriftDiffusion(par), OhmicContact(par, geo.Facet.CU_SINK),
-               OhmicContact(par, geo.Facet.W_SINK)]
+    modules = [Poisson(par), DriftDiffusion(par), OhmicContact(par, Facet.CU_SINK),
+               OhmicContact(par, Facet.W_SINK)]
     # Newton stops on the update (stol 1e-11 relative); see the report for why not on rtol
     prob = CoupledProblem(ctx, modules, degree=1,
                           petsc_options={"snes_rtol": 0.0, **(solver or {})})

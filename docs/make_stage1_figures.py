@@ -18,7 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from ecx_device.case import load_case  # noqa: E402
-from ecx_device.simulation import Simulation  # noqa: E402
+from ecx_device.runs.simulation import Simulation  # noqa: E402
 
 ROOT = Path(__file__).parents[1]
 

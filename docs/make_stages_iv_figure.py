@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from ecx_device.case import load_case  # noqa: E402
 from ecx_device.outputs.quantities import read_series  # noqa: E402
-from ecx_device.simulation import Simulation  # noqa: E402
+from ecx_device.runs.simulation import Simulation  # noqa: E402
 
 ROOT = Path(__file__).parents[1]
 STAGES = {"a": "pristine CdS (two Schottky contacts)",

@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _cmd_run(args) -> int:
     from ecx_device.case import load_case
-    from ecx_device.simulation import Simulation
+    from ecx_device.runs.simulation import Simulation
 
     case = load_case(args.case)
     out = args.restart or args.out
@@ -80,7 +80,7 @@ def _cmd_run(args) -> int:
 
 def _cmd_iv(args) -> int:
     from ecx_device.case import load_case
-    from ecx_device.simulation import Simulation
+    from ecx_device.runs.simulation import Simulation
 
     case = load_case(args.case)
     out = args.out or Path("results") / f"{case.name}_iv"
@@ -90,7 +90,7 @@ def _cmd_iv(args) -> int:
 
 def _cmd_mesh(args) -> int:
     from ecx_device.case import load_case
-    from ecx_device.meshing import mesh_case
+    from ecx_device.commands.mesh import mesh_case
 
     case = load_case(args.case)
     for path in mesh_case(case, args.out, smoke=args.smoke):
@@ -99,26 +99,10 @@ def _cmd_mesh(args) -> int:
 
 
 def _cmd_check(args) -> int:
-    from ecx_device.case import load_case
-    from ecx_device.simulation import device_geometry, region_materials
+    from ecx_device.commands.check import check_case
 
-    case = load_case(args.case)
-    region_materials(case)  # unknown materials / bad overrides fail here
-    cells = device_geometry(case, case.smoke.mesh_scale if args.smoke else 1.0).estimated_cells()
-    source = f"mesh file {case.geometry.mesh_file}" if case.geometry.mesh_file else "gmsh"
-    print(f"geometry: buildable ({source}), roughly {cells:.2g} cells before contact refinement")
-    sign = case.bias.sign
-    points = case.bias.protocol.bias_points(sign)
-    print(f"{args.case}: valid case {case.name!r} ({case.geometry.dimension}), "
-          f"{len(points)} bias points from {points[0].voltage:+g} V to {points[-1].voltage:+g} V")
-    if case.exchange.enabled:
-        from ecx_device.dynamics import anode_kinetics
-
-        anode = anode_kinetics(case)  # an unknown anode metal fails here
-        source = ("Cu from the free surface" if anode is None else
-                  f"anode {case.exchange.anode or case.materials.cu_electrode} "
-                  f"(E0 = {anode.standard_potential:+.3f} V)")
-        print(f"exchange dynamics over {case.bias.protocol.end_time:g} s; {source}")
+    for line in check_case(args.case, smoke=args.smoke):
+        print(line)
     return 0
 
 
@@ -148,7 +132,7 @@ def _cmd_eels(args) -> int:
 
 
 def _cmd_sweep(args) -> int:
-    from ecx_device import sweep
+    from ecx_device.commands import sweep
 
     sets = sweep.parse_sets(args.set)
     if not sets:

@@ -21,7 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ecx_device import geometry as geo
+from ecx_device.device.names import Facet, Region
+
+from ecx_device.device.geometry import DeviceGeometry
+
+from ecx_device.device.gmsh_model import build_model
+
+from ecx_device.device.gmsh_model import gmsh_session
 from ecx_device.errors import CaseError
 from ecx_device.fem import MPI, dolfinx, ufl
 from ecx_device.units import MESH_UNIT
@@ -88,13 +94,13 @@ class Domain:
         return domain
 
     @classmethod
-    def from_geometry(cls, geom: geo.DeviceGeometry, comm=MPI.COMM_WORLD) -> Domain:
+    def from_geometry(cls, geom: DeviceGeometry, comm=MPI.COMM_WORLD) -> Domain:
         """Mesh ``geom`` with gmsh on rank 0 and distribute it."""
         import gmsh
 
-        with geo.gmsh_session():
+        with gmsh_session():
             if comm.rank == 0:
-                geo.build_model(geom)
+                build_model(geom)
             gdim = {"1d": 1, "axisymmetric": 2, "3d": 3}[geom.dimension]
             data = dolfinx.io.gmsh.model_to_mesh(gmsh.model, comm, 0, gdim=gdim)
         return cls.from_mesh_data(data, geom.dimension, geom.wire_diameter * MESH_UNIT)
@@ -109,7 +115,7 @@ class Domain:
         import gmsh
 
         gdim = {"1d": 1, "axisymmetric": 2, "3d": 3}[dimension]
-        with geo.gmsh_session():  # quiet, unlike dolfinx.io.gmsh.read_from_msh
+        with gmsh_session():  # quiet, unlike dolfinx.io.gmsh.read_from_msh
             if comm.rank == 0:
                 gmsh.model.add("from_file")
                 gmsh.merge(str(path))
@@ -206,10 +212,10 @@ class Domain:
         In 1D the lateral wire surface (``wire_surface``) is a line density on the wire cells.
         ``lumped``: vertex quadrature, as in :meth:`volume`.
         """
-        if self.dimension == "1d" and geo.Facet.WIRE_SURFACE in facet_groups:
-            others = tuple(f for f in facet_groups if f != geo.Facet.WIRE_SURFACE)
+        if self.dimension == "1d" and Facet.WIRE_SURFACE in facet_groups:
+            others = tuple(f for f in facet_groups if f != Facet.WIRE_SURFACE)
             lateral = self.volume(integrand * (self.wire_perimeter / self.wire_area),
-                                  geo.Region.WIRE, lumped=lumped)
+                                  Region.WIRE, lumped=lumped)
             return (lateral + self.surface(integrand, *others, lumped=lumped) if others
                     else lateral)
         tags = tuple(self.facets[f] for f in facet_groups if f in self.facets)

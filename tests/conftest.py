@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ecx_device import geometry as geo
+from ecx_device.device.names import Facet, Region
 from ecx_device.fem import MPI, dolfinx
 from ecx_device.materials import Material
 from ecx_device.materials.properties import Constant, PropertyModel
@@ -43,7 +43,7 @@ def box_domain(n: int, dimension: str, size_nm: float = 100.0) -> Domain:
     ncell = mesh.topology.index_map(tdim).size_local + mesh.topology.index_map(tdim).num_ghosts
     ctags = dolfinx.mesh.meshtags(mesh, tdim, np.arange(ncell, dtype=np.int32),
                                   np.ones(ncell, dtype=np.int32))
-    return Domain(mesh, ctags, ftags, {geo.Region.WIRE: 1}, {geo.Facet.CU_SINK: 1, geo.Facet.W_SINK: 2},
+    return Domain(mesh, ctags, ftags, {Region.WIRE: 1}, {Facet.CU_SINK: 1, Facet.W_SINK: 2},
                   dimension, wire_diameter=40e-9)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from ecx_device.case.loader import read_yaml, validate_case
-from ecx_device.simulation import Simulation
+from ecx_device.runs.simulation import Simulation
 
 CASES = Path(__file__).resolve().parents[1] / "cases"
 T_SET = 673.15  # K, the cases' 400 degC

@@ -109,7 +109,7 @@ def test_cli_on_a_run_with_a_shell(tmp_path):
 
     from ecx_device.case import load_case
     from ecx_device.cli import main
-    from ecx_device.simulation import Simulation
+    from ecx_device.runs.simulation import Simulation
 
     case = load_case(Path(__file__).parents[1] / "cases" / "zhang2017_1V_shell.yaml")
     out = tmp_path / "run"

@@ -25,7 +25,7 @@ from ecx_device.case import load_case
 from ecx_device.errors import CaseError
 from ecx_device.materials.database import anode_metal
 from ecx_device.outputs.quantities import read_series
-from ecx_device.simulation import Simulation
+from ecx_device.runs.simulation import Simulation
 from ecx_device.materials import load_material
 from ecx_device.units import AVOGADRO, BOLTZMANN, ELEMENTARY_CHARGE
 

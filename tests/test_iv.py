@@ -21,7 +21,7 @@ from ecx_device.cli import main
 from ecx_device.errors import CaseError
 from ecx_device.materials import load_material
 from ecx_device.outputs.quantities import read_series
-from ecx_device.simulation import Simulation
+from ecx_device.runs.simulation import Simulation
 from ecx_device.units import ELEMENTARY_CHARGE
 
 CASES = Path(__file__).parents[1] / "cases"

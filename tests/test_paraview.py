@@ -13,7 +13,7 @@ from ecx_device.case import load_case
 from ecx_device.cli import main
 from ecx_device.errors import CaseError
 from ecx_device.outputs.paraview import _array_names, write_view_script
-from ecx_device.simulation import Simulation
+from ecx_device.runs.simulation import Simulation
 
 CASES = Path(__file__).parents[1] / "cases"
 

@@ -23,7 +23,7 @@ from ecx_device.case.loader import validate_case
 from ecx_device.errors import CaseError, SolverError
 from ecx_device.fem import dolfinx
 from ecx_device.outputs.quantities import read_series
-from ecx_device.simulation import Simulation
+from ecx_device.runs.simulation import Simulation
 
 CASES = Path(__file__).parents[1] / "cases"
 BASE_1D = yaml.safe_load((CASES / "zhang2017_1d.yaml").read_text())

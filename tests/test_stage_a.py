@@ -10,7 +10,7 @@ import numpy as np
 import pyvista as pv
 
 from ecx_device.case import load_case
-from ecx_device.simulation import Simulation
+from ecx_device.runs.simulation import Simulation
 
 CASE = Path(__file__).parents[1] / "cases" / "zhang2017_stage_a_dd.yaml"
 

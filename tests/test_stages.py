@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from ecx_device.case import load_case
-from ecx_device.simulation import Simulation
+from ecx_device.runs.simulation import Simulation
 
 CASES = Path(__file__).parents[1] / "cases"
 

@@ -11,7 +11,7 @@ import pytest
 
 from ecx_device.cli import main
 from ecx_device.errors import CaseError
-from ecx_device.sweep import apply_setting, parse_sets
+from ecx_device.commands.sweep import apply_setting, parse_sets
 
 CASE = Path(__file__).parents[1] / "cases" / "zhang2017_1d.yaml"
 

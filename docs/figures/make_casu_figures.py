@@ -62,7 +62,7 @@ def barrier_sum_ev(phase: str) -> float:
 def run_one(phase: str, t_celsius: int, out_root: str) -> str:
     """One run (in a worker process); returns its output folder."""
     from ecx_device.case.loader import read_yaml, validate_case
-    from ecx_device.simulation import Simulation
+    from ecx_device.runs.simulation import Simulation
 
     data = read_yaml(PHASES[phase])
     data["name"] = f"{data['name']}_{t_celsius}C"

@@ -28,7 +28,7 @@ CASES = ["zhang2017_1V", "zhang2017_0p5V", "zhang2017_ladder", "zhang2017_1V_rev
 def run(name: str, reuse: bool) -> list[dict[str, float]]:
     from ecx_device.case import load_case
     from ecx_device.outputs.quantities import read_series
-    from ecx_device.simulation import Simulation
+    from ecx_device.runs.simulation import Simulation
 
     out = RUNS / name
     done = out / "results.json"

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecx_device import geometry as geo
+from ecx_device.device.names import Facet, Region
 from ecx_device.fem import MPI, dolfinx, ufl
 from ecx_device.physics.base import Context
 from ecx_device.physics.semiconductor_scaling import (
@@ -62,8 +62,8 @@ class DriftDiffusion:
     unknowns = ("phi_n", "phi_p")
 
     def __init__(self, params: SemiconductorParameters,
-                 regions: tuple[str, ...] = (geo.Region.WIRE,),
-                 terminals: tuple[str, str] = (geo.Facet.CU_SINK, geo.Facet.W_SINK)):
+                 regions: tuple[str, ...] = (Region.WIRE,),
+                 terminals: tuple[str, str] = (Facet.CU_SINK, Facet.W_SINK)):
         self.params, self.regions, self.terminals = params, tuple(regions), tuple(terminals)
         self.stats = statistics_for(params)
         self.scaling = self.stats.scaling

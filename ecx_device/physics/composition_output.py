@@ -10,7 +10,7 @@ synthetic EELS maps.
 
 from __future__ import annotations
 
-from ecx_device import geometry as geo
+from ecx_device.device.names import Region
 from ecx_device.physics.base import Context
 
 
@@ -31,6 +31,6 @@ class CompositionOutput:
         the ``region`` cell data, as the EELS maps and the ParaView script do).
         """
         X = ctx.composition
-        n_s = ctx.property(geo.Region.WIRE, "sulfur_site_density")  # mixes CdS and Cu2S
+        n_s = ctx.property(Region.WIRE, "sulfur_site_density")  # mixes CdS and Cu2S
         return {"exchanged_fraction [-]": X, "Cd_density [m^-3]": n_s * (1 - X),
                 "Cu_density [m^-3]": 2 * n_s * X}

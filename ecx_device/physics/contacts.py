@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import math
 
-from ecx_device import geometry as geo
+from ecx_device.device.names import Facet
 from ecx_device.fem import dolfinx, ufl
 from ecx_device.physics.base import Context, Dirichlet
 from ecx_device.physics.semiconductor_scaling import (
@@ -107,7 +107,7 @@ def tfe_lowering(band_bending, doping, eps, n_c, temperature, ops=math):
 #: Nitsche penalty constant per degree^2 (safely above the 1D/2D inverse-inequality constants).
 NITSCHE_PENALTY = 20.0
 
-_DEFAULT_TERMINAL = {geo.Facet.CU_SINK: "bias", geo.Facet.W_SINK: "ground"}
+_DEFAULT_TERMINAL = {Facet.CU_SINK: "bias", Facet.W_SINK: "ground"}
 
 
 def _degree(u) -> int:

@@ -33,8 +33,10 @@ Boundary fluxes (number per m^2 and second, divided by N in the weak form):
   assisted equilibrium pressure (2Cu + CdS -> Cu2S + Cd(g)) where Cu is present and the congruent
   CdS one elsewhere, mixed log-linearly by theta = min(c + X, 1).
 
-The electric potential phi [V] and temperature T [K] are given fields (the electro-thermal solve
-of the current composition); they are frozen during an ion step.
+The electrostatic potential psi [V] (the ohmic model's potential, or the drift-diffusion wire's
+psi), the electron quasi-Fermi potential phi_n [V] and the temperature T [K] are given fields of
+the ion context (the electro-thermal solve of the current composition); they are frozen during an
+ion step.
 
 The plus-parts c+, v+, f_Cd+ in the rates keep a slightly negative Newton iterate from turning a
 sink into a source.
@@ -49,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from ecx_device import geometry as geo
+from ecx_device.device.names import Facet, Region
 from ecx_device.fem import MPI, dolfinx, ufl
 from ecx_device.materials import CD_ATOMIC_MASS
 from ecx_device.materials.properties import MIXING_RULES, UflOps, mix
@@ -116,7 +118,7 @@ class CationExchange:
 
     def _exchanged(self, ctx: Context, name: str):
         """Property of the fully exchanged phase (Cu2S) at the local temperature."""
-        return ctx.exchanged[geo.Region.WIRE](name, ctx.temperature(), UflOps)
+        return ctx.exchanged[Region.WIRE](name, ctx.temperature(), UflOps)
 
     def _arrhenius(self, ctx: Context, barrier: str):
         T = ctx.temperature()
@@ -139,7 +141,7 @@ class CationExchange:
         """j / N (m/s): Nernst-Planck flux of Cu+ per S site."""
         d = ctx.domain
         vt = BOLTZMANN * ctx.temperature() / ELEMENTARY_CHARGE
-        return -self.cu_diffusivity(ctx, v) * (d.grad(c) + c * d.grad(ctx.fields["phi"]) / vt)
+        return -self.cu_diffusivity(ctx, v) * (d.grad(c) + c * d.grad(ctx.fields["psi"]) / vt)
 
     def overpotential(self, ctx: Context):
         """eta = V_anode - E0 (V)."""
@@ -195,7 +197,7 @@ class CationExchange:
         c0, v0, X0 = (self.previous[n] for n in self.unknowns)
         dt = self.dt
         r_v, r_k = self.rates(ctx, c, v, X)
-        wr = geo.Region.WIRE
+        wr = Region.WIRE
         # storage, reactions and boundary sources are lumped (vertex quadrature): each node then
         # behaves like a little reactor, which keeps thin boundary layers from undershooting
         lump = {"lumped": True}
@@ -208,7 +210,7 @@ class CationExchange:
         Fv = (d.volume((v - v0) / dt * w["v"] + r_v * w["v"], wr, **lump)
               + d.volume(Dv * ufl.dot(d.grad(v), d.grad(w["v"])), wr)
               - d.surface(self.sublimation_flux(ctx, c, v, X) / self.N * w["v"],
-                          geo.Facet.WIRE_SURFACE, **lump))
+                          Facet.WIRE_SURFACE, **lump))
         FX = d.volume(((X - X0) / dt - (r_v + r_k)) * w["X"], wr, **lump)
         return {"c": Fc, "v": Fv, "X": FX}
 
@@ -238,7 +240,7 @@ class CationExchange:
         c, v, X = (ctx.fields[n] for n in self.unknowns)
         c0 = self.previous["c"]
         r_v, r_k = self.rates(ctx, c, v, X)
-        wr = geo.Region.WIRE
+        wr = Region.WIRE
         one = dolfinx.fem.Constant(d.mesh, 1.0)
         out_rate = d.surface(N * self.cathode_flux(ctx, c), self.cathode_facet, lumped=True)
         lump = {"lumped": True}  # the quadrature of the residual, so the balance closes
@@ -256,7 +258,7 @@ class CationExchange:
                                                *self._supply_facets(), **lump)),
             "cu_out_rate": out_rate,
             "cd_sublimation_rate": d.surface(self.sublimation_flux(ctx, c, v, X),
-                                             geo.Facet.WIRE_SURFACE, **lump),
+                                             Facet.WIRE_SURFACE, **lump),
             "cd_kickout_rate": d.volume(N * r_k, wr, **lump),
         }
 
@@ -278,7 +280,7 @@ def cd_sublimation_flux(ctx: Context, c, v, X):
 
 def _wire_prop(ctx: Context, name: str):
     """A wire property at the local temperature and composition (UFL, SI)."""
-    return ctx.property(geo.Region.WIRE, name)
+    return ctx.property(Region.WIRE, name)
 
 
 def _by_cu_presence(ctx: Context, name: str, c, X):
@@ -311,7 +313,7 @@ class SublimationCooling:
             V = ctx.composition.function_space
             self.c = dolfinx.fem.Function(V, name="c_given")
             self.v = dolfinx.fem.Function(V, name="v_given")
-        return {"T": ctx.domain.surface(self.heat_flux(ctx) * w["T"], geo.Facet.WIRE_SURFACE)}
+        return {"T": ctx.domain.surface(self.heat_flux(ctx) * w["T"], Facet.WIRE_SURFACE)}
 
     def heat_flux(self, ctx: Context):
         """H_Cd J_Cd (W/m^2) leaving the free surface."""
@@ -322,7 +324,7 @@ class SublimationCooling:
     def quantities(self, ctx: Context) -> dict[str, float]:
         """Heat carried off by sublimation (W)."""
         def build():
-            return {"q": ctx.domain.surface(self.heat_flux(ctx), geo.Facet.WIRE_SURFACE)}
+            return {"q": ctx.domain.surface(self.heat_flux(ctx), Facet.WIRE_SURFACE)}
         return {"sublimation_cooling [W]": ctx.evaluate(self.name, build)["q"]}
 
 
@@ -335,3 +337,21 @@ def front_position(X: dolfinx.fem.Function, axial_index: int) -> float:
     hit = X.x.array[:n] >= 0.5
     local = float(x[:n][hit].max()) if hit.any() else -np.inf
     return V.mesh.comm.allreduce(local, op=MPI.MAX)
+
+
+class ExchangeOutput:
+    """Output-only module: the ion fields (given Functions on the mesh of the series)."""
+
+    name = "exchange_output"
+    unknowns = ()
+
+    def __init__(self, c, v):
+        self.c, self.v = c, v
+
+    def residual(self, ctx, u, w):
+        """No equation."""
+        return {}
+
+    def point_fields(self, ctx) -> dict:
+        """Mobile Cu+ and vacancies per S site (-); meaningful in the wire only."""
+        return {"cu_ion_fraction [-]": self.c, "vacancy_fraction [-]": self.v}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecx_device import geometry as geo
+from ecx_device.device.names import Facet, Region
 from ecx_device.fem import dolfinx, ufl
 from ecx_device.physics.base import Context, Dirichlet
 from ecx_device.units import STEFAN_BOLTZMANN
@@ -30,7 +30,7 @@ class HeatConduction:
         d, T, vT = ctx.domain, u["T"], v["T"]
         F = sum(d.volume(ctx.property(r, "thermal_conductivity")
                          * ufl.dot(d.grad(T), d.grad(vT)), r) for r in ctx.regions())
-        return {"T": F + d.surface(self.radiative_flux(ctx) * vT, geo.Facet.WIRE_SURFACE)}
+        return {"T": F + d.surface(self.radiative_flux(ctx) * vT, Facet.WIRE_SURFACE)}
 
     def radiative_flux(self, ctx: Context):
         """Net radiated heat flux density (W/m^2) of the wire surface."""
@@ -41,7 +41,7 @@ class HeatConduction:
     def dirichlet(self, ctx: Context) -> list[Dirichlet]:
         """Both electrode far faces at the heat-sink temperature."""
         T0 = ctx.constants["heat_sink_temperature"]
-        return [Dirichlet("T", geo.Facet.CU_SINK, T0), Dirichlet("T", geo.Facet.W_SINK, T0)]
+        return [Dirichlet("T", Facet.CU_SINK, T0), Dirichlet("T", Facet.W_SINK, T0)]
 
     def initial_guess(self, ctx: Context) -> dict[str, float]:
         """Start at the heat-sink temperature."""
@@ -52,7 +52,7 @@ class HeatConduction:
         d = ctx.domain
         T = ctx.fields["T"]
         V = T.function_space
-        dofs = np.unique(V.dofmap.list[d.region_cells(geo.Region.WIRE)])
+        dofs = np.unique(V.dofmap.list[d.region_cells(Region.WIRE)])
         n_owned = V.dofmap.index_map.size_local
         dofs = dofs[dofs < n_owned]
         x = V.tabulate_dof_coordinates()
@@ -61,9 +61,9 @@ class HeatConduction:
                                            (local[0], x[local[1], : d.gdim].tolist()))
         t_max, pos = max((c for c in candidates if c is not None), key=lambda c: c[0])
         q = ctx.evaluate(self.name, lambda: {
-            "volume": d.volume(dolfinx.fem.Constant(d.mesh, 1.0), geo.Region.WIRE),
-            "T_volume": d.volume(T, geo.Region.WIRE),
-            "radiated": d.surface(self.radiative_flux(ctx), geo.Facet.WIRE_SURFACE)})
+            "volume": d.volume(dolfinx.fem.Constant(d.mesh, 1.0), Region.WIRE),
+            "T_volume": d.volume(T, Region.WIRE),
+            "radiated": d.surface(self.radiative_flux(ctx), Facet.WIRE_SURFACE)})
         t_mean = q["T_volume"] / q["volume"]
         radiated = q["radiated"]
         return {"wire_T_max [K]": float(t_max), "wire_T_mean [K]": t_mean,
@@ -73,7 +73,7 @@ class HeatConduction:
 
 class HeatSource:
     """A given heat source (W/m^3) in the wire, e.g. the carrier heat of the drift-diffusion wire
-    computed on its own mesh and handed over cellwise (:mod:`ecx_device.self_heating`).
+    computed on its own mesh and handed over cellwise (:mod:`ecx_device.solvers.fixed_point`).
 
     Args:
         density: The source density (W/m^3), a Function (DG0) on this mesh, updated in place.
@@ -87,14 +87,14 @@ class HeatSource:
 
     def residual(self, ctx: Context, u: dict, v: dict) -> dict:
         """-int Q v_T dV over the wire."""
-        return {"T": -ctx.domain.volume(self.density * v["T"], geo.Region.WIRE)} if "T" in v else {}
+        return {"T": -ctx.domain.volume(self.density * v["T"], Region.WIRE)} if "T" in v else {}
 
     def quantities(self, ctx: Context) -> dict[str, float]:
         """The power of the source (W)."""
         q = ctx.evaluate(self.name, lambda: {
-            "power": ctx.domain.volume(self.density, geo.Region.WIRE)})
+            "power": ctx.domain.volume(self.density, Region.WIRE)})
         return {"wire_heat_source [W]": q["power"]}
 
     def derived_fields(self, ctx: Context) -> dict[str, dict]:
         """The source density (W/m^3)."""
-        return {"heat_source [W/m^3]": {geo.Region.WIRE: self.density}}
+        return {"heat_source [W/m^3]": {Region.WIRE: self.density}}

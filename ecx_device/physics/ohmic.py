@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecx_device import geometry as geo
+from ecx_device.device.names import Facet, Region
 from ecx_device.fem import dolfinx, ufl
 from ecx_device.physics.base import Context, Dirichlet
 
@@ -42,8 +42,8 @@ class OhmicConduction:
 
     def dirichlet(self, ctx: Context) -> list[Dirichlet]:
         """Bias on the Cu terminal, ground on the W terminal."""
-        return [Dirichlet("phi", geo.Facet.CU_SINK, ctx.constants["bias"]),
-                Dirichlet("phi", geo.Facet.W_SINK, ctx.constants["ground"])]
+        return [Dirichlet("phi", Facet.CU_SINK, ctx.constants["bias"]),
+                Dirichlet("phi", Facet.W_SINK, ctx.constants["ground"])]
 
     def initial_guess(self, ctx: Context) -> dict[str, float]:
         """Start from zero potential."""
@@ -73,8 +73,8 @@ class OhmicConduction:
             return sum(d.volume(self._sigma(ctx, r) * ufl.dot(grad_phi, grad_phi), r)
                        for r in regions)
 
-        return {"i_cu": current_into(geo.Facet.CU_SINK), "i_w": current_into(geo.Facet.W_SINK),
-                "power": joule(ctx.regions()), "wire_power": joule([geo.Region.WIRE])}
+        return {"i_cu": current_into(Facet.CU_SINK), "i_w": current_into(Facet.W_SINK),
+                "power": joule(ctx.regions()), "wire_power": joule([Region.WIRE])}
 
     def quantities(self, ctx: Context) -> dict[str, float]:
         """Terminal currents (A, into the device), their mismatch and the Joule power (W)."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecx_device import geometry as geo
+from ecx_device.device.names import Region
 from ecx_device.fem import MPI, dolfinx, ufl
 from ecx_device.physics.base import Context
 from ecx_device.physics.semiconductor_scaling import (
@@ -46,7 +46,7 @@ class Poisson:
     unknowns = ("psi",)
 
     def __init__(self, params: SemiconductorParameters,
-                 regions: tuple[str, ...] = (geo.Region.WIRE,), frozen_phi_n=0.0,
+                 regions: tuple[str, ...] = (Region.WIRE,), frozen_phi_n=0.0,
                  frozen_phi_p=0.0):
         self.params, self.regions = params, tuple(regions)
         self.stats = statistics_for(params)

@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ecx_device.coupling import CoupledProblem
-from ecx_device.errors import CaseError, SolverError
+from ecx_device.errors import CaseError
 from ecx_device.fem import dolfinx
 from ecx_device.materials import Material
 from ecx_device.materials.database import schottky_barrier
@@ -85,33 +84,6 @@ def semiconductor_parameters(material: Material, temperature: float,
                            if "electron_affinity" in material.properties else None),
         lattice_temperature=lattice_temperature,
         temperature_laws=temperature_laws(material) if lattice_temperature is not None else None)
-
-
-def equilibrium_start(ctx: Context, modules: list, degree: int,
-                      petsc_options: dict | None = None) -> None:
-    """Put the thermal-equilibrium solution into ``ctx.fields["psi"]`` (phi_n = phi_p = 0).
-
-    At zero bias the quasi-Fermi potentials are 0 exactly and only the nonlinear Poisson equation
-    is left, which is solved alone here (same modules, carriers frozen at 0 V). The coupled
-    Newton from the charge-neutral guess does the same in exact arithmetic, but its carrier rows
-    carry densities down to 1e-40 of C_0 in a CdS/Cu2S wire; round-off in their factorisation
-    gives phi updates that diverged (measured on the 2 nm stage meshes, DIVERGED_DTOL).
-
-    Raises:
-        SolverError: the equilibrium Poisson problem does not converge.
-    """
-    if "psi" not in ctx.fields or float(ctx.constants["bias"].value) != 0.0:
-        return
-    eq = Context(ctx.domain, ctx.materials, ctx.constants, composition=ctx.composition,
-                 exchanged=ctx.exchanged)
-    poisson = [m for m in modules if "psi" in getattr(m, "unknowns", ())
-               or isinstance(m, OhmicContact | SchottkyContact)]
-    problem = CoupledProblem(eq, poisson, degree=degree, petsc_options=petsc_options)
-    result = problem.solve()
-    if not result.converged:
-        raise SolverError(f"the zero-bias (equilibrium) Poisson solve did not converge "
-                          f"(reason {result.reason}, {result.iterations} iterations)")
-    ctx.fields["psi"].x.array[:] = eq.fields["psi"].x.array
 
 
 def check_statistics(par: SemiconductorParameters, material: Material) -> None:
@@ -188,4 +160,4 @@ def drift_diffusion_modules(wire: Material, metals: dict[str, str], temperature:
 
 
 __all__ = ["UNKNOWN_NAMES", "check_statistics", "contact_fraction", "drift_diffusion_modules",
-           "equilibrium_start", "semiconductor_parameters", "temperature_laws"]
+           "semiconductor_parameters", "temperature_laws"]

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from ecx_device.case import load_case
-from ecx_device.simulation import Simulation
+from ecx_device.runs.simulation import Simulation
 
 CASES = sorted((Path(__file__).parents[2] / "cases").glob("*.yaml"))
 EXPECTED = Path(__file__).with_name("expected.json")

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from ecx_device.case.loader import load_case, validate_case
 from ecx_device.errors import CaseError
-from ecx_device.simulation import region_materials
+from ecx_device.device.from_case import region_materials
 
 BASE = yaml.safe_load((Path(__file__).parents[2] / "cases" / "zhang2017_1V.yaml").read_text())
 

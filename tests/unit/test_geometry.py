@@ -1,4 +1,4 @@
-"""Unit tests of ecx_device.geometry: shapes, physical groups, measures, sizes and DOLFINx import.
+"""Unit tests of ecx_device.device (geometry, gmsh model, names): shapes, physical groups, measures, sizes and DOLFINx import.
 
 Each mesh is built once per module in its own gmsh session and reduced to a plain
 :class:`MeshSummary`, so no gmsh state leaks between tests. Lengths are in nm.
@@ -13,16 +13,9 @@ import gmsh
 import numpy as np
 import pytest
 
-from ecx_device.geometry import (
-    FACET_TAGS,
-    FACETS,
-    REGION_TAGS,
-    REGIONS,
-    DeviceGeometry,
-    build_model,
-    gmsh_session,
-    write_msh,
-)
+from ecx_device.device.geometry import DeviceGeometry
+from ecx_device.device.gmsh_model import build_model, gmsh_session, write_msh
+from ecx_device.device.names import FACET_TAGS, FACETS, REGION_TAGS, REGIONS
 
 # The axisymmetric default mesh, and the 3D mesh at the coarser sizes used for 3D runs.
 AXISYMMETRIC = DeviceGeometry(dimension="axisymmetric")

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from ecx_device.case.loader import validate_case
-from ecx_device.simulation import Simulation
+from ecx_device.runs.simulation import Simulation
 
 BASE = yaml.safe_load((Path(__file__).parents[2] / "cases" / "zhang2017_1V.yaml").read_text())
 

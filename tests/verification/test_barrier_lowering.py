@@ -26,8 +26,8 @@ import numpy as np
 import pytest
 
 from conftest import box_domain
-from ecx_device import geometry as geo
-from ecx_device.coupling import CoupledProblem
+from ecx_device.device.names import Facet
+from ecx_device.solvers.newton import CoupledProblem
 from ecx_device.physics.base import Context
 from ecx_device.physics.carriers import DriftDiffusion
 from ecx_device.physics.contacts import (
@@ -39,7 +39,7 @@ from ecx_device.physics.contacts import (
 from ecx_device.physics.poisson import Poisson
 from ecx_device.physics.semiconductor_scaling import SemiconductorParameters
 from ecx_device.units import VACUUM_PERMITTIVITY
-from ecx_device.stepping import continue_bias
+from ecx_device.solvers.continuation import continue_bias
 
 BARRIER = 0.70  # eV
 BIASES = (0.1, 0.2)  # V, forward
@@ -56,8 +56,8 @@ def _sweep(n_d: float, length_nm: float, **lowering) -> list[dict]:
     d = box_domain(1000, "1d", length_nm)
     ctx = Context.create(d, {})
     modules = [Poisson(par), DriftDiffusion(par),
-               SchottkyContact(par, geo.Facet.CU_SINK, BARRIER, **lowering),
-               OhmicContact(par, geo.Facet.W_SINK)]
+               SchottkyContact(par, Facet.CU_SINK, BARRIER, **lowering),
+               OhmicContact(par, Facet.W_SINK)]
     prob = CoupledProblem(ctx, modules, degree=1, petsc_options={"snes_rtol": 0.0})
     assert prob.solve().converged
     rows = []

@@ -13,8 +13,8 @@ import math
 import pytest
 
 from conftest import box_domain, constant_material, fit_rate
-from ecx_device import geometry as geo
-from ecx_device.coupling import CoupledProblem
+from ecx_device.device.names import Region
+from ecx_device.solvers.newton import CoupledProblem
 from ecx_device.fem import ufl
 from ecx_device.materials import Material
 from ecx_device.materials.properties import Table, UflOps
@@ -63,7 +63,7 @@ def _solve_heat(n: int, degree: int, dimension: str) -> float:
     T0 = 300.0
     k = Table(unit="W/(m K)", source=("test",), temperature=(300.0, 700.0), values=(4.0, 8.0))
     mat = Material("k_linear", "", {"thermal_conductivity": k})
-    ctx = Context.create(d, {geo.Region.WIRE: mat}, heat_sink_temperature=T0)
+    ctx = Context.create(d, {Region.WIRE: mat}, heat_sink_temperature=T0)
     T_ex = T0 + _exact(d, 200.0)
     f = -_divergence(d, k(T_ex, UflOps) * d.grad(T_ex))
     prob = CoupledProblem(ctx, [HeatConduction(), ManufacturedSource("T", f)], degree=degree)
@@ -79,7 +79,7 @@ def _solve_current(n: int, degree: int, dimension: str) -> float:
     """Relative L2 error of phi for -div(sigma grad phi) = f (constant sigma)."""
     d = box_domain(n, dimension, SIZE_NM)
     sigma = 100.0
-    ctx = Context.create(d, {geo.Region.WIRE: constant_material(electrical_conductivity=sigma)})
+    ctx = Context.create(d, {Region.WIRE: constant_material(electrical_conductivity=sigma)})
     phi_ex = _exact(d, 0.5)
     f = -_divergence(d, sigma * d.grad(phi_ex))
     prob = CoupledProblem(ctx, [OhmicConduction(), ManufacturedSource("phi", f)], degree=degree)

@@ -9,8 +9,8 @@ import math
 import numpy as np
 
 from conftest import box_domain, fit_rate
-from ecx_device import geometry as geo
-from ecx_device.coupling import CoupledProblem
+from ecx_device.device.names import Facet, Region
+from ecx_device.solvers.newton import CoupledProblem
 from ecx_device.fem import dolfinx, ufl
 from ecx_device.materials import Material
 from ecx_device.materials.properties import Constant
@@ -36,13 +36,13 @@ def host(D_c=1e-14, D_v=1e-15, nu0=1e12, fill=100.0, kick=100.0) -> Material:
 def exchange_problem(n: int, material: Material, field_V_per_m: float = 0.0, L_nm=100.0):
     """The exchange module alone on a 1D wire with closed ends (no sources, no sinks)."""
     domain = box_domain(n, "1d", size_nm=L_nm)
-    ctx = Context.create(domain, {geo.Region.WIRE: material}, heat_sink_temperature=T0)
-    ctx.exchanged = {geo.Region.WIRE: material}
+    ctx = Context.create(domain, {Region.WIRE: material}, heat_sink_temperature=T0)
+    ctx.exchanged = {Region.WIRE: material}
     V1 = dolfinx.fem.functionspace(domain.mesh, ("Lagrange", 1))
     phi = dolfinx.fem.Function(V1)
     phi.interpolate(lambda x: -field_V_per_m * x[0] * MESH_UNIT)
-    ctx.fields["phi"] = phi
-    module = CationExchange(geo.Facet.CU_SINK, geo.Facet.W_SINK, anode=None,
+    ctx.fields["psi"] = phi
+    module = CationExchange(Facet.CU_SINK, Facet.W_SINK, anode=None,
                             site_density=N_SITES, reduction_velocity=0.0 + 1e-300,
                             sublimation=False)
     problem = CoupledProblem(ctx, [module], degree=1, tolerance=1e-13, max_iterations=50)
@@ -62,17 +62,17 @@ def test_drifting_pulse_conserves_mass():
     c = problem.u["c"]
     c.interpolate(lambda x: 1e-3 * np.exp(-((x[0] - 30.0) / 8.0) ** 2))
     module.accept(problem.u)
-    mass0 = integrate(ctx.domain.volume(c, geo.Region.WIRE), ctx.domain.mesh.comm)
+    mass0 = integrate(ctx.domain.volume(c, Region.WIRE), ctx.domain.mesh.comm)
     masses = []
     for _ in range(20):
         step(problem, module, 2e-4)
-        masses.append(integrate(ctx.domain.volume(c, geo.Region.WIRE), ctx.domain.mesh.comm))
+        masses.append(integrate(ctx.domain.volume(c, Region.WIRE), ctx.domain.mesh.comm))
     drift = max(abs(m - mass0) / mass0 for m in masses)
     print(f"pulse: largest relative mass change {drift:.3g}")
     assert drift < 1e-10, drift
     # the centre of mass moved toward the low potential at the Einstein drift velocity D E / V_T
     x = ufl.SpatialCoordinate(ctx.domain.mesh)[0]
-    centre = integrate(ctx.domain.volume(c * x, geo.Region.WIRE), ctx.domain.mesh.comm) / masses[-1]
+    centre = integrate(ctx.domain.volume(c * x, Region.WIRE), ctx.domain.mesh.comm) / masses[-1]
     expected = 1e-14 * 2e6 / VT * 20 * 2e-4 / MESH_UNIT  # nm
     assert abs((centre - 30.0) - expected) < 0.05 * expected, (centre - 30.0, expected)
 
@@ -96,9 +96,9 @@ def test_constant_field_boltzmann_profile_converges():
         x = ufl.SpatialCoordinate(ctx.domain.mesh)[0]
         mean = 1e-3 * a * L_nm / (math.exp(a * L_nm) - 1.0)
         exact = mean * ufl.exp(a * x)
-        err = math.sqrt(integrate(ctx.domain.volume((c - exact) ** 2, geo.Region.WIRE),
+        err = math.sqrt(integrate(ctx.domain.volume((c - exact) ** 2, Region.WIRE),
                                   ctx.domain.mesh.comm))
-        norm = math.sqrt(integrate(ctx.domain.volume(exact**2, geo.Region.WIRE),
+        norm = math.sqrt(integrate(ctx.domain.volume(exact**2, Region.WIRE),
                                    ctx.domain.mesh.comm))
         errs.append(err / norm)
         hs.append(L_nm / n)

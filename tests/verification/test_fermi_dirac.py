@@ -37,8 +37,8 @@ import pytest
 from mpi4py import MPI
 
 from conftest import box_domain
-from ecx_device import geometry as geo
-from ecx_device.coupling import CoupledProblem
+from ecx_device.device.names import Facet, Region
+from ecx_device.solvers.newton import CoupledProblem
 from ecx_device.errors import CaseError
 from ecx_device.fem import dolfinx
 from ecx_device.materials import load_material
@@ -54,7 +54,7 @@ from ecx_device.physics.semiconductor_scaling import (
     statistics_for,
 )
 from ecx_device.physics.wire_semiconductor import check_statistics, semiconductor_parameters
-from ecx_device.stepping import continue_bias
+from ecx_device.solvers.continuation import continue_bias
 from ecx_device.units import ELEMENTARY_CHARGE, MESH_UNIT
 from test_barrier_lowering import BARRIER, _silicon
 
@@ -122,8 +122,8 @@ def _schottky_current(statistics: str, V: float) -> float:
     par = dataclasses.replace(_silicon(1e22), statistics=statistics)
     d = box_domain(1000, "1d", 1000.0)
     ctx = Context.create(d, {})
-    modules = [Poisson(par), DriftDiffusion(par), SchottkyContact(par, geo.Facet.CU_SINK, BARRIER),
-               OhmicContact(par, geo.Facet.W_SINK)]
+    modules = [Poisson(par), DriftDiffusion(par), SchottkyContact(par, Facet.CU_SINK, BARRIER),
+               OhmicContact(par, Facet.W_SINK)]
     prob = CoupledProblem(ctx, modules, degree=1, petsc_options=SOLVER)
     assert prob.solve().converged
     continue_bias(prob, V, max_step=0.05, min_step=1e-3)
@@ -148,15 +148,15 @@ def _cu2s_resistor(statistics: str, acceptors: float | None = None, bias: float 
     d = box_domain(200, "1d", 100.0)
     ctx = Context.create(d, {})
     poisson = Poisson(par)
-    modules = [poisson, DriftDiffusion(par), OhmicContact(par, geo.Facet.CU_SINK),
-               OhmicContact(par, geo.Facet.W_SINK)]
+    modules = [poisson, DriftDiffusion(par), OhmicContact(par, Facet.CU_SINK),
+               OhmicContact(par, Facet.W_SINK)]
     prob = CoupledProblem(ctx, modules, degree=1, petsc_options=SOLVER)
     assert prob.solve().converged
     if bias:
         continue_bias(prob, bias, max_step=0.05, min_step=1e-3)
     V = ctx.fields["psi"].function_space
     p = interpolate_expression(
-        poisson.derived_fields(ctx)["hole_density [m^-3]"][geo.Region.WIRE], V)
+        poisson.derived_fields(ctx)["hole_density [m^-3]"][Region.WIRE], V)
     e_v = interpolate_expression(poisson.point_fields(ctx)["valence_band_edge [eV]"], V)
     return par, d, p, e_v, prob.quantities()["cathode_current [A]"]
 

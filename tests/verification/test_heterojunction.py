@@ -29,8 +29,8 @@ import numpy as np
 import pytest
 
 from conftest import box_domain
-from ecx_device import geometry as geo
-from ecx_device.coupling import CoupledProblem
+from ecx_device.device.names import Facet, Region
+from ecx_device.solvers.newton import CoupledProblem
 from ecx_device.fem import dolfinx, ufl
 from ecx_device.materials import load_material
 from ecx_device.physics.base import Context
@@ -43,7 +43,7 @@ from ecx_device.physics.semiconductor_scaling import (
     statistics_for,
 )
 from ecx_device.physics.wire_semiconductor import semiconductor_parameters
-from ecx_device.stepping import continue_bias
+from ecx_device.solvers.continuation import continue_bias
 
 LENGTH_NM, CELLS = 200.0, 1000
 X_J = 100e-9  # m, junction
@@ -67,8 +67,8 @@ def _point_value(domain, expr, x_nm: float) -> float:
 def _solve(par, bias: float = 0.0):
     d = box_domain(CELLS, "1d", LENGTH_NM)
     ctx = Context.create(d, {})
-    modules = [Poisson(par), DriftDiffusion(par), OhmicContact(par, geo.Facet.CU_SINK),
-               OhmicContact(par, geo.Facet.W_SINK)]
+    modules = [Poisson(par), DriftDiffusion(par), OhmicContact(par, Facet.CU_SINK),
+               OhmicContact(par, Facet.W_SINK)]
     prob = CoupledProblem(ctx, modules, degree=1, petsc_options=SOLVER)
     assert prob.solve().converged
     if bias:
@@ -90,8 +90,8 @@ def test_built_in_potential_and_band_offsets(phases):
     par = dataclasses.replace(cds, heterostructure=Heterostructure(
         cu2s, ufl.conditional(ufl.gt(d.position()[0], X_J), 1.0, 0.0)))
     ctx = Context.create(d, {})
-    modules = [Poisson(par), DriftDiffusion(par), OhmicContact(par, geo.Facet.CU_SINK),
-               OhmicContact(par, geo.Facet.W_SINK)]
+    modules = [Poisson(par), DriftDiffusion(par), OhmicContact(par, Facet.CU_SINK),
+               OhmicContact(par, Facet.W_SINK)]
     prob = CoupledProblem(ctx, modules, degree=1, petsc_options=SOLVER)
     assert prob.solve().converged
     psi = ctx.fields["psi"]
@@ -132,7 +132,7 @@ def test_uniform_fraction_is_the_homogeneous_material(phases):
         for par in (het, alone):
             d, ctx, prob, poisson = _solve(par, bias=0.05)
             q = prob.quantities()
-            p = poisson.derived_fields(ctx)["hole_density [m^-3]"][geo.Region.WIRE]
+            p = poisson.derived_fields(ctx)["hole_density [m^-3]"][Region.WIRE]
             bands = poisson.point_fields(ctx)
             gap = bands["conduction_band_edge [eV]"] - bands["valence_band_edge [eV]"]
             results.append((q["current [A]"], _point_value(d, p, 100.0),
@@ -175,8 +175,8 @@ def test_heterojunction_rectifies(phases):
         X = ufl.conditional(ufl.lt(d.position()[0], X_J), 1.0, 0.0)
         par = dataclasses.replace(cds, heterostructure=Heterostructure(cu2s, X))
         ctx = Context.create(d, {})
-        modules = [Poisson(par), DriftDiffusion(par), OhmicContact(par, geo.Facet.CU_SINK),
-                   OhmicContact(par, geo.Facet.W_SINK)]
+        modules = [Poisson(par), DriftDiffusion(par), OhmicContact(par, Facet.CU_SINK),
+                   OhmicContact(par, Facet.W_SINK)]
         prob = CoupledProblem(ctx, modules, degree=1, petsc_options=SOLVER)
         assert prob.solve().converged
         continue_bias(prob, V, max_step=0.1, min_step=1e-3)
@@ -204,6 +204,6 @@ def test_missing_affinity_is_a_case_error():
     ctx = Context.create(d, {})
     V = dolfinx.fem.functionspace(d.mesh, ("Lagrange", 1))
     ctx.composition = dolfinx.fem.Function(V)
-    metals = {geo.Facet.CU_SINK: "Cu", geo.Facet.W_SINK: "W"}
+    metals = {Facet.CU_SINK: "Cu", Facet.W_SINK: "W"}
     with pytest.raises(CaseError, match=r"materials.wire = 'CdS_nanowire': no electron_affinity"):
         drift_diffusion_modules(bare, metals, 300.0, exchanged=load_material("Cu2S"), ctx=ctx)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 
 from conftest import box_domain, constant_material, fit_rate
-from ecx_device import geometry as geo
-from ecx_device.coupling import CoupledProblem
+from ecx_device.device.names import Region
+from ecx_device.solvers.newton import CoupledProblem
 from ecx_device.fem import ufl
 from ecx_device.physics.base import Context, integrate
 from ecx_device.physics.heat import HeatConduction
@@ -25,7 +25,7 @@ L_NM, SIGMA, K, V, T0 = 300.0, 1.0e4, 4.0, 1.0, 300.0
 def _solve(n: int, degree: int):
     d = box_domain(n, "1d", L_NM)
     mat = constant_material(electrical_conductivity=SIGMA, thermal_conductivity=K)
-    ctx = Context.create(d, {geo.Region.WIRE: mat}, bias=V, heat_sink_temperature=T0)
+    ctx = Context.create(d, {Region.WIRE: mat}, bias=V, heat_sink_temperature=T0)
     prob = CoupledProblem(ctx, [OhmicConduction(), HeatConduction()], degree=degree)
     assert prob.solve().converged
     x = ufl.SpatialCoordinate(d.mesh)[0] * MESH_UNIT

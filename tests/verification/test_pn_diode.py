@@ -40,15 +40,15 @@ import numpy as np
 import pytest
 
 from conftest import box_domain
-from ecx_device import geometry as geo
-from ecx_device.coupling import CoupledProblem
+from ecx_device.device.names import Facet
+from ecx_device.solvers.newton import CoupledProblem
 from ecx_device.fem import ufl
 from ecx_device.physics.base import Context
 from ecx_device.physics.carriers import DriftDiffusion
 from ecx_device.physics.contacts import OhmicContact
 from ecx_device.physics.poisson import Poisson
 from ecx_device.physics.semiconductor_scaling import SemiconductorParameters
-from ecx_device.stepping import continue_bias
+from ecx_device.solvers.continuation import continue_bias
 from ecx_device.units import ELEMENTARY_CHARGE as Q
 
 LENGTH = 1e-6  # m
@@ -85,8 +85,8 @@ def sweep(tau: float, voltages) -> tuple[SemiconductorParameters, list[dict]]:
     d = box_domain(NODES - 1, "1d", LENGTH / 1e-9)
     par = silicon_diode(tau)
     ctx = Context.create(d, {})
-    modules = [Poisson(par), DriftDiffusion(par), OhmicContact(par, geo.Facet.CU_SINK),
-               OhmicContact(par, geo.Facet.W_SINK)]
+    modules = [Poisson(par), DriftDiffusion(par), OhmicContact(par, Facet.CU_SINK),
+               OhmicContact(par, Facet.W_SINK)]
     prob = CoupledProblem(ctx, modules, degree=1, petsc_options=SOLVER)
     assert prob.solve().converged
     rows = []

@@ -25,8 +25,8 @@ import math
 import pytest
 
 from conftest import box_domain, fit_rate
-from ecx_device import geometry as geo
-from ecx_device.coupling import CoupledProblem
+from ecx_device.device.names import Facet
+from ecx_device.solvers.newton import CoupledProblem
 from ecx_device.fem import ufl
 from ecx_device.physics.base import Context, integrate
 from ecx_device.physics.carriers import DriftDiffusion
@@ -103,7 +103,7 @@ def _solve(n: int, degree: int) -> float:
     phi = ctx.constants["bias"] * (1 - x / L)
     poisson = Poisson(par, frozen_phi_n=phi, frozen_phi_p=phi)
     f = _charge_source(d, par, psi_ex, phi, phi)
-    modules = [poisson, OhmicContact(par, geo.Facet.CU_SINK), OhmicContact(par, geo.Facet.W_SINK),
+    modules = [poisson, OhmicContact(par, Facet.CU_SINK), OhmicContact(par, Facet.W_SINK),
                ScaledSource("psi", f, poisson.scaling.poisson_factor)]
     prob = CoupledProblem(ctx, modules, degree=degree, petsc_options={"snes_rtol": 0.0})
     res = prob.solve()
@@ -126,8 +126,8 @@ def _solve_coupled(n: int, degree: int) -> list[float]:
     f_n = -div(q * par.mu_n * n_ex * d.grad(phi_n)) / MESH_UNIT - q * r_ex
     f_p = -div(q * par.mu_p * p_ex * d.grad(phi_p)) / MESH_UNIT + q * r_ex
     cf = dd.scaling.continuity_factor
-    modules = [poisson, dd, OhmicContact(par, geo.Facet.CU_SINK),
-               OhmicContact(par, geo.Facet.W_SINK),
+    modules = [poisson, dd, OhmicContact(par, Facet.CU_SINK),
+               OhmicContact(par, Facet.W_SINK),
                ScaledSource("psi", _charge_source(d, par, psi_ex, phi_n, phi_p),
                             poisson.scaling.poisson_factor),
                ScaledSource("phi_n", f_n, cf), ScaledSource("phi_p", f_p, cf)]

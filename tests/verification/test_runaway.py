@@ -10,15 +10,15 @@ from __future__ import annotations
 import pytest
 
 from conftest import box_domain
-from ecx_device import geometry as geo
-from ecx_device.coupling import CoupledProblem
+from ecx_device.device.names import Region
+from ecx_device.solvers.newton import CoupledProblem
 from ecx_device.errors import SolverError
 from ecx_device.materials import Material
 from ecx_device.materials.properties import Arrhenius, Constant
 from ecx_device.physics.base import Context
 from ecx_device.physics.heat import HeatConduction
 from ecx_device.physics.ohmic import OhmicConduction
-from ecx_device.stepping import continue_bias
+from ecx_device.solvers.continuation import continue_bias
 from ecx_device.units import ELEMENTARY_CHARGE
 
 
@@ -27,7 +27,7 @@ def _problem():
                       reference_temperature=300.0)
     wire = Material("activated", "", {"electrical_conductivity": sigma,
                                       "thermal_conductivity": Constant(unit="W/(m K)", value=4.0)})
-    ctx = Context.create(box_domain(60, "1d", 300.0), {geo.Region.WIRE: wire})
+    ctx = Context.create(box_domain(60, "1d", 300.0), {Region.WIRE: wire})
     return CoupledProblem(ctx, [OhmicConduction(), HeatConduction()], degree=1)
 
 

@@ -32,14 +32,14 @@ import numpy as np
 import pytest
 
 from conftest import box_domain
-from ecx_device import geometry as geo
-from ecx_device.coupling import CoupledProblem
+from ecx_device.device.names import Facet
+from ecx_device.solvers.newton import CoupledProblem
 from ecx_device.physics.base import Context
 from ecx_device.physics.carriers import DriftDiffusion
 from ecx_device.physics.contacts import OhmicContact, SchottkyContact
 from ecx_device.physics.poisson import Poisson
 from ecx_device.physics.semiconductor_scaling import SemiconductorParameters
-from ecx_device.stepping import continue_bias
+from ecx_device.solvers.continuation import continue_bias
 from ecx_device.units import ELEMENTARY_CHARGE as Q
 
 LENGTH, NODES = 1e-6, 1001
@@ -53,8 +53,8 @@ def schottky_sweep():
                                   richardson_n=1.12e6, richardson_p=0.32e6)
     d = box_domain(NODES - 1, "1d", LENGTH / 1e-9)
     ctx = Context.create(d, {})
-    contact = SchottkyContact(par, geo.Facet.CU_SINK, BARRIER)
-    modules = [Poisson(par), DriftDiffusion(par), contact, OhmicContact(par, geo.Facet.W_SINK)]
+    contact = SchottkyContact(par, Facet.CU_SINK, BARRIER)
+    modules = [Poisson(par), DriftDiffusion(par), contact, OhmicContact(par, Facet.W_SINK)]
     prob = CoupledProblem(ctx, modules, degree=1, petsc_options={"snes_rtol": 0.0})
     assert prob.solve().converged
     rows = []

@@ -40,16 +40,16 @@ import pytest
 from conftest import box_domain, constant_material, fit_rate
 from test_barrier_lowering import _silicon
 
-from ecx_device import geometry as geo
-from ecx_device.coupling import CoupledProblem
+from ecx_device.device.names import Facet, Region
+from ecx_device.solvers.newton import CoupledProblem
 from ecx_device.fem import dolfinx, ufl
 from ecx_device.physics.base import Context, integrate
 from ecx_device.physics.carriers import DriftDiffusion
 from ecx_device.physics.contacts import OhmicContact, SchottkyContact
 from ecx_device.physics.poisson import Poisson
 from ecx_device.physics.semiconductor_scaling import SemiconductorParameters
-from ecx_device.self_heating import SelfHeatingProblem, power_balance
-from ecx_device.stepping import continue_bias
+from ecx_device.solvers.fixed_point import SelfHeatingProblem, power_balance
+from ecx_device.solvers.continuation import continue_bias
 from ecx_device.units import ELEMENTARY_CHARGE as Q
 from ecx_device.units import MESH_UNIT
 
@@ -71,13 +71,13 @@ def _wire_temperature(domain) -> dolfinx.fem.Function:
 def _self_heated(n: int, params_for, contacts) -> tuple:
     """A 1D wire of n cells: carriers on the restricted wire, heat on the device mesh."""
     device = box_domain(n, "1d", L_NM)
-    wire, cells = device.restrict(geo.Region.WIRE)
+    wire, cells = device.restrict(Region.WIRE)
     ctx = Context.create(wire, {})
     ctx.fields["T"] = _wire_temperature(wire)
     par = params_for(ctx.fields["T"])
     modules = [Poisson(par), DriftDiffusion(par), *contacts(par)]
     carriers = CoupledProblem(ctx, modules, degree=1, petsc_options=SOLVER)
-    hctx = Context.create(device, {geo.Region.WIRE: constant_material(thermal_conductivity=K)},
+    hctx = Context.create(device, {Region.WIRE: constant_material(thermal_conductivity=K)},
                           heat_sink_temperature=T0)
     problem = SelfHeatingProblem.create(carriers, hctx, cells, degree=1, tolerance=1e-9,
                                         max_iterations=100, petsc_options=SOLVER)
@@ -91,7 +91,7 @@ def _resistor(T):
 
 
 def _ohmic_pair(par):
-    return [OhmicContact(par, geo.Facet.CU_SINK), OhmicContact(par, geo.Facet.W_SINK)]
+    return [OhmicContact(par, Facet.CU_SINK), OhmicContact(par, Facet.W_SINK)]
 
 
 def _resistor_errors(n: int) -> tuple[float, float, dict]:
@@ -161,7 +161,7 @@ def _schottky_params(T=None, *, temperature=T0):
 
 
 def _schottky_contacts(par):
-    return [SchottkyContact(par, geo.Facet.CU_SINK, BARRIER), OhmicContact(par, geo.Facet.W_SINK)]
+    return [SchottkyContact(par, Facet.CU_SINK, BARRIER), OhmicContact(par, Facet.W_SINK)]
 
 
 def test_energy_balance_with_schottky_contact():

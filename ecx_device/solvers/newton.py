@@ -1,4 +1,4 @@
-"""Join the enabled physics modules into one Newton problem.
+"""Newton: join physics modules on one mesh into one block problem (PETSc SNES).
 
 Each module names its unknowns and returns weak-form contributions keyed by test field; this layer
 creates one Lagrange space per unknown, sums the contributions, gathers the Dirichlet conditions and
@@ -9,12 +9,12 @@ branches on which modules are present.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 
 import numpy as np
 
 from ecx_device.fem import MPI, PETSc, dolfinx, ufl
 from ecx_device.physics.base import Context, call_hook
+from ecx_device.solvers.problem import NewtonResult
 
 #: Default SNES/KSP options; ``solver.petsc_options`` in a case overrides entries.
 # Convergence is judged on the Newton update only (stol: |du| <= stol |u|; rtol off): the
@@ -41,13 +41,6 @@ def _lu_package() -> str:
     return "petsc"
 
 
-def reason_name(reason: int) -> str:
-    """PETSc's name of a SNES converged/diverged reason code."""
-    names = {v: k for k, v in vars(PETSc.SNES.ConvergedReason).items()
-             if not k.startswith("_") and isinstance(v, int)}
-    return names.get(reason, str(reason))
-
-
 def default_quadrature(form, degree: int):
     """``form`` with the quadrature degree of each integral that sets neither a degree nor a
     rule fixed to ``degree``.
@@ -63,16 +56,6 @@ def default_quadrature(form, degree: int):
                      else itg.reconstruct(metadata={**itg.metadata(),
                                                     "quadrature_degree": degree})
                      for itg in form.integrals()])
-
-
-@dataclass
-class NewtonResult:
-    """Outcome of one nonlinear solve."""
-
-    converged: bool
-    iterations: int
-    reason: int
-    message: str = ""
 
 
 class CoupledProblem:

@@ -32,7 +32,7 @@ import yaml
 
 from ecx_device.case.loader import read_yaml, validate_case
 from ecx_device.errors import CaseError
-from ecx_device.simulation import device_geometry
+from ecx_device.device.from_case import device_geometry
 from ecx_device.outputs.atomic import write_text_atomic
 from ecx_device.units import ureg
 

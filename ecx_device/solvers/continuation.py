@@ -1,4 +1,5 @@
-"""Bias continuation: reach each protocol bias from the last converged state.
+"""Continuation: reach each protocol bias from the last converged state, and the equilibrium
+start of a drift-diffusion wire.
 
 A failed Newton solve is an event, not a crash: the last good state is restored and the bias step
 halved, down to ``min_step``; past that a :class:`SolverError` says which bias could not be
@@ -11,9 +12,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ecx_device.coupling import CoupledProblem, NewtonResult, reason_name
 from ecx_device.errors import SolverError
 from ecx_device.fem import MPI
+from ecx_device.physics.base import Context
+from ecx_device.physics.contacts import OhmicContact, SchottkyContact
+from ecx_device.solvers.newton import CoupledProblem
+from ecx_device.solvers.problem import NewtonResult, Problem, reason_name
 
 
 @dataclass
@@ -26,7 +30,7 @@ class ContinuationReport:
     messages: list[str] = field(default_factory=list)
 
 
-def _out_of_bounds(problem: CoupledProblem, bounds: dict[str, tuple[float, float]]) -> str:
+def _out_of_bounds(problem: Problem, bounds: dict[str, tuple[float, float]]) -> str:
     """Describe the first field outside its allowed range, or return ''."""
     comm = problem.ctx.domain.mesh.comm
     for name, (lo, hi) in bounds.items():
@@ -41,7 +45,7 @@ def _out_of_bounds(problem: CoupledProblem, bounds: dict[str, tuple[float, float
     return ""
 
 
-def continue_bias(problem: CoupledProblem, target: float, *, max_step: float, min_step: float,
+def continue_bias(problem: Problem, target: float, *, max_step: float, min_step: float,
                   bounds: dict[str, tuple[float, float]] | None = None) -> ContinuationReport:
     """Move the ``bias`` constant of ``problem`` to ``target`` (V) through converged states.
 
@@ -113,3 +117,30 @@ def _worst(before: dict[str, float], after: dict[str, float]) -> str:
 
     return max(after, key=ratio)
 
+
+def equilibrium_start(ctx: Context, modules: list, degree: int,
+                      petsc_options: dict | None = None) -> None:
+    """Put the thermal-equilibrium solution into ``ctx.fields["psi"]`` (phi_n = phi_p = 0).
+
+    At zero bias the quasi-Fermi potentials are 0 exactly and only the nonlinear Poisson equation
+    is left, which is solved alone here (same modules, carriers frozen at 0 V). The coupled
+    Newton from the charge-neutral guess does the same in exact arithmetic, but its carrier rows
+    carry densities down to 1e-40 of C_0 in a CdS/Cu2S wire; round-off in their factorisation
+    gives phi updates that diverged (measured on the 2 nm stage meshes, DIVERGED_DTOL).
+
+    Raises:
+        SolverError: the equilibrium Poisson problem does not converge.
+    """
+    if "psi" not in ctx.fields or float(ctx.constants["bias"].value) != 0.0:
+        return
+    eq = Context(ctx.domain, ctx.materials, ctx.constants, composition=ctx.composition,
+                 exchanged=ctx.exchanged)
+    poisson = [m for m in modules if "psi" in getattr(m, "unknowns", ())
+               or isinstance(m, OhmicContact | SchottkyContact)]
+    problem = CoupledProblem(eq, poisson, degree=degree, petsc_options=petsc_options)
+    result = problem.solve()
+    problem.close()
+    if not result.converged:
+        raise SolverError(f"the zero-bias (equilibrium) Poisson solve did not converge "
+                          f"(reason {result.reason}, {result.iterations} iterations)")
+    ctx.fields["psi"].x.array[:] = eq.fields["psi"].x.array

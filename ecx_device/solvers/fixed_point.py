@@ -1,4 +1,5 @@
-"""Two-way electro-thermal coupling of the drift-diffusion wire (docs/model.md 5a.12).
+"""Fixed point: the two-way electro-thermal coupling of the drift-diffusion wire (docs/model.md
+5a.12).
 
 The carriers live on the wire (a submesh; the metals are equipotential), the temperature on the
 whole device (the metals conduct heat to the sinks as in the ohmic model). At each bias the two
@@ -25,8 +26,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecx_device import geometry as geo
-from ecx_device.coupling import CoupledProblem, NewtonResult
+from ecx_device.device.names import Region
+from ecx_device.solvers.newton import CoupledProblem
+from ecx_device.solvers.problem import NewtonResult
 from ecx_device.fem import MPI, dolfinx, ufl
 from ecx_device.mesh import CellPairs
 from ecx_device.physics.carriers import DriftDiffusion
@@ -85,7 +87,7 @@ class CellHeat:
                 form += with_quadrature(d.surface(m.interface_heat(wire_ctx, f) * w,
                                                   m.facet_group), q)
         self._form = dolfinx.fem.form(form)
-        volume = dolfinx.fem.assemble_vector(dolfinx.fem.form(d.volume(w, geo.Region.WIRE)))
+        volume = dolfinx.fem.assemble_vector(dolfinx.fem.form(d.volume(w, Region.WIRE)))
         volume.scatter_reverse(dolfinx.la.InsertMode.add)
         self._volume = volume.array.copy()
         self._wire = dolfinx.fem.Function(W0)

@@ -6,19 +6,18 @@ from pathlib import Path
 
 import numpy as np
 
-from ecx_device import geometry as geo
 from ecx_device.case.schema import Case
+from ecx_device.device.from_case import device_geometry
+from ecx_device.device.gmsh_model import write_msh
 
 
 def mesh_case(case: Case, out_dir: Path, smoke: bool = False) -> list[Path]:
     """Mesh the case's geometry; returns the written files (.msh, .vtu, .png)."""
-    from ecx_device.simulation import device_geometry
-
     geom = device_geometry(case, case.smoke.mesh_scale if smoke else 1.0)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir / f"{case.name}_{case.geometry.dimension}"
-    msh = geo.write_msh(geom, stem.with_suffix(".msh"))
+    msh = write_msh(geom, stem.with_suffix(".msh"))
     vtu = export_meshio(msh, stem.with_suffix(".vtu"))
     png = preview(vtu, stem.with_suffix(".png"), case.geometry.dimension)
     return [msh, vtu, png]

@@ -1,0 +1,1 @@
+"""Commands that do not solve (check, mesh, sweep): cheap to import, no DOLFINx."""

@@ -1,0 +1,41 @@
+"""``ecx-device check``: validate a case file without meshing or solving it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ecx_device.case import load_case
+from ecx_device.device.from_case import case_anode_metal, device_geometry, region_materials
+
+
+def check_case(path: Path, smoke: bool = False) -> list[str]:
+    """Validate the case at ``path`` (schema, materials, geometry, anode metal); the lines to
+    print.
+
+    Raises:
+        CaseError: the first problem found, in one line.
+    """
+    case = load_case(path)
+    region_materials(case)  # unknown materials / bad overrides fail here
+    cells = device_geometry(case, case.smoke.mesh_scale if smoke else 1.0).estimated_cells()
+    source = f"mesh file {case.geometry.mesh_file}" if case.geometry.mesh_file else "gmsh"
+    points = case.bias.protocol.bias_points(case.bias.sign)
+    lines = [f"geometry: buildable ({source}), roughly {cells:.2g} cells before contact "
+             "refinement",
+             f"{path}: valid case {case.name!r} ({case.geometry.dimension}), {len(points)} bias "
+             f"points from {points[0].voltage:+g} V to {points[-1].voltage:+g} V"]
+    if case.exchange.enabled:
+        lines.append(_exchange_line(case))
+    return lines
+
+
+def _exchange_line(case) -> str:
+    """What drives the exchange (an unknown anode metal fails here)."""
+    metal = case_anode_metal(case)
+    spec = case.exchange
+    if metal is None:
+        source = "Cu from the free surface" if spec.cu_source == "surface" else "no Cu source"
+    else:
+        e0 = metal.potential(spec.standard_potentials == "zhang2017")
+        source = f"anode {metal.name} (E0 = {e0:+.3f} V)"
+    return f"exchange dynamics over {case.bias.protocol.end_time:g} s; {source}"

@@ -1,0 +1,1 @@
+"""The device: region names, dimensions, the gmsh model, and the case-to-device mapping."""

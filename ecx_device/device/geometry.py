@@ -1,0 +1,287 @@
+"""The device's dimensions and mesh sizes (:class:`DeviceGeometry`), with their validation.
+
+All lengths in nm. The wire's free length runs from the Cu surface (z = 0) to its far end
+(z = L); the part embedded in the Cu runs over z in [-cu_contact_length, 0]. No gmsh here: the
+mesher is :mod:`ecx_device.device.gmsh_model`.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+from typing import Final
+
+from ecx_device.device.names import DIMENSIONS
+
+__all__ = ["MAX_CELLS", "SIZE_GRADIENT", "DeviceGeometry"]
+
+# Largest mesh validate() accepts: beyond this a typo in a size (nm for um) would hang gmsh for
+# hours or exhaust memory on a workstation; real studies that need more can raise it.
+MAX_CELLS: Final[float] = 2e7
+
+# Growth of the target element size with distance from a refined zone (nm of size per nm of
+# distance). 0.3 keeps neighbouring elements within ~30 % of each other, a common quality bound.
+SIZE_GRADIENT: Final[float] = 0.3
+
+# A W rim landing this close (relative to the wire radius) to the wire's edge would create sliver
+# faces and near-tangent booleans, so validate() rejects it.
+_RIM_CLEARANCE: Final[float] = 0.01
+
+
+@dataclass(frozen=True)
+class DeviceGeometry:
+    """Dimensions and mesh sizes of the device; all lengths in nm.
+
+    The defaults are the reference device (a 40 nm wire, 300 nm free length) with mesh sizes that
+    give an O(10^4)-triangle axisymmetric mesh.
+
+    Attributes:
+        dimension: ``"1d"``, ``"axisymmetric"`` or ``"3d"``.
+        wire_diameter: Wire diameter d (nm).
+        wire_free_length: Free wire length L (nm), from the Cu surface (z = 0) to the wire's far
+            end (z = L).
+        cu_contact_length: Length of wire embedded in the Cu electrode (nm); z in [-this, 0].
+        cu_radius: Radius of the Cu disk (nm), axisymmetric and 3D.
+        cu_thickness: Cu occupies z in [-cu_thickness, 0] (nm); must exceed cu_contact_length.
+        w_apex_radius: Radius of the spherical apex of the W tip (nm).
+        w_cone_half_angle: Half opening angle of the W cone (degrees), in (0, 90).
+        w_height: Height of the W tip from its apex to its flat far (sink) face (nm).
+        w_contact_depth: How far the apex sphere overlaps the wire's end (nm); in (0, apex radius).
+        wire_mesh_size: Element size inside the wire (nm).
+        contact_mesh_size: Element size at the Cu|wire and W|wire interfaces (nm).
+        metal_mesh_size: Element size far from the wire in the metals (nm).
+    """
+
+    dimension: str = "axisymmetric"
+    wire_diameter: float = 40.0
+    wire_free_length: float = 300.0
+    cu_contact_length: float = 50.0
+    cu_radius: float = 200.0
+    cu_thickness: float = 150.0
+    w_apex_radius: float = 25.0
+    w_cone_half_angle: float = 15.0
+    w_height: float = 250.0
+    w_contact_depth: float = 5.0
+    wire_mesh_size: float = 4.0
+    contact_mesh_size: float = 2.0
+    metal_mesh_size: float = 40.0
+
+    # ----------------------------------------------------------------------------------------------
+    # Derived quantities (nm, nm^2)
+
+    @property
+    def gdim(self) -> int:
+        """Geometric (and topological) dimension of the mesh: 1, 2 or 3."""
+        return {"1d": 1, "axisymmetric": 2, "3d": 3}[self.dimension]
+
+    @property
+    def wire_radius(self) -> float:
+        """Wire radius a = d / 2 (nm)."""
+        return 0.5 * self.wire_diameter
+
+    @property
+    def w_apex_z(self) -> float:
+        """Axial position of the W apex, the lowest point of the apex sphere (nm)."""
+        return self.wire_free_length - self.w_contact_depth
+
+    @property
+    def w_sphere_center_z(self) -> float:
+        """Axial position of the centre of the apex sphere (nm)."""
+        return self.w_apex_z + self.w_apex_radius
+
+    @property
+    def w_tangent_z(self) -> float:
+        """Axial position of the circle where the cone is tangent to the apex sphere (nm)."""
+        return self.w_sphere_center_z - self.w_apex_radius * math.sin(self._half_angle_rad)
+
+    @property
+    def w_tangent_radius(self) -> float:
+        """Radius of the circle where the cone is tangent to the apex sphere (nm)."""
+        return self.w_apex_radius * math.cos(self._half_angle_rad)
+
+    @property
+    def w_far_z(self) -> float:
+        """Axial position of the W tip's flat far (sink) face (nm)."""
+        return self.w_apex_z + self.w_height
+
+    @property
+    def w_far_radius(self) -> float:
+        """Radius of the W tip's flat far (sink) face (nm)."""
+        return self.w_tip_radius_at(self.w_far_z)
+
+    @property
+    def w_contact_radius(self) -> float:
+        """Radius of the W tip's cross-section in the plane of the wire's end, z = L (nm).
+
+        Smaller than the wire radius: the W|wire interface is a disk on the wire's end face.
+        Larger: the interface is the whole end face plus a band of the wire's side.
+        """
+        return self.w_tip_radius_at(self.wire_free_length)
+
+    @property
+    def cu_wire_area(self) -> float:
+        """Analytic area of the Cu|wire interface: embedded side plus wire foot (nm^2)."""
+        radius = self.wire_radius
+        return 2.0 * math.pi * radius * self.cu_contact_length + math.pi * radius**2
+
+    @property
+    def w_wire_area(self) -> float:
+        """Analytic area of the W|wire interface (the wire surface inside the W tip) (nm^2)."""
+        radius = self.wire_radius
+        contact_radius = self.w_contact_radius
+        if contact_radius <= radius:
+            return math.pi * contact_radius**2
+        band_height = self.wire_free_length - self._w_tip_z_at_radius(radius)
+        return math.pi * radius**2 + 2.0 * math.pi * radius * band_height
+
+    @property
+    def wire_volume(self) -> float:
+        """Analytic volume of the wire cylinder, embedded part included (nm^3)."""
+        return math.pi * self.wire_radius**2 * (self.wire_free_length + self.cu_contact_length)
+
+    @property
+    def cu_volume(self) -> float:
+        """Analytic volume of the Cu electrode (disk minus the embedded wire) (nm^3)."""
+        return (
+            math.pi * self.cu_radius**2 * self.cu_thickness
+            - math.pi * self.wire_radius**2 * self.cu_contact_length
+        )
+
+    def w_tip_radius_at(self, z: float) -> float:
+        """Radius of the (uncut) W tip's cross-section at axial position z.
+
+        Args:
+            z: Axial position (nm).
+
+        Returns:
+            The radius (nm); 0 below the apex.
+        """
+        if z <= self.w_apex_z:
+            return 0.0
+        if z <= self.w_tangent_z:
+            offset = z - self.w_sphere_center_z
+            return math.sqrt(max(self.w_apex_radius**2 - offset**2, 0.0))
+        return self.w_tangent_radius + (z - self.w_tangent_z) * math.tan(self._half_angle_rad)
+
+    def validate(self) -> None:
+        """Check that the values describe a buildable device.
+
+        Raises:
+            ValueError: One line, ``"<field>: <value> ...; expected ..."``, naming the first field
+                found inconsistent.
+        """
+        if self.dimension not in DIMENSIONS:
+            raise ValueError(f"dimension: {self.dimension!r}; expected one of {DIMENSIONS}")
+        for name in (
+            "wire_diameter",
+            "wire_free_length",
+            "cu_contact_length",
+            "cu_radius",
+            "cu_thickness",
+            "w_apex_radius",
+            "w_height",
+            "w_contact_depth",
+            "wire_mesh_size",
+            "contact_mesh_size",
+            "metal_mesh_size",
+        ):
+            value = getattr(self, name)
+            if not (isinstance(value, numbers.Real) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name}: {value!r} nm; expected a finite length > 0")
+        angle = self.w_cone_half_angle
+        if not (isinstance(angle, numbers.Real) and math.isfinite(angle) and 0 < angle < 90):
+            raise ValueError(f"w_cone_half_angle: {angle!r} deg; expected 0 < angle < 90")
+        if self.dimension != "1d":  # electrodes are lumped in 1D: their shape does not matter
+            self._validate_electrodes()
+        if self.contact_mesh_size > self.wire_mesh_size:
+            raise ValueError(
+                f"contact_mesh_size: {self.contact_mesh_size} nm exceeds wire_mesh_size "
+                f"({self.wire_mesh_size} nm); expected contact <= wire <= metal mesh size"
+            )
+        if self.wire_mesh_size > self.metal_mesh_size:
+            raise ValueError(
+                f"wire_mesh_size: {self.wire_mesh_size} nm exceeds metal_mesh_size "
+                f"({self.metal_mesh_size} nm); expected contact <= wire <= metal mesh size"
+            )
+        if self.contact_mesh_size >= self.wire_diameter:
+            raise ValueError(
+                f"contact_mesh_size: {self.contact_mesh_size} nm; expected less than "
+                f"wire_diameter ({self.wire_diameter} nm) so the wire is resolved across"
+            )
+        cells = self.estimated_cells()
+        if cells > MAX_CELLS:
+            raise ValueError(
+                f"wire_mesh_size/metal_mesh_size: the mesh would have about {cells:.2g} cells; "
+                f"expected at most {MAX_CELLS:.0e} (use larger mesh sizes or a smaller device)"
+            )
+
+    def _validate_electrodes(self) -> None:
+        """Checks of the Cu and W bodies and their contacts (2D/3D only)."""
+        if self.cu_thickness <= self.cu_contact_length:
+            raise ValueError(
+                f"cu_thickness: {self.cu_thickness} nm is not greater than cu_contact_length "
+                f"({self.cu_contact_length} nm); expected the embedded wire to end inside the Cu"
+            )
+        if self.cu_radius <= self.wire_radius:
+            raise ValueError(
+                f"cu_radius: {self.cu_radius} nm is not greater than the wire radius "
+                f"({self.wire_radius} nm); expected the Cu disk to surround the wire"
+            )
+        if self.w_contact_depth >= self.w_apex_radius:
+            raise ValueError(
+                f"w_contact_depth: {self.w_contact_depth} nm is not smaller than w_apex_radius "
+                f"({self.w_apex_radius} nm); expected 0 < w_contact_depth < w_apex_radius"
+            )
+        if self.w_contact_depth >= self.wire_free_length:
+            raise ValueError(
+                f"w_contact_depth: {self.w_contact_depth} nm reaches the Cu surface "
+                f"(wire_free_length {self.wire_free_length} nm); expected it to be smaller"
+            )
+        cap_height = self.w_tangent_z - self.w_apex_z
+        min_height = max(cap_height, self.w_contact_depth)
+        if self.w_height <= min_height:
+            raise ValueError(
+                f"w_height: {self.w_height} nm leaves no cone above the apex sphere / wire end; "
+                f"expected w_height > {min_height:.6g} nm"
+            )
+        contact_radius = self.w_contact_radius
+        if abs(contact_radius - self.wire_radius) <= _RIM_CLEARANCE * self.wire_radius:
+            raise ValueError(
+                f"w_contact_depth: {self.w_contact_depth} nm puts the W rim (radius "
+                f"{contact_radius:.6g} nm) on the wire's edge (radius {self.wire_radius:.6g} nm); "
+                f"expected the radii to differ by more than {_RIM_CLEARANCE:.0%}"
+            )
+        if contact_radius < self.contact_mesh_size:
+            raise ValueError(
+                f"w_contact_depth: {self.w_contact_depth} nm gives a W|wire contact radius of "
+                f"{contact_radius:.6g} nm; expected at least contact_mesh_size "
+                f"({self.contact_mesh_size} nm) so the contact is resolved"
+            )
+
+    def estimated_cells(self) -> float:
+        """Rough cell count of the mesh from the region sizes and element sizes (no grading).
+
+        A regular tetrahedron of edge h has volume h^3/(6 sqrt 2), a regular triangle h^2 sqrt3/4.
+        """
+        if self.dimension == "1d":
+            return self.wire_free_length / self.contact_mesh_size
+        w_volume = math.pi / 3 * self.w_far_radius**2 * self.w_height  # cone bound
+        if self.dimension == "3d":
+            per = 6 * math.sqrt(2)
+            return per * (self.wire_volume / self.wire_mesh_size**3
+                          + (self.cu_volume + w_volume) / self.metal_mesh_size**3)
+        per = 4 / math.sqrt(3)
+        wire_area = self.wire_radius * (self.wire_free_length + self.cu_contact_length)
+        metal_area = self.cu_radius * self.cu_thickness + self.w_far_radius * self.w_height
+        return per * (wire_area / self.wire_mesh_size**2 + metal_area / self.metal_mesh_size**2)
+
+    @property
+    def _half_angle_rad(self) -> float:
+        return math.radians(self.w_cone_half_angle)
+
+    def _w_tip_z_at_radius(self, radius: float) -> float:
+        """Lowest axial position where the W tip is `radius` wide (nm); inverse of the profile."""
+        if radius <= self.w_tangent_radius:
+            return self.w_sphere_center_z - math.sqrt(self.w_apex_radius**2 - radius**2)
+        return self.w_tangent_z + (radius - self.w_tangent_radius) / math.tan(self._half_angle_rad)

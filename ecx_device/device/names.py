@@ -1,0 +1,54 @@
+"""Names of the device's regions and facet groups, and their fixed physical-group tags.
+
+Physics, outputs and solvers find regions by these names (never by integer); the gmsh builder
+(:mod:`ecx_device.device.gmsh_model`) creates the groups with these tags. No gmsh here.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+__all__ = ["DIMENSIONS", "FACETS", "FACET_TAGS", "REGIONS", "REGION_TAGS", "Facet", "Region"]
+
+
+class Region(StrEnum):
+    """Names of the cell (highest-dimension) physical groups."""
+
+    CU = "cu"
+    WIRE = "wire"
+    W = "w"
+
+
+class Facet(StrEnum):
+    """Names of the facet (codimension-1) physical groups."""
+
+    CU_SINK = "cu_sink"  # Cu far face: heat sink and biased terminal
+    W_SINK = "w_sink"  # W far face: heat sink and ground terminal
+    WIRE_SURFACE = "wire_surface"  # free surface of the wire (radiates)
+    CU_WIRE = "cu_wire"  # Cu|wire interface
+    W_WIRE = "w_wire"  # W|wire interface
+    CU_SURFACE = "cu_surface"  # other outer surfaces of the Cu electrode
+    W_SURFACE = "w_surface"  # other outer surfaces of the W tip
+    AXIS = "axis"  # r = 0 line (axisymmetric only)
+
+
+# The spec-facing spellings: ``REGIONS.CU == "cu"``, ``FACETS.AXIS == "axis"``; both iterate.
+REGIONS = Region
+FACETS = Facet
+
+# Fixed physical-group tags, so that tags read back from a .msh file mean the same in every run and
+# every dimension (a group absent from a dimension, e.g. "cu" in 1D, simply has no entities).
+REGION_TAGS: Final[dict[str, int]] = {Region.CU: 1, Region.WIRE: 2, Region.W: 3}
+FACET_TAGS: Final[dict[str, int]] = {
+    Facet.CU_SINK: 11,
+    Facet.W_SINK: 12,
+    Facet.WIRE_SURFACE: 13,
+    Facet.CU_WIRE: 14,
+    Facet.W_WIRE: 15,
+    Facet.CU_SURFACE: 16,
+    Facet.W_SURFACE: 17,
+    Facet.AXIS: 18,
+}
+
+DIMENSIONS: Final[tuple[str, ...]] = ("1d", "axisymmetric", "3d")

@@ -1,0 +1,368 @@
+"""The model switch: the one place that reads a case's model flags and builds what is solved.
+
+A :class:`~ecx_device.case.schema.Case` goes in; out come the meshes, the physics modules of
+each mesh, the coupling strategy and the anode kinetics (:func:`build_model`). The flags
+``electrical.wire_model``, ``electrical.self_heating``, ``exchange.enabled``,
+``exchange.cu_source`` and ``composition.shape`` are read here (:func:`choose`) and nowhere else
+in the run layer.
+
+The electrical models:
+
+- ``ohmic``: current continuity with sigma(T, X) and heat conduction on the whole device, one
+  block Newton problem (:mod:`ecx_device.physics.ohmic`, :mod:`ecx_device.physics.heat`);
+- ``drift_diffusion``: Poisson and electron/hole continuity on the wire (a submesh), metals
+  equipotential; with ``self_heating`` the carrier heat drives heat conduction on the whole
+  device by fixed-point coupling (:mod:`ecx_device.solvers.fixed_point`), else isothermal.
+
+With ``exchange.enabled`` the ions (Cu+, vacancies, X) live on the wire mesh and are coupled to
+either electrical model by operator splitting (:mod:`ecx_device.solvers.splitting`) through a
+:class:`~ecx_device.solvers.splitting.FieldLink` built here.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from ecx_device.case.schema import Case
+from ecx_device.composition import CompositionProfile
+from ecx_device.device.from_case import (WIRE_EXCHANGED, case_anode_metal, device_geometry,
+                                         region_materials)
+from ecx_device.device.geometry import DeviceGeometry
+from ecx_device.device.names import Facet, Region
+from ecx_device.errors import CaseError
+from ecx_device.fem import MPI, dolfinx
+from ecx_device.materials import Material
+from ecx_device.mesh import Domain
+from ecx_device.outputs.profiles import shell_thickness
+from ecx_device.physics.base import Context
+from ecx_device.physics.composition_output import CompositionOutput
+from ecx_device.physics.exchange import (AnodeKinetics, CationExchange, CuSupply,
+                                         ExchangeOutput, SublimationCooling)
+from ecx_device.physics.heat import HeatConduction
+from ecx_device.physics.ohmic import OhmicConduction
+from ecx_device.physics.wire_semiconductor import drift_diffusion_modules
+from ecx_device.solvers.continuation import equilibrium_start
+from ecx_device.solvers.fixed_point import SelfHeatingProblem
+from ecx_device.solvers.newton import CoupledProblem
+from ecx_device.solvers.problem import Problem
+from ecx_device.solvers.splitting import ExchangeSplitting, FieldLink, StepLimits
+
+#: Options of the ion step's Newton solve. Its residual is in SI (per-site rates times m^3:
+#: ~1e-35 for a trickle of Cu), so PETSc's absolute test would stop it at once: off here, and
+#: convergence judged on the residual (an ion step has no Dirichlet jump, and its unknowns can be
+#: tiny, c ~ 1e-9, so a relative update test stops too early).
+ION_PETSC_OPTIONS = {"snes_rtol": 1e-11, "snes_atol": 0.0, "snes_stol": 1e-14}
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """What a case solves, decided from its flags (no meshes, no DOLFINx objects).
+
+    Attributes:
+        wire_model: ``ohmic`` or ``drift_diffusion``.
+        heat: The temperature is solved (ohmic model, or the self-heated drift-diffusion wire).
+        coupling: ``newton`` (one block Newton problem) or ``fixed_point`` (drift-diffusion on
+            the wire and heat on the device, iterated), plus ``+splitting`` for the exchange.
+        exchange: The composition evolves in time (ions on the wire).
+        composition: An exchanged fraction X exists (prescribed or evolving).
+    """
+
+    wire_model: str
+    heat: bool
+    coupling: str
+    exchange: bool
+    composition: bool
+
+    def describe(self) -> str:
+        """One line for the run log."""
+        wire = ("drift-diffusion wire (metals equipotential), " + (
+            "self-heated: heat on the whole device" if self.heat else "isothermal")
+            if self.wire_model == "drift_diffusion" else "ohmic electro-thermal device")
+        ions = "; exchange: Cu+, vacancies and X on the wire (operator splitting)" \
+            if self.exchange else ""
+        return f"model: {wire}; coupling {self.coupling}{ions}"
+
+
+def choose(case: Case) -> ModelChoice:
+    """The model of ``case`` (the only reader of the model flags)."""
+    dd = case.electrical.wire_model == "drift_diffusion"
+    heat = not dd or case.electrical.self_heating
+    coupling = "fixed_point" if dd and heat else "newton"
+    exchange = case.exchange.enabled
+    if exchange:
+        coupling += "+splitting"
+    return ModelChoice(case.electrical.wire_model, heat, coupling, exchange,
+                       composition=exchange or case.composition.shape != "none")
+
+
+def anode_kinetics(case: Case) -> AnodeKinetics | None:
+    """Butler-Volmer data of the case's anode metal (None when Cu comes from elsewhere).
+
+    Raises:
+        CaseError: an unknown anode metal (naming ``exchange.anode``).
+    """
+    metal = case_anode_metal(case)
+    if metal is None:
+        return None
+    zhang = case.exchange.standard_potentials == "zhang2017"
+    return AnodeKinetics(standard_potential=metal.potential(zhang),
+                         exchange_current=metal.exchange_current,
+                         transfer_coefficient=metal.transfer_coefficient)
+
+
+@dataclass
+class FieldSeries:
+    """One ParaView series: a folder name, the context whose fields it writes, its modules."""
+
+    folder: str
+    ctx: Context
+    modules: list
+
+
+@dataclass
+class DeviceModel:
+    """A case's built model.
+
+    Attributes:
+        choice: What is solved (:func:`choose`).
+        ctx: Context of the electrical problem's main mesh (the wire for drift-diffusion).
+        electrical: The electro-thermal problem.
+        splitting: The exchange splitting (None without exchange).
+        series: The field series a run writes.
+        heat_ctx: Context holding the temperature (None when heat is not solved).
+    """
+
+    choice: ModelChoice
+    ctx: Context
+    electrical: Problem
+    splitting: ExchangeSplitting | None = None
+    series: list[FieldSeries] = field(default_factory=list)
+    heat_ctx: Context | None = None
+
+    @property
+    def problem(self) -> Problem:
+        """What the run loop advances: the splitting, or the electrical problem."""
+        return self.splitting if self.splitting is not None else self.electrical
+
+    @property
+    def dofs(self) -> int:
+        """Global degrees of freedom of every unknown."""
+        spaces = {id(f.function_space): f.function_space for f in self.problem.u.values()}
+        return sum(V.dofmap.index_map.size_global for V in spaces.values())
+
+    def close(self) -> None:
+        """Destroy the PETSc objects (collective, same order on every rank)."""
+        self.problem.close()
+
+
+def mesh_device(case: Case, geom: DeviceGeometry, comm) -> Domain:
+    """The device mesh: gmsh from the geometry, or the case's ``geometry.mesh_file``.
+
+    Raises:
+        CaseError: a mesh file lacking the wire region or the two sink facet groups.
+    """
+    if not case.geometry.mesh_file:
+        return Domain.from_geometry(geom, comm)
+    domain = Domain.from_msh(case.geometry.mesh_file, case.geometry.dimension,
+                             case.geometry.wire.diameter, comm)
+    missing = [n for n in (Region.WIRE,) if n not in domain.cells] + [
+        n for n in (Facet.CU_SINK, Facet.W_SINK) if n not in domain.facets]
+    if missing:
+        raise CaseError(f"geometry.mesh_file = {case.geometry.mesh_file!r}: lacks the named "
+                        f"group(s) {', '.join(missing)}")
+    return domain
+
+
+def build_model(case: Case, comm=MPI.COMM_WORLD, *, mesh_scale: float = 1.0,
+                log=None) -> DeviceModel:
+    """Mesh the device and build the case's model (module docstring).
+
+    Args:
+        case: The validated case.
+        comm: MPI communicator.
+        mesh_scale: Factor on the mesh sizes (smoke runs).
+        log: Progress printer, or None.
+    """
+    choice = choose(case)
+    geom = device_geometry(case, mesh_scale)
+    t0 = time.perf_counter()
+    device = mesh_device(case, geom, comm)
+    if log:
+        cells = comm.allreduce(device.mesh.topology.index_map(device.mesh.topology.dim)
+                               .size_local, op=MPI.SUM)
+        log(f"mesh: {case.geometry.dimension}, {cells} cells ({time.perf_counter() - t0:.1f} s)")
+        log(choice.describe())
+    materials = region_materials(case)
+    exchanged = materials.pop(WIRE_EXCHANGED)
+    builder = _drift_diffusion if choice.wire_model == "drift_diffusion" else _ohmic
+    return builder(case, choice, device, geom, materials, exchanged)
+
+
+def _context(case: Case, choice: ModelChoice, domain: Domain, materials: dict[str, Material],
+             exchanged: Material, geom: DeviceGeometry) -> Context:
+    """Context of one mesh with the case's thermal constants and its composition X (P1)."""
+    th = case.thermal
+    ctx = Context.create(domain, materials, bias=0.0,
+                         heat_sink_temperature=th.heat_sink_temperature,
+                         radiation_temperature=th.radiation_temperature,
+                         emissivity=th.emissivity)
+    if not choice.composition:
+        return ctx
+    ctx.exchanged = {Region.WIRE: exchanged}
+    V = dolfinx.fem.functionspace(domain.mesh, ("Lagrange", 1))
+    ctx.composition = dolfinx.fem.Function(V, name="exchanged_fraction [-]")
+    spec = case.composition
+    if spec.shape != "none":  # else a pristine wire whose X evolves from 0
+        profile = CompositionProfile(spec, geom.wire_diameter / 2, geom.wire_free_length,
+                                     geom.cu_contact_length)
+        ctx.composition.interpolate(lambda x: profile.on_mesh(x, case.geometry.dimension))
+    return ctx
+
+
+def _newton(case: Case, ctx: Context, modules: list, degree: int | None = None) -> CoupledProblem:
+    s = case.solver
+    return CoupledProblem(ctx, modules, degree=degree or s.element_degree,
+                          tolerance=s.newton_tolerance, max_iterations=s.newton_max_iterations,
+                          petsc_options=s.petsc_options)
+
+
+def _ohmic(case: Case, choice: ModelChoice, device: Domain, geom: DeviceGeometry,
+           materials: dict[str, Material], exchanged: Material) -> DeviceModel:
+    """The ohmic electro-thermal device, with the exchange on its wire if enabled."""
+    ctx = _context(case, choice, device, materials, exchanged, geom)
+    modules = [OhmicConduction(), HeatConduction()]
+    if choice.composition:
+        modules.append(CompositionOutput())
+    cooling = None
+    if choice.exchange and case.exchange.sublimation \
+            and "cd_release_enthalpy" in materials[Region.WIRE].properties:
+        cooling = SublimationCooling()
+        modules.append(cooling)
+    problem = _newton(case, ctx, modules)
+    model = DeviceModel(choice, ctx, problem, heat_ctx=ctx)
+    model.series.append(FieldSeries("fields", ctx, modules))
+    if choice.exchange:
+        wire, cells = device.restrict(Region.WIRE)
+        P1 = ctx.composition.function_space
+        c_out = cooling.c if cooling else dolfinx.fem.Function(P1, name="c")
+        v_out = cooling.v if cooling else dolfinx.fem.Function(P1, name="v")
+        ictx = _ion_context(case, wire, materials, exchanged)
+        Vw = dolfinx.fem.functionspace(wire.mesh, ("Lagrange", case.solver.element_degree))
+        phi, T = dolfinx.fem.Function(Vw, name="psi"), dolfinx.fem.Function(Vw, name="T")
+        # the ohmic potential is the electrostatic and the electrons' electrochemical potential
+        ictx.fields.update({"psi": phi, "phi_n": phi, "T": T})
+
+        def pull() -> None:
+            cells.to_sub(ctx.fields["phi"], phi)
+            cells.to_sub(ctx.fields["T"], T)
+
+        def push(X, c, v) -> None:
+            cells.to_parent(X, ctx.composition)
+            cells.to_parent(c, c_out)
+            cells.to_parent(v, v_out)
+
+        model.splitting = _splitting(case, problem, ictx, materials, FieldLink(pull, push, T),
+                                     lambda X: cells.to_sub(ctx.composition, X))
+        model.series[0].modules.append(ExchangeOutput(c_out, v_out))
+    return model
+
+
+def _drift_diffusion(case: Case, choice: ModelChoice, device: Domain, geom: DeviceGeometry,
+                     materials: dict[str, Material], exchanged: Material) -> DeviceModel:
+    """The drift-diffusion wire (self-heated or isothermal), with the exchange if enabled."""
+    th, s = case.thermal, case.solver
+    wire, cells = device.restrict(Region.WIRE)
+    wire_materials = {Region.WIRE: materials[Region.WIRE]}
+    ctx = _context(case, choice, wire, wire_materials, exchanged, geom)
+    if choice.heat:  # the wire temperature the semiconductor data follow
+        V = dolfinx.fem.functionspace(wire.mesh, ("Lagrange", s.element_degree))
+        ctx.fields["T"] = dolfinx.fem.Function(V, name="T")
+        ctx.fields["T"].x.array[:] = th.heat_sink_temperature
+    one_d = case.geometry.dimension == "1d"
+    interfaces = (Facet.CU_SINK, Facet.W_SINK) if one_d else (Facet.CU_WIRE, Facet.W_WIRE)
+    metals = dict(zip(interfaces, (case.materials.cu_electrode, case.materials.w_tip)))
+    e = case.electrical
+    modules = drift_diffusion_modules(
+        materials[Region.WIRE], metals, th.heat_sink_temperature, exchanged=exchanged, ctx=ctx,
+        image_force=e.image_force, tunnelling=e.tunnelling, statistics=e.statistics,
+        lattice_temperature=ctx.fields.get("T"))
+    if choice.composition:
+        modules.append(CompositionOutput())
+    carriers = _newton(case, ctx, modules)
+    equilibrium_start(ctx, modules, s.element_degree, s.petsc_options)
+    model = DeviceModel(choice, ctx, carriers)
+    model.series.append(FieldSeries("fields", ctx, modules))
+    if choice.heat:
+        device_ctx = _context(case, choice, device, materials, exchanged, geom)
+        model.electrical = SelfHeatingProblem.create(
+            carriers, device_ctx, cells, degree=s.element_degree,
+            tolerance=s.electrothermal_tolerance, max_iterations=s.electrothermal_max_iterations,
+            newton_tolerance=s.newton_tolerance, newton_max_iterations=s.newton_max_iterations,
+            petsc_options=s.petsc_options)
+        model.heat_ctx = device_ctx
+        model.series.append(FieldSeries("device_fields", device_ctx,
+                                        model.electrical.heat.modules))
+    if choice.exchange:
+        model.splitting = _dd_splitting(case, model, wire, cells, materials, exchanged)
+    return model
+
+
+def _dd_splitting(case: Case, model: DeviceModel, wire: Domain, cells, materials, exchanged):
+    """The exchange on the drift-diffusion wire: the ions share the carriers' wire mesh, so they
+    read psi, phi_n and the wire temperature directly."""
+    ctx = model.ctx
+    ictx = _ion_context(case, wire, materials, exchanged)
+    ictx.fields.update({"psi": ctx.fields["psi"], "phi_n": ctx.fields["phi_n"]})
+    T = ctx.fields.get("T", ctx.constants["heat_sink_temperature"])
+    if "T" in ctx.fields:
+        ictx.fields["T"] = T
+    heat_ctx = model.heat_ctx
+
+    def push(X, c, v) -> None:
+        ctx.composition.x.array[:] = X.x.array
+        if heat_ctx is not None:
+            cells.to_parent(X, heat_ctx.composition)
+
+    def initial_X(X) -> None:
+        X.x.array[:] = ctx.composition.x.array
+
+    splitting = _splitting(case, model.electrical, ictx, materials,
+                           FieldLink(lambda: None, push, T), initial_X)
+    model.series[0].modules.append(ExchangeOutput(splitting.ions.u["c"], splitting.ions.u["v"]))
+    return splitting
+
+
+def _ion_context(case: Case, wire: Domain, materials, exchanged: Material) -> Context:
+    ictx = Context.create(wire, {Region.WIRE: materials[Region.WIRE]},
+                          heat_sink_temperature=case.thermal.heat_sink_temperature)
+    ictx.exchanged = {Region.WIRE: exchanged}
+    return ictx
+
+
+def _splitting(case: Case, electrical: Problem, ictx: Context, materials, link: FieldLink,
+               initial_X) -> ExchangeSplitting:
+    """The ion problem on ``ictx``'s wire and its splitting with ``electrical``; ``initial_X``
+    fills the ions' X (P1 on the wire) with the starting composition."""
+    spec, s = case.exchange, case.solver
+    one_d = case.geometry.dimension == "1d"
+    wire = materials[Region.WIRE]
+    module = CationExchange(
+        Facet.CU_SINK if one_d else Facet.CU_WIRE, Facet.W_SINK if one_d else Facet.W_WIRE,
+        anode_kinetics(case),
+        site_density=float(wire("sulfur_site_density", case.thermal.heat_sink_temperature)),
+        reduction_velocity=spec.cathode_reduction_velocity,
+        supply=CuSupply(Facet.WIRE_SURFACE) if spec.cu_source == "surface" else None,
+        sublimation=spec.sublimation)
+    ions = CoupledProblem(ictx, [module], degree=1, tolerance=1e-15,
+                          max_iterations=s.newton_max_iterations,
+                          petsc_options={**ION_PETSC_OPTIONS, **s.petsc_options})
+    initial_X(ions.u["X"])  # the prescribed composition, if any, is the initial X
+    limits = StepLimits(max_fraction_change=spec.max_fraction_change,
+                        max_temperature_change=spec.max_temperature_change,
+                        max_bias_step=s.max_bias_step, min_bias_step=s.min_bias_step,
+                        max_temperature=s.max_temperature)
+    radius = case.geometry.wire.diameter / 2
+    dim = case.geometry.dimension
+    return ExchangeSplitting(electrical, ions, module, link, limits, spec.stations,
+                             lambda X, z: shell_thickness(X, z, radius, dim))

@@ -1,0 +1,158 @@
+"""The run folder and the bookkeeping every kind of run shares: the folder checks, provenance
+(resolved case, references, versions), results.json, failure_report.json, the case fingerprint of
+checkpoints, and SIGINT/SIGTERM handling.
+"""
+
+from __future__ import annotations
+
+import platform
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ecx_device import __version__
+from ecx_device.case.schema import Case
+from ecx_device.device.from_case import WIRE_EXCHANGED, region_materials
+from ecx_device.errors import CaseError
+from ecx_device.materials.database import references
+from ecx_device.outputs.quantities import write_json
+from ecx_device.runs import checkpoint
+
+
+class StopOnSignal:
+    """Turn SIGINT/SIGTERM into a flag the run loop checks between steps, so a stopped run
+    closes its files and writes a checkpoint instead of dying mid-write."""
+
+    def __init__(self):
+        self.signal: int | None = None
+        self._previous: dict[int, object] = {}
+
+    def _handler(self, signum, frame) -> None:
+        self.signal = signum
+
+    def __enter__(self) -> StopOnSignal:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._previous[sig] = signal.signal(sig, self._handler)
+            except ValueError:  # not the main thread: leave signals alone
+                pass
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+@dataclass
+class RunResult:
+    """What a run produced."""
+
+    directory: Path
+    rows: list[dict[str, float]] = field(default_factory=list)
+    wall_time: float = 0.0
+    dofs: int = 0
+
+    @property
+    def final(self) -> dict[str, float]:
+        """Scalars at the last step."""
+        return self.rows[-1]
+
+
+class RunFolder:
+    """A run's output folder on rank 0 and the files every run writes there.
+
+    Args:
+        case: The case being run (as run: smoke changes already applied).
+        out: The folder.
+        comm: MPI communicator.
+        smoke: The run is a smoke run (part of the checkpoint fingerprint).
+        restart: Continue the run in ``out`` (it must hold a checkpoint).
+        overwrite: Allow writing into a non-empty folder.
+        log: Progress printer (rank 0 only); None is silent.
+
+    Raises:
+        CaseError: ``out`` is not empty (and neither ``restart`` nor ``overwrite``), or a
+            ``restart`` folder holds no checkpoint.
+    """
+
+    def __init__(self, case: Case, out: Path, comm, *, smoke: bool = False,
+                 restart: bool = False, overwrite: bool = False, log=print):
+        self.case, self.out, self.comm = case, Path(out), comm
+        self.smoke, self.restart = smoke, restart
+        self._log = log if comm.rank == 0 else None
+        if comm.rank == 0:
+            if restart and not (self.out / checkpoint.FOLDER).is_dir():
+                raise CaseError(f"--restart {str(self.out)!r}: not a run folder with a "
+                                "checkpoint")
+            if not restart and self.out.exists() and any(self.out.iterdir()) and not overwrite:
+                raise CaseError(f"output folder {str(self.out)!r} is not empty: choose another "
+                                "with --out, continue it with --restart, or pass --overwrite")
+            self.out.mkdir(parents=True, exist_ok=True)
+        comm.barrier()
+
+    @property
+    def fingerprint(self) -> str:
+        """Hash of the resolved case and the smoke flag: a checkpoint belongs to one of these."""
+        return checkpoint.case_hash(self.case.model_dump_json() + f"smoke={self.smoke}")
+
+    def log(self, msg: str) -> None:
+        """Print a progress line (rank 0)."""
+        if self._log:
+            self._log(msg)
+
+    def json(self, name: str, data: dict) -> None:
+        """Write ``name`` in the folder (rank 0, atomically)."""
+        write_json(self.out / name, data, self.comm.rank)
+
+    def begin(self) -> None:
+        """A new run (not a restart): provenance, and no stale failure report from an earlier
+        run in an overwritten folder."""
+        if self.restart:
+            return
+        self.write_provenance()
+        if self.comm.rank == 0:
+            (self.out / "failure_report.json").unlink(missing_ok=True)
+
+    def failure(self, err, last_row: dict | None, extra: dict | None = None) -> None:
+        """``failure_report.json`` for a solver error (after the checkpoint is saved)."""
+        self.json("failure_report.json", {
+            **(extra or {}), "message": str(err), **err.details, "last_converged": last_row,
+            "checkpoint": str(self.out / checkpoint.FOLDER)})
+
+    def write_provenance(self) -> None:
+        """Resolved case (SI), references used, versions and command line."""
+        if self.comm.rank != 0:
+            return
+        case = self.case
+        resolved = {"# note": "all values in SI units (m, s, K, V, W/(m K), S/m); angles in rad",
+                    **case.model_dump(mode="json", by_alias=True)}
+        (self.out / "case.resolved.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
+        mats = region_materials(case)
+        if case.composition.shape == "none" and not case.exchange.enabled:
+            mats.pop(WIRE_EXCHANGED)
+        keys = sorted({k for m in mats.values() for k in m.sources()})
+        refs = references()
+        self.json("references.json", {k: refs[k] for k in keys})
+        self.json("provenance.json", {
+            "ecx_device": __version__, "python": sys.version.split()[0],
+            "platform": platform.platform(), "dependencies": _dependency_versions(),
+            "command": sys.argv, "mpi_ranks": self.comm.size,
+            "materials": {r: m.name for r, m in mats.items()}})
+
+
+def _dependency_versions() -> dict[str, str]:
+    """Installed versions of the packages a result depends on."""
+    from importlib import metadata
+
+    out = {}
+    for pkg in ("dolfinx-solver-real", "fenics-dolfinx", "fenics-basix", "fenics-ffcx",
+                "fenics-ufl", "petsc4py", "mpi4py", "gmsh", "numpy", "pydantic", "pint",
+                "meshio", "pyvista"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            continue
+    return out

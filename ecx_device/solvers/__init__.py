@@ -1,0 +1,1 @@
+"""Solvers: Newton, the electro-thermal fixed point, the exchange splitting, continuation."""

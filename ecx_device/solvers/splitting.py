@@ -1,0 +1,321 @@
+"""Operator splitting of the exchange: an implicit ion step on the wire, then the electro-thermal
+re-solve at the new composition (docs/model.md 8.3).
+
+The electro-thermal state relaxes in ns and depends only on the bias and the composition X; the
+ions move in ms to s. One step of length dt therefore
+
+1. advances Cu+, vacancies and X on the wire by backward Euler with the electro-thermal fields of
+   the last solve frozen (potential, electron quasi-Fermi potential, temperature, bias);
+2. rejects the step when Newton fails, a fraction leaves its range, or X moved by more than
+   ``max_fraction_change`` anywhere;
+3. re-solves the electro-thermal problem at the step's end bias when the bias changed or X moved by
+   more than ``resolve_fraction`` since the last solve, and rejects the step when that moved the
+   wire temperature by more than ``max_temperature_change`` (the coupling then needs a shorter
+   step).
+
+The electro-thermal problem may be any :class:`~ecx_device.solvers.problem.Problem` (Newton on an
+ohmic device, the self-heated drift-diffusion wire, ...): it meets the ions only through a
+:class:`FieldLink`, which the model switch (:mod:`ecx_device.models`) builds. The splitting itself
+never asks which electrical model it drives.
+
+Balances, each step: Cu: (mobile + lattice Cu in the wire) - initial = Cu in at the anode (or
+surface supply) - Cu out at the cathode, time-integrated with the step's own fluxes; Cd: Cd lost from
+the wire = sublimated + kicked out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from ecx_device.errors import SolverError
+from ecx_device.fem import MPI
+from ecx_device.physics.exchange import CationExchange, front_position
+from ecx_device.solvers.continuation import continue_bias
+from ecx_device.solvers.newton import CoupledProblem
+from ecx_device.solvers.problem import NewtonResult, Problem
+from ecx_device.units import ELEMENTARY_CHARGE, MESH_UNIT
+
+#: Lower bound of the fractions accepted in a step (round-off below zero is tolerated).
+NEGATIVE_TOLERANCE = 1e-6
+
+
+@dataclass
+class FieldLink:
+    """How the ions on the wire and the electro-thermal problem see each other.
+
+    Attributes:
+        pull: Refresh the ion context's given fields (``psi``, ``phi_n``, ``T`` on the wire) from
+            the electro-thermal solution; called after every electro-thermal solve.
+        push: Hand the composition X and the ion densities c, v (Functions on the wire) to the
+            electro-thermal problem; called before every electro-thermal solve.
+        wire_temperature: The wire temperature the ions see (Function on the wire, K).
+    """
+
+    pull: Callable[[], None]
+    push: Callable[[Any, Any, Any], None]
+    wire_temperature: Any
+
+
+@dataclass
+class Inventory:
+    """Cumulative boundary transfers (atoms) since t = 0, and the initial inventories."""
+
+    cu_in: float = 0.0
+    cu_out: float = 0.0
+    cd_sublimated: float = 0.0
+    cd_kicked_out: float = 0.0
+    initial: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        """JSON-ready copy (checkpoints)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class StepLimits:
+    """What makes an exchange step acceptable (case section ``exchange`` and ``solver``).
+
+    Attributes:
+        max_fraction_change: Largest change of X anywhere in one step (-).
+        max_temperature_change: Largest change of the wire temperature by the re-solve (K).
+        resolve_fraction: Re-solve the electro-thermal state when X moved by more than this (-).
+        max_bias_step, min_bias_step: Of the bias continuation of the re-solve (V).
+        max_temperature: Temperatures above this (K) reject a re-solve.
+    """
+
+    max_fraction_change: float = 0.1
+    max_temperature_change: float = 25.0
+    resolve_fraction: float = 0.02
+    max_bias_step: float = 0.25
+    min_bias_step: float = 1e-3
+    max_temperature: float = 2500.0
+
+
+class ExchangeSplitting:
+    """The exchange run's problem: ions on the wire plus the electro-thermal state (module
+    docstring). Offers the :class:`~ecx_device.solvers.problem.Problem` protocol; ``solve()``
+    makes one step of length :attr:`dt` to the bias :attr:`target_bias`.
+
+    Args:
+        electrical: The electro-thermal problem (its ``ctx.constants["bias"]`` is the bias).
+        ions: The ion problem on the wire (unknowns c, v, X of ``module``).
+        module: The exchange module of ``ions``.
+        link: The coupling of the two (:class:`FieldLink`).
+        limits: Step acceptance (:class:`StepLimits`).
+        stations: Axial positions (m) where the shell thickness is reported.
+        shell_thickness: Callable (X, z [m]) -> thickness (nm) of the exchanged shell at z.
+    """
+
+    def __init__(self, electrical: Problem, ions: CoupledProblem, module: CationExchange,
+                 link: FieldLink, limits: StepLimits, stations=(), shell_thickness=None):
+        self.electrical, self.ions, self.module, self.link = electrical, ions, module, link
+        self.limits = limits
+        self.stations, self._shell = tuple(stations), shell_thickness
+        self.ctx = electrical.ctx
+        self.ictx = ions.ctx
+        self.X = ions.u["X"]
+        self.names = [*electrical.names, *ions.names]
+        #: Step length (s) and bias at its end (V) of the next :meth:`solve`.
+        self.dt, self.target_bias = 0.0, float(self.ctx.constants["bias"].value)
+        self.inventory = Inventory()
+        self.module.accept(self.ions.u)
+        # X of the last electro-thermal solve: the electrical properties always follow this X,
+        # so the electro-thermal state stays consistent with what it was solved with
+        self.X_solved = self.X.copy()
+        self.X_solved.name = "X_solved"
+        self._bias_solved: float | None = None
+        self._rates: dict[str, float] = {}
+        self.last_iterations = 0
+
+    # -- the protocol ----------------------------------------------------------------------------
+    @property
+    def u(self) -> dict:
+        """Every Function of the state, keyed ``et.<name>`` / ``ion.<name>`` (checkpoints)."""
+        return {**{f"et.{k}": f for k, f in self.electrical.u.items()},
+                **{f"ion.{k}": f for k, f in self.ions.u.items()}, "aux.X_solved": self.X_solved}
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Copy of every array of the state."""
+        return {k: f.x.array.copy() for k, f in self.u.items()}
+
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        """Put back a :meth:`state`; the previous ion state becomes the restored one."""
+        u = self.u
+        for k, arr in state.items():
+            u[k].x.array[:] = arr
+        self.module.accept(self.ions.u)
+        self.link.push(self.X_solved, self.ions.u["c"], self.ions.u["v"])
+        self.link.pull()
+
+    def sync_outputs(self) -> None:
+        """Hand the current ion fields to the electrical side's output copies (before fields are
+        written)."""
+        self.link.push(self.X_solved, self.ions.u["c"], self.ions.u["v"])
+
+    def residual_norms(self) -> dict[str, float]:
+        """Residual norms of both problems."""
+        return {**self.electrical.residual_norms(), **self.ions.residual_norms()}
+
+    def close(self) -> None:
+        """Destroy both problems' PETSc objects, in the same order on every rank."""
+        self.ions.close()
+        self.electrical.close()
+
+    # -- the solves ------------------------------------------------------------------------------
+    def solve_electrothermal(self, bias: float, force: bool = False) -> bool:
+        """Re-solve the electro-thermal state at ``bias`` (V) for the current X if the bias
+        changed or X moved enough (module docstring); True if it solved.
+
+        Raises:
+            SolverError: the bias continuation could not reach ``bias``.
+        """
+        comm = self.ctx.domain.mesh.comm
+        moved = comm.allreduce(float(np.max(np.abs(self.X.x.array - self.X_solved.x.array),
+                                            initial=0.0)), op=MPI.MAX)
+        if not force and self._bias_solved == bias and moved <= self.limits.resolve_fraction:
+            return False
+        self.X_solved.x.array[:] = self.X.x.array
+        self.link.push(self.X_solved, self.ions.u["c"], self.ions.u["v"])
+        lim = self.limits
+        continue_bias(self.electrical, bias, max_step=lim.max_bias_step,
+                      min_step=lim.min_bias_step, bounds={"T": (0.0, lim.max_temperature)})
+        self.link.pull()
+        self.ictx.constants["bias"].value = bias
+        self._bias_solved = bias
+        return True
+
+    def start(self, bias: float) -> None:
+        """Solve the initial electro-thermal state at ``bias`` and record the initial
+        inventories (a new run)."""
+        self.solve_electrothermal(bias, force=True)
+        b0 = self.balance()
+        self.inventory.initial = {"cu": b0["cu_mobile"] + b0["cu_lattice"],
+                                  "cd_missing": b0["cd_missing"]}
+        self._rates = {k: 0.0 for k in b0 if "rate" in k}
+
+    def solve(self) -> NewtonResult:
+        """One step of length :attr:`dt` ending at :attr:`target_bias` (module docstring); the
+        state is left at the result also when it failed (the caller restores)."""
+        self.module.dt.value = self.dt
+        self.ictx.constants["bias"].value = self.target_bias  # TEMP old behaviour
+        result = self.ions.solve()
+        self.last_iterations = result.iterations
+        if not result.converged:
+            return NewtonResult(False, result.iterations, result.reason,
+                                result.message or "ion Newton did not converge")
+        why = self._out_of_range() or self._too_fast()
+        if why:
+            return NewtonResult(False, result.iterations, -300, why)
+        self._rates = {k: v for k, v in self.balance().items() if "rate" in k}  # the step's
+        T_before = self._wire_temperature()
+        try:
+            self.solve_electrothermal(self.target_bias)
+        except SolverError as err:
+            return NewtonResult(False, result.iterations, -301, f"electro-thermal: {err}")
+        comm = self.ctx.domain.mesh.comm
+        dT = comm.allreduce(float(np.max(np.abs(self._wire_temperature() - T_before),
+                                         initial=0.0)), op=MPI.MAX)
+        if dT > self.limits.max_temperature_change:
+            return NewtonResult(False, result.iterations, -302,
+                                f"T moved {dT:.3g} K in one step")
+        return NewtonResult(True, result.iterations, result.reason)
+
+    def _wire_temperature(self) -> np.ndarray:
+        T = self.link.wire_temperature
+        return T.x.array.copy() if hasattr(T, "x") else np.atleast_1d(float(T.value))
+
+    def _out_of_range(self) -> str:
+        comm = self.ctx.domain.mesh.comm
+        u = self.ions.u
+        lows = {n: comm.allreduce(float(u[n].x.array.min(initial=np.inf)), op=MPI.MIN)
+                for n in ("c", "v", "X")}
+        bad = [f"{n} = {lo:.3g}" for n, lo in lows.items() if lo < -NEGATIVE_TOLERANCE]
+        high = comm.allreduce(float(self.X.x.array.max(initial=-np.inf)), op=MPI.MAX)
+        if high > 1 + NEGATIVE_TOLERANCE:
+            bad.append(f"X = {high:.6g}")
+        return "out of range: " + ", ".join(bad) if bad else ""
+
+    def _too_fast(self) -> str:
+        change = self.max_change()
+        limit = self.limits.max_fraction_change
+        return f"X changed by {change:.3g} > {limit:g}" if change > limit else ""
+
+    def max_change(self) -> float:
+        """Largest |X - X_previous| of the current step (-)."""
+        comm = self.ctx.domain.mesh.comm
+        dX = np.abs(self.X.x.array - self.module.previous["X"].x.array)
+        return comm.allreduce(float(dX.max(initial=0.0)), op=MPI.MAX)
+
+    def accept(self) -> None:
+        """Make the solved step the new start: integrate the step's boundary transfers."""
+        inv, b, dt = self.inventory, self._rates, self.dt
+        inv.cu_in += dt * b["cu_in_rate"]
+        inv.cu_out += dt * b["cu_out_rate"]
+        inv.cd_sublimated += dt * b["cd_sublimation_rate"]
+        inv.cd_kicked_out += dt * b["cd_kickout_rate"]
+        self.ctx.constants["bias"].value = self.target_bias
+        self.module.accept(self.ions.u)
+
+    # -- reporting -------------------------------------------------------------------------------
+    def balance(self) -> dict[str, float]:
+        """Inventories and boundary rates of the current state (see CationExchange)."""
+        return self.ictx.evaluate("balance", lambda: self.module.balance_forms(self.ictx))
+
+    def quantities(self) -> dict[str, float]:
+        """Electro-thermal scalars, the exchange scalars of the current state (rates of the step
+        that led here) and the total (electronic + ionic) current."""
+        row = {**self.electrical.quantities(), **self._exchange_quantities()}
+        row["total_current [A]"] = row["current [A]"] + row["ionic_current [A]"]
+        return row
+
+    def _exchange_quantities(self) -> dict[str, float]:
+        inv = self.inventory
+        b = {**self._rates, **{k: v for k, v in self.balance().items() if "rate" not in k}}
+        cu_gain = b["cu_mobile"] + b["cu_lattice"] - inv.initial["cu"]
+        # floor: the round-off of an inventory summed over the wire (~1e-12 of its S sites)
+        floor = 1e-12 * self.module.N * b["volume"]
+        cu_scale = max(abs(inv.cu_in), abs(cu_gain), abs(inv.cu_out), floor)
+        cd_lost = b["cd_missing"] - inv.initial["cd_missing"]
+        cd_out = inv.cd_sublimated + inv.cd_kicked_out
+        cd_scale = max(abs(cd_lost), abs(cd_out), floor)
+        front = front_position(self.X, self.ictx.domain.axial_index)
+        row = {
+            "ionic_current [A]": ELEMENTARY_CHARGE * b["cu_in_rate"],
+            "cu_inflow_rate [1/s]": b["cu_in_rate"], "cu_outflow_rate [1/s]": b["cu_out_rate"],
+            "cu_inflow_formula_deviation [-]": (
+                abs(b["cu_in_rate_formula"] - b["cu_in_rate"])
+                / max(abs(b["cu_in_rate"]), abs(b["cu_in_rate_formula"]), 1e-300)),
+            "cd_sublimation_rate [1/s]": b["cd_sublimation_rate"],
+            "cd_kickout_rate [1/s]": b["cd_kickout_rate"],
+            "cu_in_total [-]": inv.cu_in, "cu_out_total [-]": inv.cu_out,
+            "cu_mobile [-]": b["cu_mobile"], "cu_lattice [-]": b["cu_lattice"],
+            "cd_lost [-]": cd_lost, "vacancies [-]": b["vacancies"],
+            "exchanged_volume [nm^3]": b["exchanged"] / MESH_UNIT**3,
+            "exchanged_fraction [-]": b["exchanged"] / b["volume"],
+            "front_position [nm]": front if np.isfinite(front) else float("nan"),
+            "cu_balance_error [-]": abs(cu_gain - (inv.cu_in - inv.cu_out)) / cu_scale,
+            "cd_balance_error [-]": abs(cd_lost - cd_out) / cd_scale,
+            "time_step [s]": self.dt, "ion_newton_iterations [-]": self.last_iterations,
+        }
+        for z in self.stations:
+            row[f"shell_thickness_z{z / MESH_UNIT:g}nm [nm]"] = self._shell(self.X, z)
+        return row
+
+    # -- checkpoints -----------------------------------------------------------------------------
+    def meta(self) -> dict:
+        """What a checkpoint needs besides the arrays (JSON-ready)."""
+        return {"inventory": self.inventory.as_dict(), "bias_solved": self._bias_solved,
+                "rates": self._rates, "dt": self.dt}
+
+    def load_meta(self, meta: dict) -> None:
+        """Continue from a checkpoint's :meth:`meta` (after :meth:`restore` of its arrays)."""
+        self.inventory = Inventory(**meta["inventory"])
+        self._bias_solved = meta["bias_solved"]
+        self._rates = meta["rates"]
+        self.dt = meta["dt"]
+        self.ctx.constants["bias"].value = self._bias_solved
+        self.ictx.constants["bias"].value = self._bias_solved
