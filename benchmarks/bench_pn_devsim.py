@@ -47,7 +47,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from ecx_device import geometry as geo  # noqa: E402
+from ecx_device.device.names import Facet, Region  # noqa: E402
 from ecx_device.solvers.newton import CoupledProblem  # noqa: E402
 from ecx_device.fem import MPI, dolfinx, ufl  # noqa: E402
 from ecx_device.mesh import Domain  # noqa: E402
