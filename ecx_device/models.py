@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 from ecx_device.case.schema import Case
 from ecx_device.composition import CompositionProfile
-from ecx_device.device.from_case import (WIRE_EXCHANGED, case_anode_metal, device_geometry,
-                                         region_materials)
+from ecx_device.device.from_case import (WIRE_EXCHANGED, anode_equilibrium_voltage,
+                                         case_anode_metal, device_geometry, region_materials)
 from ecx_device.device.geometry import DeviceGeometry
 from ecx_device.device.names import Facet, Region
 from ecx_device.errors import CaseError
@@ -38,7 +38,8 @@ from ecx_device.outputs.profiles import shell_thickness
 from ecx_device.physics.base import Context
 from ecx_device.physics.composition_output import CompositionOutput
 from ecx_device.physics.exchange import (AnodeKinetics, CationExchange, CuSupply,
-                                         ExchangeOutput, SublimationCooling)
+                                         ExchangeOutput, SublimationCooling,
+                                         ionic_charge_density)
 from ecx_device.physics.heat import HeatConduction
 from ecx_device.physics.ohmic import OhmicConduction
 from ecx_device.physics.wire_semiconductor import drift_diffusion_modules
@@ -105,10 +106,10 @@ def anode_kinetics(case: Case) -> AnodeKinetics | None:
     metal = case_anode_metal(case)
     if metal is None:
         return None
-    zhang = case.exchange.standard_potentials == "zhang2017"
-    return AnodeKinetics(standard_potential=metal.potential(zhang),
+    return AnodeKinetics(equilibrium_voltage=anode_equilibrium_voltage(case, metal),
                          exchange_current=metal.exchange_current,
-                         transfer_coefficient=metal.transfer_coefficient)
+                         transfer_coefficient=metal.transfer_coefficient,
+                         charge_number=metal.ion_charge)
 
 
 @dataclass
@@ -220,6 +221,15 @@ def _context(case: Case, choice: ModelChoice, domain: Domain, materials: dict[st
     return ctx
 
 
+def _sublimation_cooling(case: Case, choice: ModelChoice, materials) -> SublimationCooling | None:
+    """The heat carried off by sublimating Cd (exchange runs that sublimate, with a wire material
+    that knows the release enthalpy)."""
+    if choice.exchange and case.exchange.sublimation \
+            and "cd_release_enthalpy" in materials[Region.WIRE].properties:
+        return SublimationCooling()
+    return None
+
+
 def _newton(case: Case, ctx: Context, modules: list, degree: int | None = None) -> CoupledProblem:
     s = case.solver
     return CoupledProblem(ctx, modules, degree=degree or s.element_degree,
@@ -234,10 +244,8 @@ def _ohmic(case: Case, choice: ModelChoice, device: Domain, geom: DeviceGeometry
     modules = [OhmicConduction(), HeatConduction()]
     if choice.composition:
         modules.append(CompositionOutput())
-    cooling = None
-    if choice.exchange and case.exchange.sublimation \
-            and "cd_release_enthalpy" in materials[Region.WIRE].properties:
-        cooling = SublimationCooling()
+    cooling = _sublimation_cooling(case, choice, materials)
+    if cooling is not None:
         modules.append(cooling)
     problem = _newton(case, ctx, modules)
     model = DeviceModel(choice, ctx, problem, heat_ctx=ctx)
@@ -250,8 +258,9 @@ def _ohmic(case: Case, choice: ModelChoice, device: Domain, geom: DeviceGeometry
         ictx = _ion_context(case, wire, materials, exchanged)
         Vw = dolfinx.fem.functionspace(wire.mesh, ("Lagrange", case.solver.element_degree))
         phi, T = dolfinx.fem.Function(Vw, name="psi"), dolfinx.fem.Function(Vw, name="T")
-        # the ohmic potential is the electrostatic and the electrons' electrochemical potential
-        ictx.fields.update({"psi": phi, "phi_n": phi, "T": T})
+        # An ohmic wire has no drop at its contacts: the anode kinetics see the whole cell
+        # voltage (V_m against the grounded W) as the local drop, phi_n = 0 (docs/model.md 8.2).
+        ictx.fields.update({"psi": phi, "phi_n": ictx.constants["ground"], "T": T})
 
         def pull() -> None:
             cells.to_sub(ctx.fields["phi"], phi)
@@ -283,34 +292,52 @@ def _drift_diffusion(case: Case, choice: ModelChoice, device: Domain, geom: Devi
     interfaces = (Facet.CU_SINK, Facet.W_SINK) if one_d else (Facet.CU_WIRE, Facet.W_WIRE)
     metals = dict(zip(interfaces, (case.materials.cu_electrode, case.materials.w_tip)))
     e = case.electrical
+    ions = _given_ions(case, wire, materials) if choice.exchange else None
     modules = drift_diffusion_modules(
         materials[Region.WIRE], metals, th.heat_sink_temperature, exchanged=exchanged, ctx=ctx,
         image_force=e.image_force, tunnelling=e.tunnelling, statistics=e.statistics,
-        lattice_temperature=ctx.fields.get("T"))
+        lattice_temperature=ctx.fields.get("T"), peltier=e.peltier,
+        fixed_charge=ions[2] if ions else None)
     if choice.composition:
         modules.append(CompositionOutput())
     carriers = _newton(case, ctx, modules)
     equilibrium_start(ctx, modules, s.element_degree, s.petsc_options)
     model = DeviceModel(choice, ctx, carriers)
     model.series.append(FieldSeries("fields", ctx, modules))
+    cooling = _sublimation_cooling(case, choice, materials)
     if choice.heat:
         device_ctx = _context(case, choice, device, materials, exchanged, geom)
         model.electrical = SelfHeatingProblem.create(
             carriers, device_ctx, cells, degree=s.element_degree,
             tolerance=s.electrothermal_tolerance, max_iterations=s.electrothermal_max_iterations,
             newton_tolerance=s.newton_tolerance, newton_max_iterations=s.newton_max_iterations,
-            petsc_options=s.petsc_options)
+            petsc_options=s.petsc_options, heat_modules=[cooling] if cooling else [])
         model.heat_ctx = device_ctx
         model.series.append(FieldSeries("device_fields", device_ctx,
                                         model.electrical.heat.modules))
     if choice.exchange:
-        model.splitting = _dd_splitting(case, model, wire, cells, materials, exchanged)
+        model.splitting = _dd_splitting(case, model, wire, cells, materials, exchanged, ions,
+                                        cooling if choice.heat else None)
     return model
 
 
-def _dd_splitting(case: Case, model: DeviceModel, wire: Domain, cells, materials, exchanged):
+def _given_ions(case: Case, wire: Domain, materials) -> tuple:
+    """Copies of the ion densities c, v (P1 on the wire, per S site) that the electrical solve
+    reads, and the space charge they carry (Poisson's fixed charge)."""
+    V = dolfinx.fem.functionspace(wire.mesh, ("Lagrange", 1))
+    c, v = dolfinx.fem.Function(V, name="c_given"), dolfinx.fem.Function(V, name="v_given")
+    anode = anode_kinetics(case)
+    site_density = float(materials[Region.WIRE]("sulfur_site_density",
+                                                case.thermal.heat_sink_temperature))
+    z = anode.charge_number if anode is not None else 1
+    return c, v, ionic_charge_density(c, v, site_density, z)
+
+
+def _dd_splitting(case: Case, model: DeviceModel, wire: Domain, cells, materials, exchanged,
+                  given: tuple, cooling):
     """The exchange on the drift-diffusion wire: the ions share the carriers' wire mesh, so they
-    read psi, phi_n and the wire temperature directly."""
+    read psi, phi_n and the wire temperature directly; the carriers read X and the ions' space
+    charge through copies (``given``) refreshed before each electrical solve."""
     ctx = model.ctx
     ictx = _ion_context(case, wire, materials, exchanged)
     ictx.fields.update({"psi": ctx.fields["psi"], "phi_n": ctx.fields["phi_n"]})
@@ -319,10 +346,17 @@ def _dd_splitting(case: Case, model: DeviceModel, wire: Domain, cells, materials
         ictx.fields["T"] = T
     heat_ctx = model.heat_ctx
 
+    c_given, v_given, _ = given
+
     def push(X, c, v) -> None:
         ctx.composition.x.array[:] = X.x.array
+        c_given.x.array[:] = c.x.array
+        v_given.x.array[:] = v.x.array
         if heat_ctx is not None:
             cells.to_parent(X, heat_ctx.composition)
+        if cooling is not None:  # the sublimating Cd cools the device's wire surface
+            cells.to_parent(c, cooling.c)
+            cells.to_parent(v, cooling.v)
 
     def initial_X(X) -> None:
         X.x.array[:] = ctx.composition.x.array
@@ -330,6 +364,8 @@ def _dd_splitting(case: Case, model: DeviceModel, wire: Domain, cells, materials
     splitting = _splitting(case, model.electrical, ictx, materials,
                            FieldLink(lambda: None, push, T), initial_X)
     model.series[0].modules.append(ExchangeOutput(splitting.ions.u["c"], splitting.ions.u["v"]))
+    if model.choice.heat:  # the ions' Joule heat heats the wire too
+        model.electrical.cell_heat.add_density(splitting.module.ion_heat_density(ictx))
     return splitting
 
 

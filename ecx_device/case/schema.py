@@ -160,6 +160,10 @@ class ElectricalSpec(Section):
         True, description="drift_diffusion: two-way electro-thermal coupling (carrier Joule, "
         "recombination and contact heat heat the device; the semiconductor data follow the "
         "local temperature); false: isothermal wire at the heat-sink temperature")
+    peltier: bool = Field(
+        True, description="drift_diffusion: each carrier carries its transport energy (E_c + "
+        "2 kT for electrons, E_v - 2 kT for holes), so crossing a Schottky barrier heats one "
+        "contact and cools the other (Peltier heat); false: Joule and recombination heat only")
     image_force: bool = Field(
         False, description="drift_diffusion: lower each Schottky barrier by the image force, "
         "sqrt(q E_s / (4 pi eps_s)) [eV] with the interface field E_s [V/m] of the solution")
@@ -272,8 +276,12 @@ class ExchangeSpec(Section):
                           "point is one steady electro-thermal solve)")
     anode: str | None = Field(None, description="anode metal in materials/data/anodes.yaml; "
                               "default: materials.cu_electrode")
-    standard_potentials: Literal["zhang2017", "tabulated"] = Field(
-        "zhang2017", description="E0 as quoted by Zhang et al. 2017 or the tabulated couple")
+    anode_equilibrium: Literal["reaction", "reaction_zhang2017", "zhang2017", "tabulated"] = Field(
+        "reaction", description="E_eq of the anode kinetics (V): reaction = the exchange "
+        "reaction's Delta G_r/(2F) per S atom from the tabulated formation energies (2Cu + CdS "
+        "-> Cu2S + Cd: 0.364 V); reaction_zhang2017 = the same with the formation energies "
+        "Zhang et al. 2017 quote; zhang2017 / tabulated = the aqueous standard potential E0 vs "
+        "SHE as Zhang et al. quote it / as tabulated (for comparison only)")
     cu_source: Literal["anode", "surface", "none"] = Field(
         "anode", description="anode: Butler-Volmer dissolution at the anode interface; surface: a "
         "chemical supply on the free wire surface (thermal variant, Casu et al. 2023)")
@@ -333,12 +341,3 @@ class Case(Section):
     iv: IVSpec = IVSpec()
     exchange: ExchangeSpec = ExchangeSpec()
     smoke: SmokeSpec = SmokeSpec()
-
-    @model_validator(mode="after")
-    def _exchange_needs_electrothermal(self) -> Case:
-        if self.exchange.enabled and self.electrical.wire_model != "ohmic":
-            raise ValueError("exchange.enabled = true needs electrical.wire_model = 'ohmic' (the "
-                             "exchange dynamics are driven by the electro-thermal potential and "
-                             "temperature); for a drift-diffusion I-V of a stage use ecx-device iv "
-                             "with the stage's composition")
-        return self

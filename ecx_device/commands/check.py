@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ecx_device.case import load_case
-from ecx_device.device.from_case import case_anode_metal, device_geometry, region_materials
+from ecx_device.device.from_case import (anode_equilibrium_voltage, case_anode_metal,
+                                         device_geometry, region_materials)
 
 
 def check_case(path: Path, smoke: bool = False) -> list[str]:
@@ -36,6 +37,7 @@ def _exchange_line(case) -> str:
     if metal is None:
         source = "Cu from the free surface" if spec.cu_source == "surface" else "no Cu source"
     else:
-        e0 = metal.potential(spec.standard_potentials == "zhang2017")
-        source = f"anode {metal.name} (E0 = {e0:+.3f} V)"
+        e_eq = anode_equilibrium_voltage(case, metal)
+        source = (f"anode {metal.name} (E_eq = {e_eq:+.3f} V, "
+                  f"exchange.anode_equilibrium = {spec.anode_equilibrium})")
     return f"exchange dynamics over {case.bias.protocol.end_time:g} s; {source}"

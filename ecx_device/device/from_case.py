@@ -113,3 +113,12 @@ def case_anode_metal(case: Case) -> AnodeMetal | None:
         return anode_metal(name)
     except CaseError as err:
         raise CaseError(f"exchange.anode = {name!r}: {err}") from None
+
+
+def anode_equilibrium_voltage(case: Case, metal: AnodeMetal) -> float:
+    """E_eq (V) of the case's anode kinetics (``exchange.anode_equilibrium``): the exchange
+    reaction's Delta G_r/(2F) per S atom (default), or an aqueous standard potential."""
+    choice = case.exchange.anode_equilibrium
+    if choice.startswith("reaction"):
+        return metal.exchange_voltage(zhang=choice == "reaction_zhang2017")
+    return metal.potential(zhang=choice == "zhang2017")

@@ -63,10 +63,13 @@ class DriftDiffusion:
 
     def __init__(self, params: SemiconductorParameters,
                  regions: tuple[str, ...] = (Region.WIRE,),
-                 terminals: tuple[str, str] = (Facet.CU_SINK, Facet.W_SINK)):
+                 terminals: tuple[str, str] = (Facet.CU_SINK, Facet.W_SINK),
+                 energy: TransportEnergy | None = None):
         self.params, self.regions, self.terminals = params, tuple(regions), tuple(terminals)
         self.stats = statistics_for(params)
         self.scaling = self.stats.scaling
+        #: The energy the carriers carry (Peltier heat); None: Joule + recombination heat only.
+        self.energy = energy
 
     # -- physics -----------------------------------------------------------------------------
     def densities(self, fields: dict) -> tuple:
@@ -90,23 +93,49 @@ class DriftDiffusion:
     def heat_density(self, ctx: Context, fields: dict):
         """Heat the carriers release in the lattice (W/m^3, UFL):
 
-            H = q mu_n n |grad phi_n|^2 + q mu_p p |grad phi_p|^2 + q R (phi_p - phi_n),
+            H = -J_n . grad zeta_n - J_p . grad zeta_p + q R (zeta_p - zeta_n),
 
-        the Joule heat -(J_n . grad phi_n + J_p . grad phi_p) plus the energy q (phi_p - phi_n)
-        that each recombining pair gives up. Tested with phi_n and phi_p, the discrete continuity
-        equations make its integral plus the Schottky contacts' heat equal to the electrical power
-        sum_terminals V I exactly (``tests/verification/test_self_heating.py``). Thermoelectric
-        (Peltier, Thomson) heat is not included.
+        with zeta the carriers' transport-energy potentials (:class:`TransportEnergy`: Joule,
+        recombination and Peltier heat), or zeta = phi_n, phi_p without it (Joule
+        q mu n |grad phi_n|^2 + ... plus the energy q (phi_p - phi_n) each recombining pair gives
+        up). Tested with zeta, the discrete continuity equations make its integral plus the
+        contacts' heat (:meth:`SchottkyContact.interface_heat`, :meth:`terminal_heat_forms`)
+        equal to the electrical power sum_terminals V I exactly.
         """
         jn, jp = self.current_densities(ctx, fields)
-        d, f = ctx.domain, fields
-        return (-ufl.dot(jn, d.grad(f["phi_n"])) - ufl.dot(jp, d.grad(f["phi_p"]))
-                + ELEMENTARY_CHARGE * self.recombination(f) * (f["phi_p"] - f["phi_n"]))
+        d = ctx.domain
+        zn, zp = self.energy.potentials(fields) if self.energy else (fields["phi_n"],
+                                                                      fields["phi_p"])
+        return (-ufl.dot(jn, d.grad(zn)) - ufl.dot(jp, d.grad(zp))
+                + ELEMENTARY_CHARGE * self.recombination(fields) * (zp - zn))
+
+    def terminal_heat_forms(self, ctx: Context, test=None) -> dict:
+        """Heat released at each strong (ohmic) contact (W, scalar forms; with ``test`` a DG0
+        test function, its cellwise contributions): minus the continuity residuals tested with
+        (zeta - V) on the contact's degrees of freedom, i.e. the reaction fluxes times the
+        energy each carrier brings to the metal's Fermi level. Zero without
+        :class:`TransportEnergy` (zeta = phi = V there)."""
+        if self.energy is None:
+            return {}
+        d, f = ctx.domain, ctx.fields
+        jn, jp = self.current_densities(ctx, f)
+        r = ELEMENTARY_CHARGE * self.recombination(f)
+        q = quadrature_degree(f["phi_n"])
+        w0 = 1.0 if test is None else test
+        out = {}
+        for facet, (wn, wp) in self.energy.terminal_tests(ctx).items():
+            # minus the residuals tested with (zeta - V) w_t: the bulk heat of the cells at the
+            # contact already holds these terms, the contact takes them back (docs/model.md 5a.12)
+            form = (ufl.dot(jn, d.grad(wn)) + r * wn + ufl.dot(jp, d.grad(wp)) - r * wp) * w0
+            out[facet] = with_quadrature(d.volume(form, *self.regions), q)
+        return out
 
     def residual(self, ctx: Context, u: dict, v: dict) -> dict:
         """Scaled continuity equations for phi_n and phi_p (rows O(1))."""
         if "psi" not in u:
             raise ValueError("DriftDiffusion needs the 'psi' unknown (enable Poisson)")
+        if self.energy is not None:
+            self.energy.bind(ctx, u)
         d, sc, st = ctx.domain, self.scaling, self.stats
         # q mu n grad(phi).grad(v) / (q R0) = (mu/mu0) (L0^2/V_T) n^ grad(phi).grad(v)
         k = sc.length**2 / (sc.mobility * sc.thermal_voltage)
@@ -164,12 +193,15 @@ class DriftDiffusion:
         out["heat"] = with_quadrature(ctx.domain.volume(self.heat_density(ctx, ctx.fields),
                                                         *self.regions),
                                       quadrature_degree(ctx.fields["phi_n"]))
+        for facet, form in self.terminal_heat_forms(ctx).items():
+            out[f"contact_heat:{facet}"] = form
         return out
 
     def quantities(self, ctx: Context) -> dict[str, float]:
         """Anode and cathode currents (A, into the device), their mismatch, the currents'
-        round-off resolution (A), the recombination current (A) and the heat the carriers
-        release in the wire (W, :meth:`heat_density`).
+        round-off resolution (A), the recombination current (A), the heat the carriers
+        release in the wire (W, :meth:`heat_density`) and at each strong contact (W,
+        :meth:`terminal_heat_forms`).
 
         The resolution: a reaction flux changes by G dphi when the quasi-Fermi potential next
         to the terminal moves by dphi, G = int q (mu_n n + mu_p p) |grad w|^2 dV being the
@@ -177,6 +209,8 @@ class DriftDiffusion:
         |phi| is known to eps |phi| only, so currents below eps max|phi| (G_anode + G_cathode)
         are not resolved (see the module docstring).
         """
+        if self.energy is not None:
+            self.energy.update(ctx)
         q = ctx.evaluate(f"{self.name}:{self.terminals}", lambda: self._scalar_forms(ctx))
         i_a = q["i_n_anode"] + q["i_p_anode"]
         i_c = q["i_n_cathode"] + q["i_p_cathode"]
@@ -189,7 +223,9 @@ class DriftDiffusion:
                 "current_mismatch [-]": float(abs(i_a + i_c) / scale),
                 "current_resolution [A]": float(resolution),
                 "recombination_current [A]": q["recombination"],
-                "carrier_heat [W]": q["heat"]}
+                "carrier_heat [W]": q["heat"],
+                **{f"{k.split(':', 1)[1]}_contact_heat [W]": v for k, v in q.items()
+                   if k.startswith("contact_heat:")}}
 
     def derived_fields(self, ctx: Context) -> dict[str, dict]:
         """Electron and hole current densities (A/m^2), the SRH rate (m^-3 s^-1) and the carrier
@@ -202,3 +238,81 @@ class DriftDiffusion:
                 "srh_rate [m^-3 s^-1]": {r: rec for r in self.regions},
                 "carrier_heat [W/m^3]": {r: self.heat_density(ctx, ctx.fields)
                                          for r in self.regions}}
+
+
+#: Mean kinetic energy a carrier carries with its flux, in k_B T: 2 k_B T for a non-degenerate
+#: gas with acoustic-phonon scattering (the (5/2 + s) k_B T of the Peltier coefficient with
+#: s = -1/2), which equals the mean energy of thermionic emission over a barrier.
+KINETIC_ENERGY = 2.0
+
+
+class TransportEnergy:
+    """The energy the carriers carry with their currents, for the Peltier heat (docs/model.md
+    5a.12): an electron carries E_c + 2 k_B T, a hole (as a missing electron) E_v - 2 k_B T, so
+
+        zeta_n = -(E_c + 2 k_B T)/q,   zeta_p = -(E_v - 2 k_B T)/q    (V),
+
+    with the local band edges of the statistics (heterostructure, temperature field). The heat
+    of :meth:`DriftDiffusion.heat_density` and of the contacts is the discrete current tested
+    with these potentials; compared with zeta = phi (Joule heat alone) it moves heat between the
+    bulk and the contacts, and between the two sides of a heterojunction, while the total stays
+    sum V I: a carrier crossing a Schottky barrier into the metal releases Phi_B + 2 k_B T there
+    (heating), one emitted from the metal takes it away (cooling).
+
+    The potentials are nodal interpolants in the quasi-Fermi space, refreshed by :meth:`update`
+    after every solve (that keeps the energy balance exact for the discrete solution).
+
+    Args:
+        stats: The carrier statistics of the semiconductor.
+        strong_contacts: Facet group -> context constant of each ohmic (Dirichlet) contact.
+    """
+
+    def __init__(self, stats, strong_contacts: dict[str, str] | None = None):
+        self.stats = stats
+        self.strong_contacts = dict(strong_contacts or {})
+        self.zeta: dict[str, dolfinx.fem.Function] = {}
+        self._exprs: dict = {}
+        self._tests: dict[str, tuple] = {}
+        self._dofs: dict[str, np.ndarray] = {}
+
+    def bind(self, ctx: Context, fields: dict) -> None:
+        """Create the potentials in the space of ``fields["phi_n"]`` (once)."""
+        if self.zeta:
+            return
+        V = fields["phi_n"].function_space
+        st, kT = self.stats, KINETIC_ENERGY * self.stats.vt
+        exprs = {"zeta_n": -(st.conduction_band_edge(fields["psi"]) + kT),
+                 "zeta_p": -(st.valence_band_edge(fields["psi"]) - kT)}
+        points = V.element.interpolation_points
+        one = dolfinx.fem.Constant(V.mesh, 1.0)  # ties a constant expression to the mesh
+        for name, e in exprs.items():
+            self.zeta[name] = dolfinx.fem.Function(V, name=name)
+            self._exprs[name] = dolfinx.fem.Expression(e * one, points)
+        fdim = ctx.domain.mesh.topology.dim - 1
+        for facet in self.strong_contacts:
+            self._dofs[facet] = dolfinx.fem.locate_dofs_topological(
+                V, fdim, ctx.domain.facet_entities(facet))
+            self._tests[facet] = (dolfinx.fem.Function(V), dolfinx.fem.Function(V))
+
+    def potentials(self, fields: dict) -> tuple:
+        """(zeta_n, zeta_p) Functions (V)."""
+        if not self.zeta:
+            raise RuntimeError("TransportEnergy.bind must run first (DriftDiffusion.residual)")
+        return self.zeta["zeta_n"], self.zeta["zeta_p"]
+
+    def update(self, ctx: Context) -> None:
+        """Interpolate the potentials of the current state; refresh the contacts' test
+        functions (zeta - V on the contact's degrees of freedom)."""
+        for name, f in self.zeta.items():
+            f.interpolate(self._exprs[name])
+            f.x.scatter_forward()
+        for facet, (wn, wp) in self._tests.items():
+            V = float(ctx.constants[self.strong_contacts[facet]].value)
+            dofs = self._dofs[facet]
+            for w, z in ((wn, self.zeta["zeta_n"]), (wp, self.zeta["zeta_p"])):
+                w.x.array[:] = 0.0
+                w.x.array[dofs] = z.x.array[dofs] - V
+
+    def terminal_tests(self, ctx: Context) -> dict[str, tuple]:
+        """Facet -> (w_n, w_p) test Functions of the strong contacts (see :meth:`update`)."""
+        return self._tests

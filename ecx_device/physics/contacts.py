@@ -183,19 +183,22 @@ class SchottkyContact(_Contact):
     Args:
         params: Semiconductor data at the contact; needs N_c, N_v and both Richardson constants.
         facet_group: Facet group of the contact.
-        barrier: Electron barrier height Phi_B = E_c - E_F,metal (eV).
+        barrier: Electron barrier height Phi_B = E_c - E_F,metal (eV): a number, or a UFL
+            expression on the contact (a barrier that follows the local phase).
         terminal: Context constant holding the metal potential (V); default as for ohmic.
         image_force: Lower the electron barrier by the image force (module docstring).
         tunnelling: Lower it further by thermionic-field emission (module docstring).
+        energy: The carriers' transport energy (Peltier heat at the contact), or None.
     """
 
     name = "schottky_contact"
 
     def __init__(self, params: SemiconductorParameters, facet_group: str, barrier: float,
                  terminal: str | None = None, image_force: bool = False,
-                 tunnelling: bool = False):
+                 tunnelling: bool = False, energy=None):
         super().__init__(params, facet_group, terminal)
-        self.barrier = float(barrier)
+        self.energy = energy
+        self.barrier = float(barrier) if isinstance(barrier, int | float) else barrier
         self.image_force, self.tunnelling = bool(image_force), bool(tunnelling)
         p, st = params, self.stats
         for needed in ("N_c", "N_v", "richardson_n", "richardson_p"):
@@ -262,13 +265,18 @@ class SchottkyContact(_Contact):
         return -q * self.v_n * excess_n, q * self.v_p * excess_p
 
     def interface_heat(self, ctx: Context, fields: dict):
-        """Heat released at the interface (W/m^2, UFL): J_n . n (phi_n - V) + J_p . n (phi_p - V),
-        the energy a carrier gives up dropping from its quasi-Fermi level in the semiconductor to
-        the metal's Fermi level; >= 0 in both bias directions. Released where the emitted carriers
-        thermalise, i.e. at the contact (the heat coupling puts it into the wire's first cells)."""
+        """Heat released at the interface (W/m^2, UFL): J_n . n (zeta_n - V) + J_p . n
+        (zeta_p - V), the energy a carrier brings to (or takes from) the metal's Fermi level.
+        With the carriers' transport energy (``energy``, :class:`~ecx_device.physics.carriers.
+        TransportEnergy`) an electron crossing into the metal releases Phi_B + 2 k_B T and one
+        emitted from it absorbs as much (Peltier heating and cooling); without it zeta = phi,
+        the drop from the quasi-Fermi level (>= 0 both ways). Released where the carriers
+        thermalise, at the contact (the heat coupling puts it into the wire's first cells)."""
         jn, jp = self.emission_fluxes(ctx, fields)
         V = self.potential(ctx)
-        return jn * (fields["phi_n"] - V) + jp * (fields["phi_p"] - V)
+        zn, zp = (self.energy.potentials(fields) if self.energy is not None
+                  else (fields["phi_n"], fields["phi_p"]))
+        return jn * (zn - V) + jp * (zp - V)
 
     def residual(self, ctx: Context, u: dict, v: dict) -> dict:
         """Nitsche psi condition plus the thermionic-emission Robin terms int J . n v dA."""
@@ -292,6 +300,9 @@ class SchottkyContact(_Contact):
         lowerings (eV)."""
         if "phi_n" not in ctx.fields:
             return {}
+        if self.energy is not None:
+            self.energy.update(ctx)
+
         def forms() -> dict:
             d = ctx.domain
             out = {"i": self._emission_form(ctx), "area": d.surface(

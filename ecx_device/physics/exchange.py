@@ -9,12 +9,13 @@ S sublattice does not move):
 
 Equations (rates per S site and second; x on the mesh, SI gradients):
 
-    dc/dt + div(j) = -2 (r_v + r_k),   j = -D_c (grad c + c grad(phi) / V_T)      (z = +1)
+    dc/dt + div(j) = -2 (r_v + r_k),   j = -D_c (grad c + z c grad(psi) / V_T)
     dv/dt - div(D_v grad v) = -r_v
     dX/dt = r_v + r_k
     r_v = k_v c+ v+           Cu+ fills a vacancy       k_v = nu0 exp(-E_fill / k T)
     r_k = k_k c+ f_Cd+        Cu+ kicks out a Cd       k_k = nu0 exp(-E_kick / k T)
 
+z is the ion's charge number (1 for Cu+; the transport data are Cu+'s whatever the anode).
 Two Cu per converted formula unit (Cu2S), so c + 2X is conserved apart from the boundary fluxes;
 each kicked-out Cd leaves the wire (Casu et al.'s step d; the Cd interstitial is not tracked).
 D_c = D_c(T, X) (log-linear between CdS and Cu2S) + v D_c,Cu2S(T): a vacancy opens a Cu2S-like
@@ -22,11 +23,12 @@ path, so Cu+ moves fast where sublimation has emptied sites. D_v = D_v(T, X).
 
 Boundary fluxes (number per m^2 and second, divided by N in the weak form):
 
-- anode interface: Butler-Volmer dissolution M -> M+ + e-,
-  J = (j0(T)/q) [(1 - c/c_lim) exp(a eta/V_T) s_a - (c/c_lim) exp(-(1-a) eta/V_T)],
-  eta = V_anode - E0 (the cell-voltage approximation: the whole bias of the anode against the
-  cathode drives the interface, less the metal's standard potential), s_a = 1 when the electrode
-  is the anode (bias > 0) and 0 when it is the cathode (no dissolution then);
+- anode interface: Butler-Volmer dissolution M -> M^z+ + z e-,
+  J = (j0(T)/q) [(1 - c/c_lim) exp(a z eta/V_T) - (c/c_lim) exp(-(1-a) z eta/V_T)],
+  eta = (V_m - phi_n) - E_eq: the local drop across the interface (the metal's potential V_m
+  against the electron quasi-Fermi potential phi_n of the wire there) less its equilibrium value
+  E_eq, the exchange reaction's Delta G_r / (2F) per S atom (docs/model.md 8.2). A metal that is
+  the cathode sees eta < 0: deposition, no dissolution (a prediction, not a switch);
 - cathode interface: Cu+ is reduced, J_out = k_red N c;
 - free surface: Hertz-Knudsen-Langmuir Cd loss J_Cd = alpha_v p_eq(T) f_Cd+ / sqrt(2 pi m_Cd k T);
   each Cd lost empties a site, so J_Cd / N is a vacancy source on the surface. p_eq is the Cu-
@@ -65,17 +67,22 @@ def _plus(x):
 
 @dataclass(frozen=True)
 class AnodeKinetics:
-    """Butler-Volmer data of the anode metal (SI).
+    """Butler-Volmer data of the anode metal M (SI).
 
     Attributes:
-        standard_potential: E0 of the metal's ion couple (V).
+        equilibrium_voltage: E_eq (V), the local drop across the metal|wire interface at which
+            dissolution and deposition balance: by default the exchange reaction's
+            Delta G_r / (2F) per S atom (``AnodeMetal.exchange_voltage``; docs/model.md 8.2).
         exchange_current: j0(T, ops) (A/m^2), e.g. ``AnodeMetal.exchange_current``.
         transfer_coefficient: Anodic transfer coefficient alpha (-).
+        charge_number: Charge z of the dissolved ion (-): the electrons per ion in the
+            Butler-Volmer exponent, the drift of the ion and its space charge.
     """
 
-    standard_potential: float
+    equilibrium_voltage: float
     exchange_current: Callable[..., Any]
     transfer_coefficient: float = 0.5
+    charge_number: int = 1
 
 
 @dataclass(frozen=True)
@@ -141,11 +148,24 @@ class CationExchange:
         """j / N (m/s): Nernst-Planck flux of Cu+ per S site."""
         d = ctx.domain
         vt = BOLTZMANN * ctx.temperature() / ELEMENTARY_CHARGE
-        return -self.cu_diffusivity(ctx, v) * (d.grad(c) + c * d.grad(ctx.fields["psi"]) / vt)
+        z = self.anode.charge_number if self.anode is not None else 1
+        return -self.cu_diffusivity(ctx, v) * (d.grad(c) + z * c * d.grad(ctx.fields["psi"]) / vt)
+
+    def ion_heat_density(self, ctx: Context):
+        """Work the field does on the moving ions, z q N j . E (W/m^3, UFL; E = -grad psi): the
+        ions' Joule heat, added to the heat source of the self-heated wire. It is the field's
+        share only: the ions' free energy of mixing and the reaction's free energy are not heat
+        released here (docs/model.md 8.2)."""
+        c, v = ctx.fields["c"], ctx.fields["v"]
+        z = self.anode.charge_number if self.anode is not None else 1
+        return -z * ELEMENTARY_CHARGE * self.N * ufl.dot(self.cu_flux(ctx, c, v),
+                                                         ctx.domain.grad(ctx.fields["psi"]))
 
     def overpotential(self, ctx: Context):
-        """eta = V_anode - E0 (V)."""
-        return ctx.constants["bias"] - self.anode.standard_potential
+        """eta = (V_m - phi_n) - E_eq (V): the local drop across the anode|wire interface, the
+        anode metal's potential V_m (the ``bias`` constant) against the electron quasi-Fermi
+        potential phi_n of the wire at the interface, less its equilibrium value."""
+        return ctx.constants["bias"] - ctx.fields["phi_n"] - self.anode.equilibrium_voltage
 
     def anode_flux(self, ctx: Context, c):
         """Butler-Volmer Cu+ flux into the wire per S site (m/s)."""
@@ -155,11 +175,10 @@ class CationExchange:
         T = ctx.temperature()
         vt = BOLTZMANN * T / ELEMENTARY_CHARGE
         j0 = a.exchange_current(T, UflOps)
-        eta = self.overpotential(ctx)
+        f = a.charge_number * self.overpotential(ctx) / vt
         theta = c / self._prop(ctx, "cu_solubility_limit")
-        is_anode = ufl.conditional(ufl.gt(ctx.constants["bias"], 0.0), 1.0, 0.0)
-        anodic = (1.0 - theta) * ufl.exp(a.transfer_coefficient * eta / vt) * is_anode
-        cathodic = theta * ufl.exp(-(1.0 - a.transfer_coefficient) * eta / vt)
+        anodic = (1.0 - theta) * ufl.exp(a.transfer_coefficient * f)
+        cathodic = theta * ufl.exp(-(1.0 - a.transfer_coefficient) * f)
         return j0 / (ELEMENTARY_CHARGE * self.N) * (anodic - cathodic)
 
     def cathode_flux(self, ctx: Context, c):
@@ -260,6 +279,7 @@ class CationExchange:
             "cd_sublimation_rate": d.surface(self.sublimation_flux(ctx, c, v, X),
                                              Facet.WIRE_SURFACE, **lump),
             "cd_kickout_rate": d.volume(N * r_k, wr, **lump),
+            "ion_heat": d.volume(self.ion_heat_density(ctx), wr),
         }
 
 
@@ -355,3 +375,12 @@ class ExchangeOutput:
     def point_fields(self, ctx) -> dict:
         """Mobile Cu+ and vacancies per S site (-); meaningful in the wire only."""
         return {"cu_ion_fraction [-]": self.c, "vacancy_fraction [-]": self.v}
+
+
+def ionic_charge_density(c, v, site_density: float, charge_number: int = 1):
+    """Space charge of the ionic species (elementary charges per m^3, UFL), from c and v per S
+    site: mobile interstitials M_i^(z+) carry +z each, an empty cation site V_Cd'' carries -2
+    (the Cd^2+ it lost). The lattice carries no charge of its own: a converted formula unit
+    (2 Cu^+ for one Cd^2+, X) is neutral, and the dopants of each phase are in the heterostructure's
+    N_D(X), N_A(X) (docs/model.md 8.2)."""
+    return site_density * (charge_number * c - 2.0 * v)

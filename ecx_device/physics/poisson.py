@@ -1,9 +1,11 @@
 """Electrostatics of a semiconductor with Boltzmann carriers (model.md 3.2).
 
-    -div( eps grad psi ) = q (p - n + N_D - N_A)           in the semiconductor regions,
+    -div( eps grad psi ) = q (p - n + N_D - N_A + rho_f)    in the semiconductor regions,
     n = n_i exp((psi - phi_n)/V_T),  p = n_i exp((phi_p - psi)/V_T),
 
-psi [V] the electrostatic potential referred to the intrinsic level, eps [F/m], densities [m^-3].
+psi [V] the electrostatic potential referred to the intrinsic level, eps [F/m], densities [m^-3];
+rho_f [m^-3] an optional fixed charge density in units of the elementary charge (the ions of the
+exchange, :func:`ecx_device.physics.exchange.ionic_charge_density`), frozen during the solve.
 The quasi-Fermi potentials are the ``phi_n`` / ``phi_p`` unknowns of
 :class:`ecx_device.physics.carriers.DriftDiffusion` when that module is enabled, otherwise frozen
 values given here (0 V: thermal equilibrium, i.e. the nonlinear Poisson-Boltzmann equation).
@@ -40,6 +42,7 @@ class Poisson:
         frozen_phi_n: Electron quasi-Fermi potential (V, number or UFL) used when ``phi_n`` is
             not an unknown.
         frozen_phi_p: Hole quasi-Fermi potential (V) used when ``phi_p`` is not an unknown.
+        fixed_charge: Fixed charge density rho_f (elementary charges per m^3, UFL or number).
     """
 
     name = "poisson"
@@ -47,21 +50,25 @@ class Poisson:
 
     def __init__(self, params: SemiconductorParameters,
                  regions: tuple[str, ...] = (Region.WIRE,), frozen_phi_n=0.0,
-                 frozen_phi_p=0.0):
+                 frozen_phi_p=0.0, fixed_charge=None):
         self.params, self.regions = params, tuple(regions)
         self.stats = statistics_for(params)
         self.scaling = self.stats.scaling
         self.frozen = {"phi_n": frozen_phi_n, "phi_p": frozen_phi_p}
+        self.fixed_charge = fixed_charge
         self._step = None  # (context, DG0 function, compiled expression) of quantities()
 
     def _phi(self, fields: dict, name: str):
         return fields[name] if name in fields else self.frozen[name]
 
     def space_charge(self, ctx: Context, fields: dict):
-        """Scaled space charge (p - n + N_D - N_A) / C_0 (-) for the given fields."""
+        """Scaled space charge (p - n + N_D - N_A + rho_f) / C_0 (-) for the given fields."""
         psi = fields["psi"]
         st = self.stats
-        net = self.stats.net_doping(ctx.domain.position()) / self.scaling.density
+        net = self.stats.net_doping(ctx.domain.position())
+        if self.fixed_charge is not None:
+            net = net + self.fixed_charge
+        net = net / self.scaling.density
         return (st.p(psi, self._phi(fields, "phi_p")) - st.n(psi, self._phi(fields, "phi_n"))
                 + net)
 

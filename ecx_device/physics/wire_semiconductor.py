@@ -8,11 +8,14 @@ metal/semiconductor pair from ``materials/data/barriers.yaml``, ohmic where that
 The metals are taken as equipotential at their terminal's potential (their resistance is ~1e-8 of
 the wire's), so the unknowns live on the wire alone (``Domain.restrict``).
 
-With a prescribed composition X the wire is a heterostructure of the wire material (X = 0) and the
-exchanged material (X = 1) (:class:`Heterostructure`). Each contact then takes the phase that
-covers most of it: the area-weighted mean of X over the interface decides (> 1/2: exchanged
-phase), and the barrier of the metal on that phase decides ohmic or Schottky. One contact is not
-split into an ohmic and a Schottky part; its Schottky data (N_c, n_B, velocities) are local.
+With a composition X (prescribed or evolving) the wire is a heterostructure of the wire material
+(X = 0) and the exchanged material (X = 1) (:class:`Heterostructure`). Each contact is then a
+thermionic contact whose electron barrier follows the local phase, Phi_B(X) = (1 - X) Phi_B0 +
+X Phi_B1, where a pair the data call ohmic has Phi_B = 0 on an n-type phase and Phi_B = E_g (no
+barrier for holes) on a p-type one (:func:`contact_barrier`): a Cu contact covered by Cu2S is
+ohmic for holes, a partly covered one is partly so, and the contact changes as the front moves.
+Its other data (N_c, n_B, velocities) are local too. A homogeneous wire keeps the strong
+(Dirichlet) ohmic contact where its barrier is 0.
 """
 
 from __future__ import annotations
@@ -20,12 +23,11 @@ from __future__ import annotations
 import dataclasses
 
 from ecx_device.errors import CaseError
-from ecx_device.fem import dolfinx
 from ecx_device.materials import Material
 from ecx_device.materials.database import schottky_barrier
 from ecx_device.materials.properties import UflOps
-from ecx_device.physics.base import Context, integrate
-from ecx_device.physics.carriers import DriftDiffusion
+from ecx_device.physics.base import Context
+from ecx_device.physics.carriers import DriftDiffusion, TransportEnergy
 from ecx_device.physics.contacts import OhmicContact, SchottkyContact
 from ecx_device.physics.poisson import Poisson
 from ecx_device.physics.semiconductor_scaling import (
@@ -105,19 +107,25 @@ def check_statistics(par: SemiconductorParameters, material: Material) -> None:
                 f"{dos / BLAKEMORE / 1e6:.3g} cm^-3; use fermi_dirac or a lower density")
 
 
-def contact_fraction(ctx: Context, facet_group: str) -> float:
-    """Area-weighted mean of the composition X over a facet group (-); 0 without composition."""
-    if ctx.composition is None:
-        return 0.0
-    d = ctx.domain
-    area = integrate(d.surface(dolfinx.fem.Constant(d.mesh, 1.0), facet_group), d.mesh.comm)
-    return integrate(d.surface(ctx.composition, facet_group), d.mesh.comm) / area
+def contact_barrier(metal: str, phase: Material, params: SemiconductorParameters) -> float:
+    """Electron barrier (eV) of ``metal`` on one phase: the tabulated Schottky barrier, and for
+    a pair the data call ohmic (0 eV) on a p-type phase the barrier that makes it ohmic for
+    holes, E_c - E_F = E_g (the metal's Fermi level at the valence band edge, reference
+    temperature)."""
+    barrier = schottky_barrier(metal, phase.name)
+    acceptors, donors = params.acceptors, params.donors
+    p_type = isinstance(acceptors, int | float) and isinstance(donors, int | float) \
+        and acceptors > donors
+    if barrier == 0.0 and p_type:
+        return params.require("E_g")
+    return barrier
 
 
 def drift_diffusion_modules(wire: Material, metals: dict[str, str], temperature: float,
                             exchanged: Material | None = None, ctx: Context | None = None,
                             image_force: bool = False, tunnelling: bool = False,
-                            statistics: str = "boltzmann", lattice_temperature=None) -> list:
+                            statistics: str = "boltzmann", lattice_temperature=None,
+                            fixed_charge=None, peltier: bool = True) -> list:
     """Modules of the drift-diffusion wire.
 
     Args:
@@ -132,11 +140,15 @@ def drift_diffusion_modules(wire: Material, metals: dict[str, str], temperature:
         statistics: ``boltzmann``, ``fermi_dirac`` (all-range F_1/2) or ``blakemore``.
         lattice_temperature: Temperature field of the wire (K, UFL) that the semiconductor data
             follow (self-heating); None: isothermal at ``temperature``.
+        fixed_charge: Fixed (ionic) charge density in Poisson's equation (elementary charges
+            per m^3, UFL), or None.
+        peltier: The carriers carry their transport energy (Peltier heat at contacts and
+            junctions, :class:`~ecx_device.physics.carriers.TransportEnergy`); False: the heat
+            is Joule plus recombination heat alone.
     """
     par = dataclasses.replace(semiconductor_parameters(wire, temperature, lattice_temperature),
                               statistics=statistics)
     check_statistics(par, wire)
-    phases = {0: wire}
     if ctx is not None and ctx.composition is not None and exchanged is not None:
         other = semiconductor_parameters(exchanged, temperature, lattice_temperature)
         check_statistics(dataclasses.replace(other, statistics=statistics), exchanged)
@@ -146,18 +158,27 @@ def drift_diffusion_modules(wire: Material, metals: dict[str, str], temperature:
                                 "composition with the drift_diffusion wire needs it for both "
                                 "phases")
         par = dataclasses.replace(par, heterostructure=Heterostructure(other, ctx.composition))
-        phases[1] = exchanged
     (anode, anode_metal), (cathode, cathode_metal) = metals.items()
-    modules = [Poisson(par), DriftDiffusion(par, terminals=(anode, cathode))]
+    carriers = DriftDiffusion(par, terminals=(anode, cathode))
+    energy = TransportEnergy(carriers.stats) if peltier else None
+    carriers.energy = energy
+    modules = [Poisson(par, fixed_charge=fixed_charge), carriers]
     for facet, metal, terminal in ((anode, anode_metal, "bias"),
                                    (cathode, cathode_metal, "ground")):
-        phase = 1 if len(phases) > 1 and contact_fraction(ctx, facet) > 0.5 else 0
-        barrier = schottky_barrier(metal, phases[phase].name)
-        modules.append(OhmicContact(par, facet, terminal=terminal) if barrier == 0.0 else
-                       SchottkyContact(par, facet, barrier, terminal=terminal,
-                                       image_force=image_force, tunnelling=tunnelling))
+        barrier = contact_barrier(metal, wire, par)
+        if par.heterostructure is not None:  # the barrier follows the local phase, X
+            other = contact_barrier(metal, exchanged, par.heterostructure.exchanged)
+            barrier = (1.0 - ctx.composition) * barrier + ctx.composition * other
+        if isinstance(barrier, float) and barrier == 0.0:
+            modules.append(OhmicContact(par, facet, terminal=terminal))
+            if energy is not None:
+                energy.strong_contacts[facet] = terminal
+        else:
+            modules.append(SchottkyContact(par, facet, barrier, terminal=terminal,
+                                           image_force=image_force, tunnelling=tunnelling,
+                                           energy=energy))
     return modules
 
 
-__all__ = ["UNKNOWN_NAMES", "check_statistics", "contact_fraction", "drift_diffusion_modules",
+__all__ = ["UNKNOWN_NAMES", "check_statistics", "contact_barrier", "drift_diffusion_modules",
            "semiconductor_parameters", "temperature_laws"]

@@ -9,10 +9,11 @@ are coupled by fixed-point (Gummel-type) iteration:
    E_g, mobilities, the Richardson A* T^2 of the Schottky contacts) follow T_w. When T_w moved a
    lot since the last carrier solve, the move is made in steps (temperature continuation);
 2. the heat the carriers release, per wire cell: the bulk heat of
-   :meth:`DriftDiffusion.heat_density` (Joule plus recombination) averaged over the cell, and the
-   heat released at each Schottky contact (:meth:`SchottkyContact.interface_heat`) put into the
-   cells that touch it. The cell values times the cell volumes sum to the total exactly, so the heat
-   problem receives the electrical power sum V I (up to the Newton tolerance of step 1);
+   :meth:`DriftDiffusion.heat_density` (Joule, recombination and Peltier heat) averaged over the
+   cell, and the heat released at each contact (:meth:`SchottkyContact.interface_heat`,
+   :meth:`DriftDiffusion.terminal_heat_forms`) put into the cells that touch it. The cell values
+   times the cell volumes sum to the total exactly, so the heat problem receives the electrical
+   power sum V I (up to the Newton tolerance of step 1);
 3. heat on the whole device with that source (Newton; radiation, k(T, X));
 4. the new wire temperature; stop when it moved by less than ``tolerance`` anywhere, keeping the
    T_w that step 1 used (so the carriers are exactly consistent with the data they were solved
@@ -27,14 +28,12 @@ from __future__ import annotations
 import numpy as np
 
 from ecx_device.device.names import Region
-from ecx_device.solvers.newton import CoupledProblem
-from ecx_device.solvers.problem import NewtonResult
 from ecx_device.fem import MPI, dolfinx, ufl
 from ecx_device.mesh import CellPairs
-from ecx_device.physics.carriers import DriftDiffusion
-from ecx_device.physics.contacts import SchottkyContact
 from ecx_device.physics.heat import HeatConduction, HeatSource
 from ecx_device.physics.semiconductor_scaling import quadrature_degree, with_quadrature
+from ecx_device.solvers.newton import CoupledProblem
+from ecx_device.solvers.problem import NewtonResult
 
 #: Powers below this (W) count as zero in the power balance.
 POWER_FLOOR = 1e-30
@@ -67,6 +66,12 @@ def power_balance(quantities: dict[str, float], bias: float) -> dict[str, float]
 class CellHeat:
     """The carrier heat of the wire as a cellwise density (W/m^3) on the whole device's mesh.
 
+    The heat of every module that releases some (``heat_density`` over its regions,
+    ``terminal_heat_forms`` at strong contacts, ``interface_heat`` over a contact's facets) is
+    tested with the wire's DG0 basis, so each cell receives what is released in it (a contact's
+    heat goes into the cells touching it) and the cell values times the cell volumes sum to the
+    total exactly.
+
     Args:
         wire_ctx: Context of the drift-diffusion problem (wire submesh).
         modules: Its modules (the DriftDiffusion module and the contacts).
@@ -75,18 +80,22 @@ class CellHeat:
     """
 
     def __init__(self, wire_ctx, modules: list, cells: CellPairs, density):
+        self.ctx = wire_ctx
         d, f = wire_ctx.domain, wire_ctx.fields
         W0 = dolfinx.fem.functionspace(d.mesh, ("DG", 0))
-        w = ufl.TestFunction(W0)
+        self._test = w = ufl.TestFunction(W0)
         q = quadrature_degree(f["phi_n"])
         form = 0
         for m in modules:
-            if isinstance(m, DriftDiffusion):
+            if hasattr(m, "heat_density"):
                 form += with_quadrature(d.volume(m.heat_density(wire_ctx, f) * w, *m.regions), q)
-            elif isinstance(m, SchottkyContact):
+                form += sum(m.terminal_heat_forms(wire_ctx, test=w).values())
+            if hasattr(m, "interface_heat"):
                 form += with_quadrature(d.surface(m.interface_heat(wire_ctx, f) * w,
                                                   m.facet_group), q)
+        self._ufl = form
         self._form = dolfinx.fem.form(form)
+        self._energy = next((m.energy for m in modules if getattr(m, "energy", None)), None)
         volume = dolfinx.fem.assemble_vector(dolfinx.fem.form(d.volume(w, Region.WIRE)))
         volume.scatter_reverse(dolfinx.la.InsertMode.add)
         self._volume = volume.array.copy()
@@ -94,8 +103,17 @@ class CellHeat:
         self._cells = cells
         self.density = density
 
+    def add_density(self, density) -> None:
+        """Add a further heat density (W/m^3, UFL on the wire, e.g. the ions' Joule heat)."""
+        d = self.ctx.domain
+        self._ufl = self._ufl + with_quadrature(d.volume(density * self._test, Region.WIRE),
+                                                quadrature_degree(self.ctx.fields["phi_n"]))
+        self._form = dolfinx.fem.form(self._ufl)
+
     def update(self) -> None:
         """Assemble the heat of the current carrier state and hand it to the device mesh."""
+        if self._energy is not None:
+            self._energy.update(self.ctx)
         vec = dolfinx.fem.assemble_vector(self._form)
         vec.scatter_reverse(dolfinx.la.InsertMode.add)
         n = self._wire.function_space.dofmap.index_map.size_local
@@ -139,7 +157,7 @@ class SelfHeatingProblem:
     def create(cls, carriers: CoupledProblem, device_ctx, cells: CellPairs, *, degree: int,
                tolerance: float = 1e-6, max_iterations: int = 50,
                newton_tolerance: float = 1e-11, newton_max_iterations: int = 40,
-               petsc_options: dict | None = None) -> SelfHeatingProblem:
+               petsc_options: dict | None = None, heat_modules=()) -> SelfHeatingProblem:
         """Join ``carriers`` (on the wire submesh) to heat on the device.
 
         Args:
@@ -150,11 +168,13 @@ class SelfHeatingProblem:
             degree: Lagrange degree of the temperature.
             tolerance, max_iterations: Of the fixed-point iteration (K, -).
             newton_tolerance, newton_max_iterations, petsc_options: Of the heat Newton solve.
+            heat_modules: Further modules of the heat problem (e.g. sublimation cooling).
         """
         density = dolfinx.fem.Function(
             dolfinx.fem.functionspace(device_ctx.domain.mesh, ("DG", 0)),
             name="carrier_heat [W/m^3]")
-        heat = CoupledProblem(device_ctx, [HeatConduction(), HeatSource(density)], degree=degree,
+        heat = CoupledProblem(device_ctx, [HeatConduction(), HeatSource(density), *heat_modules],
+                              degree=degree,
                               tolerance=newton_tolerance, max_iterations=newton_max_iterations,
                               petsc_options=petsc_options)
         cell_heat = CellHeat(carriers.ctx, carriers.modules, cells, density)

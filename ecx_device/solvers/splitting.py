@@ -201,7 +201,6 @@ class ExchangeSplitting:
         """One step of length :attr:`dt` ending at :attr:`target_bias` (module docstring); the
         state is left at the result also when it failed (the caller restores)."""
         self.module.dt.value = self.dt
-        self.ictx.constants["bias"].value = self.target_bias  # TEMP old behaviour
         result = self.ions.solve()
         self.last_iterations = result.iterations
         if not result.converged:
@@ -285,6 +284,7 @@ class ExchangeSplitting:
         front = front_position(self.X, self.ictx.domain.axial_index)
         row = {
             "ionic_current [A]": ELEMENTARY_CHARGE * b["cu_in_rate"],
+            "ionic_heat [W]": b["ion_heat"],
             "cu_inflow_rate [1/s]": b["cu_in_rate"], "cu_outflow_rate [1/s]": b["cu_out_rate"],
             "cu_inflow_formula_deviation [-]": (
                 abs(b["cu_in_rate_formula"] - b["cu_in_rate"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import yaml
@@ -15,7 +17,6 @@ from ecx_device.materials import (
     load_material,
 )
 from ecx_device.materials.database import references
-from ecx_device.units import AVOGADRO, FARADAY
 from ecx_device.materials.properties import (
     MIXING_RULES,
     PROPERTY_UNITS,
@@ -23,7 +24,7 @@ from ecx_device.materials.properties import (
     UflOps,
     parse_property,
 )
-from ecx_device.units import BOLTZMANN, ELEMENTARY_CHARGE
+from ecx_device.units import AVOGADRO, BOLTZMANN, ELEMENTARY_CHARGE, FARADAY
 
 EXCHANGE_PROPERTIES = (
     "cu_ion_diffusivity", "vacancy_diffusivity", "cd_equilibrium_pressure",
@@ -256,3 +257,33 @@ def test_anode_errors_are_one_line_with_key(monkeypatch):
     finally:
         monkeypatch.undo()
         database.anode_metal.cache_clear()
+
+
+#: E_eq (V) of 2/b M_aS_b-forming exchange with CdS per S atom, worked by hand from the NBS
+#: formation energies of anodes.yaml (kJ/mol, tabulated values, not Zhang's):
+#: [dfG(M_aS_b)/b - dfG(CdS)] / (2 F), F = 96485.33 C/mol, dfG(CdS) = -156.5.
+HAND_E_EQ = {
+    "Cu": (-86.2 + 156.5) / 192.9707,         # Cu2S: 0.3643
+    "Ag": (-40.7 + 156.5) / 192.9707,         # Ag2S: 0.6001
+    "Li": (-433.0 + 156.5) / 192.9707,        # Li2S: -1.4329
+    "Au": (0.0 + 156.5) / 192.9707,           # Au2S (taken as 0): 0.8110
+    "Pt": (-76.1 + 156.5) / 192.9707,         # PtS: 0.4166
+    "Al": (-713.5 / 3 + 156.5) / 192.9707,    # Al2S3: -0.4215
+    "Mo": (-225.9 / 2 + 156.5) / 192.9707,    # MoS2: 0.2257
+    "Ni": (-79.5 + 156.5) / 192.9707,         # NiS: 0.3990
+}
+
+
+@pytest.mark.parametrize("metal", sorted(HAND_E_EQ))
+def test_equilibrium_voltage_of_each_anode_is_the_reaction_free_energy(metal):
+    """The anode kinetics of a run (exchange.anode_equilibrium: reaction, the default) use
+    E_eq = Delta G_r / (2F) of the exchange reaction, not the aqueous E0."""
+    from ecx_device.case.loader import validate_case
+    from ecx_device.device.from_case import anode_equilibrium_voltage, case_anode_metal
+
+    data = yaml.safe_load((Path(__file__).parents[2] / "cases" / "zhang2017_1V.yaml").read_text())
+    data["exchange"]["anode"] = metal
+    case = validate_case(data)
+    e_eq = anode_equilibrium_voltage(case, case_anode_metal(case))
+    assert e_eq == pytest.approx(HAND_E_EQ[metal], abs=2e-5)
+    assert e_eq != pytest.approx(anode_metal(metal).standard_potential, abs=1e-3)

@@ -196,3 +196,15 @@ def test_temperature_law_inputs_are_validated_with_the_key_path():
         with pytest.raises(ValueError, match=re.escape(message)) as err:
             make()
         assert "\n" not in str(err.value)
+
+
+def test_cu2s_ohmic_conductivity_is_its_hole_conductivity():
+    """One Cu2S: the ohmic wire's conductivity is q N_A mu_p of the drift-diffusion data (the
+    degenerate p-type chalcocite has p = N_A), at 300 K and at 600 K (both constant in T)."""
+    from ecx_device.units import ELEMENTARY_CHARGE
+
+    cu2s = load_material("Cu2S")
+    for T in (300.0, 600.0):
+        sigma = float(cu2s("electrical_conductivity", T))
+        holes = ELEMENTARY_CHARGE * cu2s("acceptor_density", T) * cu2s("hole_mobility", T)
+        assert sigma == pytest.approx(float(holes), rel=2e-3)
