@@ -174,7 +174,11 @@ class Simulation:
             biases = sorted(set(biases[::k]) | {biases[0], biases[-1]}, key=biases.index)
         self.log(f"I-V sweep: {len(biases)} biases from {biases[0]:+.3f} V to "
                  f"{biases[-1]:+.3f} V{' and back' if case.iv.return_sweep else ''}")
-        with closing(self.build()) as model:
+        # frozen composition: the electrical model of the case alone, whatever its exchange says
+        frozen = case.model_copy(update={"exchange": ExchangeSpec()})
+        with closing(build_model(frozen, self.comm, mesh_scale=self.mesh_scale,
+                                 log=self.log)) as model:
+            model.ctx.domain.write_markers(self.out / "markers.json")
             stepper = BiasStepper(model.problem, [(None, v) for v in biases],
                                   self._continuation())
             wanted = sorted({round(v, 9) for v in case.iv.field_biases})
