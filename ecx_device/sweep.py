@@ -229,7 +229,7 @@ def _plot(path: Path, rows: list[dict], keys: list[str], plot_x: str | None, plo
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
-        if plot_y in r:
+        if r.get(plot_y) is not None:  # undefined final values are null in results.json
             groups.setdefault(tuple(r[k] for k in others), []).append(r)
     for label, group in groups.items():
         group.sort(key=lambda r: _magnitude(r[x_key]))
