@@ -238,7 +238,11 @@ def _plot(path: Path, rows: list[dict], keys: list[str], plot_x: str | None, plo
     unit = ureg.Quantity(str(rows[0][x_key])).to_base_units().units
     ax.set_xlabel(f"{x_key} [{unit:~P}]")
     ax.set_ylabel(plot_y)
-    if others:
+    if not groups:
+        from ecx_device.outputs.plots import no_data
+
+        no_data(ax, f"no finished run has a value of {plot_y!r}")
+    elif others:
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -1,10 +1,12 @@
-"""Strict machine-readable outputs.
+"""Strict machine-readable outputs, and plots that say something.
 
 - Every JSON file a run writes parses with a parser that refuses NaN/Infinity: undefined values
   are null. A real run of the default case (``--smoke``, through the CLI) and a real solver
   failure whose residual norms are NaN are checked, and the writer is shown to fail loudly when
   a NaN reaches it unconverted.
 - timeseries.csv writes an undefined value as an empty field, and it reads back as NaN.
+- exchange_history.png leaves out the front-position curve while there is no front, and a log
+  panel whose values are all zero says so instead of drawing empty axes.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 import pytest
 
 from ecx_device.outputs import quantities
+from ecx_device.outputs.plots import exchange_history_figure
 from ecx_device.outputs.quantities import SeriesWriter, read_series, strict_json, write_json
 
 CASES = Path(__file__).parents[1] / "cases"
@@ -143,3 +146,65 @@ def test_failure_report_of_a_nan_solve_is_strict(tmp_path, monkeypatch):
         {k: math.isnan(v) for k, v in in_memory.items()}
     for path in (tmp_path / "run").rglob("*.json"):
         strict_load(path)
+
+
+# ------------------------------------------------------------------------------------ plots
+
+
+def _texts(ax) -> str:
+    return " ".join(t.get_text() for t in ax.texts)
+
+
+def _rows(smoke_dir: Path) -> list[dict[str, float]]:
+    rows = read_series(smoke_dir / "timeseries.csv")
+    assert len(rows) > 2
+    return rows
+
+
+def test_no_front_no_front_curve(smoke_dir):
+    rows = [{**r, "front_position [nm]": math.nan} for r in _rows(smoke_dir)]
+    fig = exchange_history_figure(rows, "t")
+    panel = fig.axes[0]
+    assert "no front yet" in _texts(panel)
+    assert "front" not in panel.get_ylabel()
+    assert "exchanged volume" in panel.get_ylabel()  # the volume moved onto the free axis
+    assert [len(line.get_xdata()) for line in panel.lines] == [len(rows)]
+
+
+def test_a_front_is_drawn_where_it_exists(smoke_dir):
+    rows = _rows(smoke_dir)
+    front = [math.nan] * 2 + [10.0 + k for k in range(len(rows) - 2)]
+    rows = [{**r, "front_position [nm]": f} for r, f in zip(rows, front)]
+    fig = exchange_history_figure(rows, "t")
+    panel = fig.axes[0]
+    assert "no front yet" not in _texts(panel)
+    assert "front position" in panel.get_ylabel()
+    assert list(panel.lines[0].get_ydata()) == front[2:]  # undefined points left out
+
+
+def test_all_zero_log_panels_say_so(smoke_dir):
+    zero = ("current [A]", "ionic_current [A]", "cu_inflow_rate [1/s]",
+            "cd_sublimation_rate [1/s]", "cd_kickout_rate [1/s]", "cu_balance_error [-]",
+            "cd_balance_error [-]")
+    rows = [{**r, **{k: 0.0 for k in zero}} for r in _rows(smoke_dir)]
+    fig = exchange_history_figure(rows, "t")
+    current, rates, balance = fig.axes[1], fig.axes[2], fig.axes[3]
+    for ax, words in ((current, "no current"), (rates, "every rate is 0"),
+                      (balance, "error 0")):
+        assert not ax.lines and words in _texts(ax) and ax.get_yscale() == "linear"
+    live = exchange_history_figure(_rows(smoke_dir), "t")
+    assert all(ax.lines and not ax.texts and ax.get_yscale() == "log"
+               for ax in live.axes[1:4])
+
+
+def test_sweep_plot_skips_undefined_values(tmp_path):
+    """A swept quantity that is null in some runs' results.json (no front) is left out of
+    summary.png; when no run has it, the plot says so."""
+    from ecx_device.sweep import _plot
+
+    rows = [{"run": "a", "bias": "0.1 V", "front_position [nm]": None},
+            {"run": "b", "bias": "0.2 V", "front_position [nm]": 3.0}]
+    _plot(tmp_path / "some.png", rows, ["bias"], None, "front_position [nm]")
+    _plot(tmp_path / "none.png", rows[:1], ["bias"], None, "front_position [nm]")
+    for name in ("some.png", "none.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
