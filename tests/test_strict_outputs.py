@@ -14,8 +14,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +23,6 @@ from ecx_device.outputs import quantities
 from ecx_device.outputs.plots import exchange_history_figure
 from ecx_device.outputs.quantities import SeriesWriter, read_series, strict_json, write_json
 
-CASES = Path(__file__).parents[1] / "cases"
 # Files every exchange run writes; the strictness check must see them, or it checks nothing.
 EXPECTED_JSON = {"results.json", "provenance.json", "references.json", "markers.json",
                  "checkpoint/meta.json", "fields/index.json"}
@@ -40,14 +37,10 @@ def strict_load(path: Path):
     return json.loads(path.read_text(), parse_constant=_refuse)
 
 
-@pytest.fixture(scope="module")
-def smoke_dir(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("strict") / "run"
-    proc = subprocess.run([sys.executable, "-m", "ecx_device", "run",
-                           str(CASES / "zhang2017_1V.yaml"), "--smoke", "--out", str(out)],
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr
-    return out
+@pytest.fixture
+def smoke_dir(default_smoke_run) -> Path:
+    """The default case run with --smoke through the CLI (tests/conftest.py)."""
+    return default_smoke_run
 
 
 def test_strict_load_refuses_nan():
