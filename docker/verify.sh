@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build docker/Dockerfile on a Debian trixie minbase with podman, run the image, check the outputs.
 #
-#   bash docker/verify.sh            (from anywhere; as root: debootstrap and `podman import` need it)
+#   bash docker/verify.sh       (from anywhere; as root: debootstrap and `podman import` need it)
 #
 # For machines with podman, runc and debootstrap (Debian's packages) but no Docker engine and no
 # registry that serves base images. Steps, each timed (summary at the end and in $WORK/times.txt):
@@ -42,13 +42,16 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }'; }
 
 [ "$(id -u)" -eq 0 ] || fail "run as root (debootstrap and podman import need it); now UID $(id -u)"
 for tool in podman runc debootstrap python3; do
-    command -v "$tool" >/dev/null || fail "$tool not found (apt-get install podman runc debootstrap)"
+    command -v "$tool" >/dev/null \
+        || fail "$tool not found (apt-get install podman runc debootstrap)"
 done
 
 WORK=${ECX_VERIFY_WORK:-$(mktemp -d /var/tmp/ecx-verify.XXXXXX)}
 mkdir -p "$WORK"
 TIMES="$WORK/times.txt"
-{ echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"; echo "commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"; } > "$TIMES"
+commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [ -n "$(git -C "$ROOT" status --porcelain 2>/dev/null)" ]; then commit="$commit+changes"; fi
+{ echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"; echo "commit: $commit"; } > "$TIMES"
 record() { echo "$1: $2" | tee -a "$TIMES"; }
 echo "verify: work folder $WORK"
 
