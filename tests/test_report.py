@@ -155,8 +155,14 @@ def stage_run(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def steady_run(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("steady") / "run"
-    proc = _cli("run", str(CASES / "zhang2017_1V_shell.yaml"), "--smoke", "--out", str(out))
+    """The shell case (steady, axisymmetric) with the ohmic wire, which draws the temperature
+    map and the bias sweep, run with --smoke."""
+    data = yaml.safe_load((CASES / "zhang2017_1V_shell.yaml").read_text())
+    data["electrical"] = {"wire_model": "ohmic"}
+    folder = tmp_path_factory.mktemp("steady")
+    (folder / "case.yaml").write_text(yaml.safe_dump(data))
+    out = folder / "run"
+    proc = _cli("run", str(folder / "case.yaml"), "--smoke", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     write_report(out)
     return out

@@ -113,13 +113,14 @@ def test_series_writer_writes_undefined_as_empty_and_reads_back_nan(tmp_path):
 
 
 def test_failure_report_of_a_nan_solve_is_strict(tmp_path, monkeypatch):
-    """A solve that returns NaN: the in-memory residual norms are NaN, the file has null there."""
+    """A solve that returns NaN: the in-memory residual norms are NaN, the file has null there.
+    Run through the CLI entry point in-process (--debug re-raises the error with its details)."""
+    import yaml
     from test_reliability import _case_1d
 
-    from ecx_device.case.loader import validate_case
+    from ecx_device.cli import main
     from ecx_device.errors import SolverError
     from ecx_device.fem import dolfinx
-    from ecx_device.simulation import Simulation
 
     original = dolfinx.fem.petsc.NonlinearProblem.solve
 
@@ -129,8 +130,10 @@ def test_failure_report_of_a_nan_solve_is_strict(tmp_path, monkeypatch):
         return result
 
     monkeypatch.setattr(dolfinx.fem.petsc.NonlinearProblem, "solve", always_nan)
+    case = tmp_path / "case.yaml"
+    case.write_text(yaml.safe_dump(_case_1d(3)))
     with pytest.raises(SolverError) as info:
-        Simulation(validate_case(_case_1d(3)), tmp_path / "run", log=None).run()
+        main(["run", str(case), "--out", str(tmp_path / "run"), "--debug"])
     in_memory = info.value.details["last_failure"]["residual_norms_after"]
     assert any(math.isnan(v) for v in in_memory.values())
     report = strict_load(tmp_path / "run" / "failure_report.json")
@@ -193,7 +196,10 @@ def test_all_zero_log_panels_say_so(smoke_dir):
 def test_sweep_plot_skips_undefined_values(tmp_path):
     """A swept quantity that is null in some runs' results.json (no front) is left out of
     summary.png; when no run has it, the plot says so."""
-    from ecx_device.sweep import _plot
+    try:  # the run-layer restructuring moves sweep.py into commands/
+        from ecx_device.commands.sweep import _plot
+    except ImportError:
+        from ecx_device.sweep import _plot
 
     rows = [{"run": "a", "bias": "0.1 V", "front_position [nm]": None},
             {"run": "b", "bias": "0.2 V", "front_position [nm]": 3.0}]
