@@ -1,4 +1,5 @@
-"""Command line: ``ecx-device run|iv|mesh|check|sweep CASE`` and ``ecx-device paraview|eels RUN_DIR``.
+"""Command line: ``ecx-device run|iv|mesh|check|sweep CASE`` and
+``ecx-device paraview|eels|report RUN_DIR``.
 
 Errors the user can fix (case file, solver failure) print one line and exit non-zero (2 for a bad
 case, 3 for a solver failure); ``--debug`` shows the traceback instead.
@@ -52,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="beam direction (the wire axis is z)")
     eels.add_argument("--pixel", default="0.5 nm", help="pixel size with unit (default 0.5 nm)")
     eels.add_argument("--debug", action="store_true", help="show tracebacks")
+    report = sub.add_parser("report", help="(re)build report.html, one page on a run folder")
+    report.add_argument("run_dir", type=Path, help="output folder of a run")
+    report.add_argument("--debug", action="store_true", help="show tracebacks")
     sweep = sub.add_parser("sweep", help="run the product of swept values as separate runs")
     common(sweep)
     sweep.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2",
@@ -131,6 +135,17 @@ def _cmd_eels(args) -> int:
     return 0
 
 
+def _cmd_report(args) -> int:
+    import time
+
+    from ecx_device.outputs.report import write_report
+
+    t0 = time.perf_counter()
+    path = write_report(args.run_dir)
+    print(f"wrote {path} ({time.perf_counter() - t0:.2f} s)")
+    return 0
+
+
 def _cmd_sweep(args) -> int:
     from ecx_device.commands import sweep
 
@@ -158,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``ecx-device`` and ``python -m ecx_device``."""
     args = _parser().parse_args(argv)
     commands = {"run": _cmd_run, "iv": _cmd_iv, "mesh": _cmd_mesh, "check": _cmd_check, "sweep": _cmd_sweep,
-                "paraview": _cmd_paraview, "eels": _cmd_eels}
+                "paraview": _cmd_paraview, "eels": _cmd_eels, "report": _cmd_report}
     try:
         return commands[args.command](args)
     except EcxError as err:

@@ -14,7 +14,6 @@ area (m^2):
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from ecx_device.device.gmsh_model import build_model
 from ecx_device.device.gmsh_model import gmsh_session
 from ecx_device.errors import CaseError
 from ecx_device.fem import MPI, dolfinx, ufl
+from ecx_device.outputs.quantities import write_json
 from ecx_device.units import MESH_UNIT
 
 
@@ -286,8 +286,6 @@ class Domain:
 
     def write_markers(self, path: Path) -> None:
         """Write the name -> tag tables (JSON, rank 0)."""
-        if self.mesh.comm.rank == 0:
-            path.write_text(json.dumps({"cells": self.cells, "facets": self.facets,
-                                        "dimension": self.dimension,
-                                        "wire_diameter_nm": self.wire_diameter / MESH_UNIT},
-                                       indent=2))
+        write_json(path, {"cells": self.cells, "facets": self.facets,
+                          "dimension": self.dimension,
+                          "wire_diameter_nm": self.wire_diameter / MESH_UNIT}, self.mesh.comm.rank)

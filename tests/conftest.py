@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -64,3 +68,15 @@ def fit_rate(h: list[float], err: list[float]) -> float:
 def tmp_out(tmp_path):
     """A temporary output folder."""
     return tmp_path / "out"
+
+
+@pytest.fixture(scope="session")
+def default_smoke_run(tmp_path_factory) -> Path:
+    """Output folder of ``ecx-device run cases/zhang2017_1V.yaml --smoke`` (the CLI, as a user
+    runs it), shared by the tests of run outputs (strict files, report)."""
+    case = Path(__file__).parents[1] / "cases" / "zhang2017_1V.yaml"
+    out = tmp_path_factory.mktemp("default_smoke") / "run"
+    proc = subprocess.run([sys.executable, "-m", "ecx_device", "run", str(case), "--smoke",
+                           "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return out

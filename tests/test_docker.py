@@ -6,6 +6,8 @@
 - apt: ``--no-install-recommends``, lists removed in the same RUN, and every shared library that
   gmsh's and VTK's wheels need comes from the base image or from an installed package;
 - the image contract (user, workdir, volumes, entry point, environment) and ``.dockerignore``;
+- the build arguments (base image, Python headers package) resolve to the default base, are
+  declared where they are used, and are the ones ``docker/verify.sh`` passes;
 - ``docker/entrypoint.sh`` dispatches its arguments as documented (run with stub programs).
 
 Every check is a function returning a list of problems, and each one is also run on a deliberately
@@ -36,10 +38,13 @@ DOCKERFILE = ROOT / "docker" / "Dockerfile"
 ENTRYPOINT = ROOT / "docker" / "entrypoint.sh"
 DOCKERIGNORE = ROOT / ".dockerignore"
 DOCKER_README = ROOT / "docker" / "README.md"
+VERIFY_SCRIPT = ROOT / "docker" / "verify.sh"
 BUILD_COMMAND = "docker build -f docker/Dockerfile -t ecx-device ."
 
-# The dolfinx-solver-real wheel is built for CPython 3.12 (cp312-abi3); the image uses exactly it.
+# The dolfinx-solver-real wheel is built for CPython 3.12 (cp312-abi3); the default base image uses
+# exactly it (docker/verify.sh also builds on Debian trixie's 3.13, which the abi3 wheel allows).
 WHEEL_PYTHON = (3, 12)
+DEFAULT_BASE = "python:3.12-slim-bookworm"
 
 
 # --------------------------------------------------------------------------- Dockerfile parsing
@@ -76,6 +81,31 @@ def parse_dockerfile(text: str) -> list[Instruction]:
         keyword, _, args = " ".join(parts).partition(" ")
         out.append(Instruction(start, keyword.upper(), args.strip()))
     return out
+
+
+def arg_defaults(instructions: list[Instruction]) -> dict[str, str | None]:
+    """Build arguments declared with ARG before the first FROM (the ones FROM may use): name ->
+    default, None when declared without one."""
+    out: dict[str, str | None] = {}
+    for ins in instructions:
+        if ins.keyword == "FROM":
+            break
+        if ins.keyword == "ARG":
+            name, eq, value = ins.args.partition("=")
+            out[name.strip()] = shlex.split(value)[0] if eq and value.strip() else None
+    return out
+
+
+def stage_args(instructions: list[Instruction]) -> set[str]:
+    """Build arguments visible inside the last stage: those declared with ARG after its FROM
+    (an ARG before FROM is not, unless declared again)."""
+    froms = [k for k, ins in enumerate(instructions) if ins.keyword == "FROM"]
+    start = froms[-1] if froms else 0
+    return {ins.args.partition("=")[0].strip() for ins in instructions[start:]
+            if ins.keyword == "ARG"}
+
+
+_ARG_REF = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 
 _SEPARATORS = {"&&", "||", ";", "|", "&", ";;", "(", ")", "{", "}"}
@@ -212,19 +242,42 @@ _BASE = re.compile(r"(?:docker\.io/)?(?:library/)?python:(\d+)\.(\d+)(?:\.\d+)?-
                    r"(?:@sha256:[0-9a-f]{64})?")
 
 
-def base_image_problems(text: str, requires_python: str) -> list[str]:
-    """The final stage's base must be a tagged python:X.Y[.Z]-slim-bookworm whose Python satisfies
-    ``requires_python`` and is the wheel's Python (3.12)."""
-    froms = [i for i in parse_dockerfile(text) if i.keyword == "FROM"]
+def base_image(text: str) -> tuple[int, str | None, list[str]]:
+    """(line, image, problems) of the final stage's FROM, with build arguments replaced by their
+    defaults (``FROM ${BASE_IMAGE}`` after ``ARG BASE_IMAGE=...``)."""
+    instrs = parse_dockerfile(text)
+    froms = [i for i in instrs if i.keyword == "FROM"]
     if not froms:
-        return ["no FROM"]
+        return 0, None, ["no FROM"]
     words = [w for w in froms[-1].args.split() if not w.startswith("--")]
-    m = _BASE.fullmatch(words[0]) if words else None
+    if not words:
+        return froms[-1].line, None, [f"line {froms[-1].line}: FROM names no image"]
+    defaults = arg_defaults(instrs)
+    problems = []
+    for name in _ARG_REF.findall(words[0]):
+        if name not in defaults:
+            problems.append(f"line {froms[-1].line}: FROM uses ${{{name}}}, which no ARG before "
+                            "FROM declares")
+        elif defaults[name] is None:
+            problems.append(f"line {froms[-1].line}: ARG {name} has no default, so a plain "
+                            "`docker build` has no base image")
+    image = re.sub(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", lambda m: defaults.get(m[1]) or "",
+                   words[0])
+    return froms[-1].line, image, problems
+
+
+def base_image_problems(text: str, requires_python: str) -> list[str]:
+    """The final stage's base, with its build arguments at their defaults, must be a tagged
+    python:X.Y[.Z]-slim-bookworm whose Python satisfies ``requires_python`` and is the wheel's
+    Python (3.12)."""
+    line, image, problems = base_image(text)
+    if problems:
+        return problems
+    m = _BASE.fullmatch(image or "")
     if not m:
-        return [f"line {froms[-1].line}: base image {words[:1]} is not a pinned "
+        return [f"line {line}: base image {image!r} is not a pinned "
                 "python:<major>.<minor>-slim-bookworm tag"]
     version = (int(m.group(1)), int(m.group(2)))
-    problems = []
     if Version(f"{version[0]}.{version[1]}") not in SpecifierSet(requires_python):
         problems.append(f"base Python {version} does not satisfy requires-python "
                         f"{requires_python!r}")
@@ -256,15 +309,19 @@ def apt_packages(text: str) -> set[str]:
         for cmd in shell_commands(ins.args):
             if _is_apt_install(cmd):
                 after = cmd[cmd.index("install") + 1:]
-                packages |= {w.split("=")[0] for w in after if not w.startswith("-")}
+                packages |= {w.split("=")[0] for w in after
+                             if not w.startswith("-") and "$" not in w}
     return packages
 
 
 def apt_problems(text: str) -> list[str]:
     """Every apt install: ``apt-get`` (not ``apt``), ``-y --no-install-recommends``, preceded by
-    ``apt-get update`` and followed by ``rm -rf /var/lib/apt/lists/*`` in the same RUN."""
+    ``apt-get update`` and followed by ``rm -rf /var/lib/apt/lists/*`` in the same RUN; any build
+    argument in its package list is declared in the stage."""
     problems: list[str] = []
-    for ins in parse_dockerfile(text):
+    instrs = parse_dockerfile(text)
+    visible = stage_args(instrs)
+    for ins in instrs:
         if ins.keyword != "RUN":
             continue
         cmds = shell_commands(ins.args)
@@ -272,6 +329,9 @@ def apt_problems(text: str) -> list[str]:
             if not _is_apt_install(cmd):
                 continue
             where = f"line {ins.line}"
+            for name in sorted({n for w in cmd for n in _ARG_REF.findall(w)} - visible):
+                problems.append(f"{where}: apt-get install uses ${{{name}}}, which is no ARG of "
+                                "this stage (an ARG before FROM is not visible after it)")
             if Path(cmd[0]).name != "apt-get":
                 problems.append(f"{where}: use apt-get, not apt, in scripts")
             if "--no-install-recommends" not in cmd:
@@ -626,6 +686,98 @@ def test_a_wrong_base_image_is_rejected(dockerfile, requires_python, base):
 
 def test_requires_python_is_checked(dockerfile):
     assert base_image_problems(dockerfile, ">=3.13")
+
+
+def test_base_image_is_a_build_argument_with_the_documented_default(dockerfile):
+    line, image, problems = base_image(dockerfile)
+    assert problems == [] and image == DEFAULT_BASE
+    froms = [i for i in parse_dockerfile(dockerfile) if i.keyword == "FROM"]
+    assert [i.args for i in froms] == ["${BASE_IMAGE}"]
+    assert DEFAULT_BASE in DOCKER_README.read_text()
+
+
+@pytest.mark.parametrize("old, new, words", [
+    ("ARG BASE_IMAGE=python:3.12-slim-bookworm", "ARG BASE_IMAGE=python:3.11-slim-bookworm",
+     "(3, 11)"),
+    ("ARG BASE_IMAGE=python:3.12-slim-bookworm", "ARG BASE_IMAGE", "no default"),
+    ("FROM ${BASE_IMAGE}", "FROM ${BASE}", "no ARG before FROM"),
+    ("ARG BASE_IMAGE=python:3.12-slim-bookworm\nFROM ${BASE_IMAGE}",
+     "FROM ${BASE_IMAGE}\nARG BASE_IMAGE=python:3.12-slim-bookworm", "no ARG before FROM"),
+])
+def test_a_wrong_base_argument_is_rejected(dockerfile, requires_python, old, new, words):
+    broken = dockerfile.replace(old, new)
+    assert broken != dockerfile
+    assert any(words in p for p in base_image_problems(broken, requires_python)), \
+        base_image_problems(broken, requires_python)
+
+
+def test_apt_build_argument_must_be_visible_in_the_stage(dockerfile):
+    assert "${PYTHON_DEV_PACKAGE:+" in dockerfile
+    hoisted = dockerfile.replace("ARG PYTHON_DEV_PACKAGE=\n", "").replace(
+        "ARG BASE_IMAGE=", "ARG PYTHON_DEV_PACKAGE=\nARG BASE_IMAGE=")
+    assert hoisted != dockerfile
+    assert any("PYTHON_DEV_PACKAGE" in p for p in apt_problems(hoisted))
+    assert "${PYTHON_DEV_PACKAGE:+\"$PYTHON_DEV_PACKAGE\"}" not in apt_packages(dockerfile)
+
+
+# A CA bundle for pip (networks that intercept TLS) comes in as a build secret, mounted for one
+# step; an ENV, ARG or COPY would leave it in the image (and in its history).
+_CA_VARIABLES = ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE")
+
+
+def ca_bundle_problems(text: str) -> list[str]:
+    problems = []
+    for ins in parse_dockerfile(text):
+        if ins.keyword in ("ENV", "ARG") and any(v in ins.args for v in _CA_VARIABLES):
+            problems.append(f"line {ins.line}: {ins.keyword} sets a CA bundle; pass it as the "
+                            "build secret pip_cert instead")
+        if ins.keyword in ("COPY", "ADD") and re.search(r"\.(crt|pem)\b", ins.args):
+            problems.append(f"line {ins.line}: copies a certificate into the image")
+    secret_ids = set(re.findall(r"--mount=type=secret,id=([A-Za-z0-9_]+)", text))
+    if secret_ids != {"pip_cert"}:
+        problems.append(f"secret mounts {sorted(secret_ids)}, expected exactly pip_cert")
+    return problems
+
+
+def test_pip_ca_bundle_is_a_build_secret(dockerfile):
+    assert ca_bundle_problems(dockerfile) == []
+    for bad in ("ENV PIP_CERT=/etc/ssl/certs/host.crt", "COPY host-ca.crt /etc/ssl/certs/",
+                "ARG REQUESTS_CA_BUNDLE=/x.pem"):
+        assert ca_bundle_problems(dockerfile.replace("\nWORKDIR /work\n",
+                                                     f"\n{bad}\nWORKDIR /work\n"))
+    assert ca_bundle_problems(dockerfile.replace("id=pip_cert", "id=cert"))
+
+
+def verify_build_args(text: str) -> set[str]:
+    return set(re.findall(r"--build-arg\s+([A-Za-z_][A-Za-z0-9_]*)=", text))
+
+
+def verify_problems(script: str, dockerfile: str) -> list[str]:
+    """docker/verify.sh must pass only build arguments the Dockerfile declares, the secret id
+    it mounts, and the podman flags this machine needs."""
+    declared = {i.args.partition("=")[0].strip() for i in parse_dockerfile(dockerfile)
+                if i.keyword == "ARG"}
+    problems = [f"verify.sh passes --build-arg {a}, which the Dockerfile does not declare"
+                for a in sorted(verify_build_args(script) - declared)]
+    if "id=pip_cert" not in script:
+        problems.append("verify.sh does not pass the build secret pip_cert")
+    for flag in ("--runtime runc", "nofile=1024:1024", "nproc=1000:1000", "--network host",
+                 "--variant=minbase", "--include=python3,python3-venv,ca-certificates trixie",
+                 "mpiexec -n 2", "--user"):
+        if flag not in script:
+            problems.append(f"verify.sh lacks {flag!r}")
+    return problems
+
+
+def test_verify_script_matches_the_dockerfile(dockerfile):
+    script = VERIFY_SCRIPT.read_text()
+    assert verify_build_args(script) == {"BASE_IMAGE", "PYTHON_DEV_PACKAGE"}
+    assert verify_problems(script, dockerfile) == []
+    assert verify_problems(script.replace("PYTHON_DEV_PACKAGE=", "PY_DEV="), dockerfile)
+    assert verify_problems(script.replace("--runtime runc", "--runtime crun"), dockerfile)
+    sh = shutil.which("bash")
+    if sh:
+        assert subprocess.run([sh, "-n", str(VERIFY_SCRIPT)]).returncode == 0
 
 
 # ---------------------------------------------------------------------------------------- apt

@@ -229,7 +229,7 @@ def _plot(path: Path, rows: list[dict], keys: list[str], plot_x: str | None, plo
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
-        if plot_y in r:
+        if r.get(plot_y) is not None:  # undefined final values are null in results.json
             groups.setdefault(tuple(r[k] for k in others), []).append(r)
     for label, group in groups.items():
         group.sort(key=lambda r: _magnitude(r[x_key]))
@@ -238,7 +238,11 @@ def _plot(path: Path, rows: list[dict], keys: list[str], plot_x: str | None, plo
     unit = ureg.Quantity(str(rows[0][x_key])).to_base_units().units
     ax.set_xlabel(f"{x_key} [{unit:~P}]")
     ax.set_ylabel(plot_y)
-    if others:
+    if not groups:
+        from ecx_device.outputs.plots import no_data
+
+        no_data(ax, f"no finished run has a value of {plot_y!r}")
+    elif others:
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ecx_device.fem import dolfinx
 from ecx_device.outputs.atomic import write_text_atomic
+from ecx_device.outputs.quantities import write_json
 from ecx_device.physics.base import Context, call_hook
 
 
@@ -103,8 +104,8 @@ class FieldWriter:
         self._file.write_function(functions, t)
         self._steps.append((t, f"data/{self._part}{self._count:06d}.pvtu"))
         self._count += 1
+        write_json(self._index_path, self._steps, d.mesh.comm.rank)
         if d.mesh.comm.rank == 0:
-            write_text_atomic(self._index_path, json.dumps(self._steps))
             write_text_atomic(self.folder / "fields.pvd", _pvd(self._steps))
 
 

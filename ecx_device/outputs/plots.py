@@ -2,6 +2,8 @@
 
 Matplotlib (Agg) for line plots; PyVista off-screen for maps. Under MPI the map is drawn only for
 serial runs (it would need the whole mesh on one rank); the other plots work on any rank count.
+A panel without data (no front yet, a rate that is zero throughout) is not drawn as empty axes:
+it says what is missing instead (:func:`no_data`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import numpy as np
 
 from ecx_device.fem import dolfinx
 from ecx_device.outputs.profiles import axial_line, sample
+from ecx_device.outputs.quantities import csv_cell
 from ecx_device.physics.base import Context
 from ecx_device.units import MESH_UNIT
 
@@ -54,7 +57,7 @@ def _axial_profile(out: Path, ctx: Context, case) -> Path | None:
     with (out / "axial_profile.csv").open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["z [nm]", "temperature [K]", label])
-        w.writerows(zip(z, T, phi))
+        w.writerows([[csv_cell(float(v)) for v in row] for row in zip(z, T, phi)])
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     ax.plot(z, T, color="tab:red")
@@ -121,9 +124,12 @@ def iv_plot(path: Path, rows: list[dict[str, float]], title: str) -> Path:
     a1.set_xlabel("bias on Cu against W [V]")
     a1.set_ylabel("current [A]")
     biased = np.abs(v) > 1e-9  # at 0 V the current is round-off, which would swamp a log axis
-    a2.semilogy(v[biased], np.maximum(np.abs(i[biased]), np.finfo(float).tiny), "o", ms=3)
+    if biased.any():
+        a2.semilogy(v[biased], np.maximum(np.abs(i[biased]), np.finfo(float).tiny), "o", ms=3)
+        a2.set_ylabel("|current| [A]")
+    else:
+        no_data(a2, "every bias is 0 V:\nno |current| to show on a log axis")
     a2.set_xlabel("bias on Cu against W [V]")
-    a2.set_ylabel("|current| [A]")
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -150,6 +156,30 @@ def _bias_plot(out: Path, rows: list[dict[str, float]]) -> Path:
     return path
 
 
+def no_data(ax, message: str) -> None:
+    """Say in panel ``ax`` why it has no curve (instead of empty axes with a meaningless scale)."""
+    ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center", fontsize=10,
+            color="0.35")
+    if not ax.lines:
+        ax.set_yticks([])
+
+
+def _log_panel(ax, t: np.ndarray, curves: list[tuple[np.ndarray, str]], ylabel: str,
+               empty: str) -> None:
+    """Positive values of each curve on a log axis (zeros and undefined values have no place
+    there); when no curve has one, the panel says ``empty`` instead."""
+    for y, label in curves:
+        shown = y > 0  # NaN compares False: undefined values are left out too
+        if shown.any():
+            ax.plot(t[shown], y[shown], label=label)
+    if ax.lines:
+        ax.set_yscale("log")
+        ax.set_ylabel(ylabel)
+        ax.legend(fontsize=8)
+    else:
+        no_data(ax, empty)
+
+
 def _pyplot():
     """matplotlib.pyplot on the file-only Agg backend (no display on clusters or in CI)."""
     import matplotlib
@@ -161,49 +191,56 @@ def _pyplot():
 
 
 def exchange_plots(out: Path, rows: list[dict[str, float]], case, rank: int = 0) -> list[Path]:
-    """Time histories of an exchange run: front position and exchanged volume; current and peak
-    temperature; Cu/Cd rates and the balance errors (rank 0)."""
+    """``exchange_history.png`` (:func:`exchange_history_figure`), written by rank 0."""
     if rank != 0:
         return []
+    fig = exchange_history_figure(rows, f"{case.name}: exchange history")
+    path = out / "exchange_history.png"
+    fig.savefig(path, dpi=110)
+    _pyplot().close(fig)
+    return [path]
+
+
+def exchange_history_figure(rows: list[dict[str, float]], title: str):
+    """Time histories of an exchange run (a Matplotlib figure): front position and exchanged
+    volume; current and peak temperature; Cu/Cd rates; the balance errors. Front position NaN
+    (no front) or rates that are zero throughout leave their curve out and say so in the panel."""
     plt = _pyplot()
     t = np.array([r["time [s]"] for r in rows])
     col = lambda k: np.array([r[k] for r in rows])  # noqa: E731
     fig, ax = plt.subplots(2, 2, figsize=(10, 7))
-    ax[0, 0].plot(t, col("front_position [nm]"), "o-", ms=2)
-    ax[0, 0].set_ylabel("front position (X = 1/2) [nm]")
-    a2 = ax[0, 0].twinx()
-    a2.plot(t, col("exchanged_volume [nm^3]"), color="tab:orange")
-    a2.set_ylabel("exchanged volume [nm$^3$]", color="tab:orange")
-    for k, lab in (("current [A]", "electronic"), ("ionic_current [A]", "ionic (Cu$^+$ in)")):
-        y = np.abs(col(k))
-        ax[0, 1].plot(t[y > 0], y[y > 0], label=lab)
-    ax[0, 1].set_yscale("log")
-    ax[0, 1].set_ylabel("|current| [A]")
-    ax[0, 1].legend(fontsize=8)
+    front = col("front_position [nm]")  # NaN while no node has X >= 1/2
+    has_front = np.isfinite(front)
+    volume_axis = ax[0, 0]
+    if has_front.any():
+        ax[0, 0].plot(t[has_front], front[has_front], "o-", ms=2)
+        ax[0, 0].set_ylabel("front position (X = 1/2) [nm]")
+        volume_axis = ax[0, 0].twinx()
+    else:  # the volume alone, on the left axis, and why there is no front curve
+        ax[0, 0].text(0.03, 0.95, "no front yet (no node with X \u2265 1/2)",
+                      transform=ax[0, 0].transAxes, va="top", fontsize=9, color="0.35")
+    volume_axis.plot(t, col("exchanged_volume [nm^3]"), color="tab:orange")
+    volume_axis.set_ylabel("exchanged volume [nm$^3$]", color="tab:orange")
+    _log_panel(ax[0, 1], t, [(np.abs(col("current [A]")), "electronic"),
+                             (np.abs(col("ionic_current [A]")), "ionic (Cu$^+$ in)")],
+               "|current| [A]", "no current: 0 A throughout")
     b2 = ax[0, 1].twinx()
     b2.plot(t, col("wire_T_max [K]"), color="tab:red")
     b2.set_ylabel("peak wire T [K]", color="tab:red")
-    for k, lab in (("cu_inflow_rate [1/s]", "Cu in"), ("cd_sublimation_rate [1/s]", "Cd sublimed"),
-                   ("cd_kickout_rate [1/s]", "Cd kicked out")):
-        y = np.abs(col(k))
-        ax[1, 0].plot(t[y > 0], y[y > 0], label=lab)  # zeros have no place on a log axis
-    ax[1, 0].set_yscale("log")
-    ax[1, 0].set_ylabel("rate [atoms/s]")
-    ax[1, 0].legend(fontsize=8)
-    for k in ("cu_balance_error [-]", "cd_balance_error [-]"):
-        y = col(k)
-        ax[1, 1].plot(t[y > 0], y[y > 0], label=k.split(" ")[0])
-    ax[1, 1].set_yscale("log")
-    ax[1, 1].set_ylabel("relative balance error")
-    ax[1, 1].legend(fontsize=8)
+    _log_panel(ax[1, 0], t, [(np.abs(col(k)), lab) for k, lab in (
+        ("cu_inflow_rate [1/s]", "Cu in"), ("cd_sublimation_rate [1/s]", "Cd sublimed"),
+        ("cd_kickout_rate [1/s]", "Cd kicked out"))], "rate [atoms/s]",
+        "no Cu inflow, Cd sublimation or kick-out:\nevery rate is 0 throughout")
+    _log_panel(ax[1, 1], t, [(col(k), k.split(" ")[0]) for k in
+                             ("cu_balance_error [-]", "cd_balance_error [-]")],
+               "relative balance error", "Cu and Cd balances close exactly:\nerror 0 at every step")
     for a in ax.ravel():
         a.set_xlabel("time [s]")
-    fig.suptitle(f"{case.name}: exchange history")
+        # short runs (ms) would otherwise print every tick in full, overlapping its neighbours
+        a.ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))
+    fig.suptitle(title)
     fig.tight_layout()
-    path = out / "exchange_history.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return [path]
+    return fig
 
 
 def composition_map(path, z: np.ndarray, r: np.ndarray, X: np.ndarray, title: str) -> Path:
@@ -217,7 +254,8 @@ def composition_map(path, z: np.ndarray, r: np.ndarray, X: np.ndarray, title: st
     ax.set_xlabel("z from the Cu surface [nm]")
     ax.set_ylabel("r [nm]")
     ax.set_aspect("equal")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title if (X > 0).any() else f"{title} (X = 0 everywhere: nothing exchanged)",
+                 fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -1,6 +1,11 @@
-"""Scalar results: a CSV time series (one row per bias point) and a JSON summary.
+"""Scalar results: a CSV time series (one row per bias point) and JSON files, both strict.
 
 Both are rewritten atomically at every update, so a crash leaves the last complete version.
+
+Undefined values (NaN, such as ``front_position [nm]`` while no node has X >= 1/2, and +-inf) are
+written as an empty field in CSV files and as ``null`` in JSON files. Every JSON file a run writes
+goes through :func:`write_json`, which refuses NaN/Infinity (``allow_nan=False``), so any JSON
+parser reads them; :func:`read_series` reads an empty field back as NaN.
 """
 
 from __future__ import annotations
@@ -8,9 +13,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from pathlib import Path
 
 from ecx_device.outputs.atomic import write_text_atomic
+
+
+def csv_cell(value) -> object:
+    """A value as written in a CSV cell: non-finite floats (undefined) become an empty field."""
+    if isinstance(value, float) and not math.isfinite(value):  # numpy float64 is a float too
+        return ""
+    return value
 
 
 class SeriesWriter:
@@ -27,7 +40,7 @@ class SeriesWriter:
         self.rows: list[dict[str, float]] = list(rows or [])
 
     def append(self, row: dict[str, float]) -> None:
-        """Add one row; the first row fixes the columns."""
+        """Add one row; the first row fixes the columns. Undefined values are empty fields."""
         self.rows.append(row)
         if self.rank != 0:
             return
@@ -35,17 +48,40 @@ class SeriesWriter:
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(columns)
-        w.writerows([[r.get(c, "") for c in columns] for r in self.rows])
+        w.writerows([[csv_cell(r.get(c, "")) for c in columns] for r in self.rows])
         write_text_atomic(self.path, buf.getvalue())
 
 
 def read_series(path: Path) -> list[dict[str, float]]:
-    """Read a series CSV back as a list of rows of floats."""
+    """Read a series CSV back as a list of rows of floats (an empty field is NaN)."""
     with Path(path).open() as f:
-        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+        return [{k: float(v) if v != "" else math.nan for k, v in row.items()}
+                for row in csv.DictReader(f)]
 
 
-def write_json(path: Path, data: dict, rank: int = 0) -> None:
-    """Write a JSON file atomically (rank 0 only)."""
+def strict_json(value):
+    """``value`` made JSON-safe: every non-finite float (NaN, +-inf) becomes None, recursively
+    through dicts, lists and tuples; NumPy scalars and arrays become Python numbers and lists.
+    Anything else is returned as is (``json.dumps`` then rejects what it cannot write)."""
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    if hasattr(value, "tolist") and type(value).__module__ == "numpy":  # ndarray or scalar
+        return strict_json(value.tolist())
+    if isinstance(value, float):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
+def write_json(path: Path, data, rank: int = 0) -> None:
+    """Write ``data`` as strict JSON (undefined values as null, see :func:`strict_json`)
+    atomically (rank 0 only). The one writer of every JSON file of a run.
+
+    Raises:
+        ValueError: a NaN/Infinity survived the conversion (a bug, reported loudly).
+        TypeError: a value JSON cannot represent.
+    """
     if rank == 0:
-        write_text_atomic(Path(path), json.dumps(data, indent=2) + "\n")
+        text = json.dumps(strict_json(data), indent=2, allow_nan=False)
+        write_text_atomic(Path(path), text + "\n")

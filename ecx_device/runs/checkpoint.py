@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from ecx_device.errors import CaseError
-from ecx_device.outputs.atomic import save_npz_atomic, write_text_atomic
+from ecx_device.outputs.atomic import save_npz_atomic
+from ecx_device.outputs.quantities import write_json
 
 FOLDER = "checkpoint"
 
@@ -35,9 +36,7 @@ def save(out: Path, problem, meta: dict) -> None:
     comm.barrier()
     save_npz_atomic(folder / f"state_rank{comm.rank}.npz", **problem.state())
     comm.barrier()
-    if comm.rank == 0:
-        write_text_atomic(folder / "meta.json",
-                          json.dumps({**meta, "ranks": comm.size}, indent=2))
+    write_json(folder / "meta.json", {**meta, "ranks": comm.size}, comm.rank)
 
 
 def load(out: Path, problem, expected_hash: str) -> dict:
