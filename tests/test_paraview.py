@@ -29,9 +29,14 @@ def test_script_is_valid_python_and_names_real_arrays(run_dir):
     assert main(["paraview", str(run_dir)]) == 0
     script = (run_dir / "paraview_view.py").read_text()
     compile(script, "paraview_view.py", "exec")
-    arrays = _array_names(run_dir)
-    for name in ("temperature [K]", "potential [V]", "current_density [A/m^2]", "region"):
+    arrays = _array_names(run_dir)  # the wire's fields of the drift-diffusion run
+    for name in ("exchanged_fraction [-]", "current_density [A/m^2]", "region"):
         assert name in script and f'Name="{name}"' in arrays
+    assert "POTENTIAL = 'electrostatic_potential [V]'" in script
+    assert 'Name="electrostatic_potential [V]"' in arrays
+    # the device's temperature, from its own series
+    assert "DEVICE = 'device_fields'" in script
+    assert 'Name="temperature [K]"' in _array_names(run_dir, "device_fields")
     assert "WIRE_TAG = 2" in script
 
 

@@ -2,7 +2,9 @@
 
 The script shows, at the last time step: the temperature on the outer surface of the device, the
 wire clipped along its axis and coloured by the exchanged fraction X when the run has it
-(otherwise by the potential), and current-density glyphs at the wire's cell centres. Run it with
+(otherwise by the potential), and current-density glyphs at the wire's cell centres. A
+drift-diffusion run keeps the wire's fields in ``fields/`` and the device's temperature in
+``device_fields/``; the script reads both. Run it with
 ``pvpython RUN_DIR/paraview_view.py`` (saves ``paraview_view.png``) or load it in the ParaView GUI
 (View > Python Shell > Run Script).
 """
@@ -21,14 +23,17 @@ from paraview.simple import (Clip, ColorBy, Glyph, CellCenters, ExtractSurface, 
 RUN = {run!r}
 WIRE_TAG = {wire_tag}
 COMPOSITION = {composition!r}  # None when the run has no exchanged-fraction field
+POTENTIAL = {potential!r}
+DEVICE = {device!r}  # the series holding the whole device's temperature
 
 reader = PVDReader(FileName=RUN + "/fields/fields.pvd")
+device = reader if DEVICE == "fields" else PVDReader(FileName=RUN + "/" + DEVICE + "/fields.pvd")
 scene = GetAnimationScene()
 scene.UpdateAnimationUsingDataTimeSteps()
 scene.AnimationTime = reader.TimestepValues[-1] if reader.TimestepValues else 0.0
 view = GetActiveViewOrCreate("RenderView")
 
-surface = ExtractSurface(Input=reader)
+surface = ExtractSurface(Input=device)
 surface_display = Show(surface, view)
 ColorBy(surface_display, ("POINTS", "temperature [K]"))
 surface_display.Opacity = 0.35
@@ -39,7 +44,7 @@ wire = Threshold(Input=reader, Scalars=["CELLS", "region"], LowerThreshold=WIRE_
 clipped = Clip(Input=wire, ClipType="Plane")
 clipped.ClipType.Normal = [0.0, 1.0, 0.0] if {gdim} == 3 else [0.0, 0.0, 1.0]
 clip_display = Show(clipped, view)
-ColorBy(clip_display, ("POINTS", COMPOSITION) if COMPOSITION else ("POINTS", "potential [V]"))
+ColorBy(clip_display, ("POINTS", COMPOSITION) if COMPOSITION else ("POINTS", POTENTIAL))
 clip_display.SetScalarBarVisibility(view, True)
 
 centres = CellCenters(Input=wire)
@@ -65,18 +70,23 @@ def write_view_script(run_dir: Path) -> Path:
                         f"{markers.name})")
     info = json.loads(markers.read_text())
     gdim = {"1d": 1, "axisymmetric": 2, "3d": 3}[info["dimension"]]
+    names = _array_names(run_dir)
     composition = "exchanged_fraction [-]"
-    if composition not in _array_names(run_dir):
+    if composition not in names:
         composition = None
+    potential = next((p for p in ("potential [V]", "electrostatic_potential [V]")
+                      if f'Name="{p}"' in names), "potential [V]")
+    device = ("device_fields" if (run_dir / "device_fields" / "fields.pvd").is_file()
+              else "fields")
     script = _TEMPLATE.format(run=str(run_dir), wire_tag=info["cells"]["wire"], gdim=gdim,
-                              composition=composition,
+                              composition=composition, potential=potential, device=device,
                               glyph_scale=round(0.1 * info.get("wire_diameter_nm", 40.0), 3))
     path = run_dir / "paraview_view.py"
     path.write_text(script)
     return path
 
 
-def _array_names(run_dir: Path) -> str:
-    """Text of the first .pvtu (lists the array names), or '' if there is none."""
-    first = sorted((run_dir / "fields" / "data").glob("*.pvtu"))
+def _array_names(run_dir: Path, series: str = "fields") -> str:
+    """Text of the first .pvtu of a series (lists the array names), or '' if there is none."""
+    first = sorted((run_dir / series / "data").glob("*.pvtu"))
     return first[0].read_text() if first else ""

@@ -280,6 +280,8 @@ class CationExchange:
                                              Facet.WIRE_SURFACE, **lump),
             "cd_kickout_rate": d.volume(N * r_k, wr, **lump),
             "ion_heat": d.volume(self.ion_heat_density(ctx), wr),
+            "anode_area": d.surface(one, self.anode_facet),
+            "anode_drop": d.surface(ctx.constants["bias"] - ctx.fields["phi_n"], self.anode_facet),
         }
 
 

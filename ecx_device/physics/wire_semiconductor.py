@@ -11,9 +11,10 @@ the wire's), so the unknowns live on the wire alone (``Domain.restrict``).
 With a composition X (prescribed or evolving) the wire is a heterostructure of the wire material
 (X = 0) and the exchanged material (X = 1) (:class:`Heterostructure`). Each contact is then a
 thermionic contact whose electron barrier follows the local phase, Phi_B(X) = (1 - X) Phi_B0 +
-X Phi_B1, where a pair the data call ohmic has Phi_B = 0 on an n-type phase and Phi_B = E_g (no
-barrier for holes) on a p-type one (:func:`contact_barrier`): a Cu contact covered by Cu2S is
-ohmic for holes, a partly covered one is partly so, and the contact changes as the front moves.
+X Phi_B1, where a pair the data call ohmic has the flat-band barrier of that phase (no barrier
+for its majority carriers, :func:`contact_barrier`): a Cu contact covered by Cu2S is ohmic for
+holes, with the thermionic-emission resistance V_T / (q v_p p) of such a contact, a partly
+covered one is partly so, and the contact changes as the front moves.
 Its other data (N_c, n_B, velocities) are local too. A homogeneous wire keeps the strong
 (Dirichlet) ohmic contact where its barrier is 0.
 """
@@ -21,6 +22,7 @@ Its other data (N_c, n_B, velocities) are local too. A homogeneous wire keeps th
 from __future__ import annotations
 
 import dataclasses
+import math
 
 from ecx_device.errors import CaseError
 from ecx_device.materials import Material
@@ -109,16 +111,20 @@ def check_statistics(par: SemiconductorParameters, material: Material) -> None:
 
 def contact_barrier(metal: str, phase: Material, params: SemiconductorParameters) -> float:
     """Electron barrier (eV) of ``metal`` on one phase: the tabulated Schottky barrier, and for
-    a pair the data call ohmic (0 eV) on a p-type phase the barrier that makes it ohmic for
-    holes, E_c - E_F = E_g (the metal's Fermi level at the valence band edge, reference
-    temperature)."""
+    a pair the data call ohmic (0 eV) the flat-band barrier, E_c - E_F of the neutral phase at
+    the reference temperature (Boltzmann): V_T ln(N_c/N_D) on an n-type phase,
+    E_g + V_T ln(N_A/N_v) on a p-type one (no barrier for its majority carriers)."""
     barrier = schottky_barrier(metal, phase.name)
+    if barrier != 0.0:
+        return barrier
     acceptors, donors = params.acceptors, params.donors
-    p_type = isinstance(acceptors, int | float) and isinstance(donors, int | float) \
-        and acceptors > donors
-    if barrier == 0.0 and p_type:
-        return params.require("E_g")
-    return barrier
+    if not (isinstance(acceptors, int | float) and isinstance(donors, int | float)):
+        return barrier
+    vt = params.thermal_voltage
+    if acceptors > donors:
+        return params.require("E_g") + vt * math.log((acceptors - donors) / params.require("N_v"))
+    return vt * math.log(params.require("N_c") / (donors - acceptors)) if donors > acceptors \
+        else barrier
 
 
 def drift_diffusion_modules(wire: Material, metals: dict[str, str], temperature: float,

@@ -88,6 +88,19 @@ class Simulation:
                 converged state and ``failure_report.json`` are on disk.
             Interrupted: SIGINT/SIGTERM; outputs and a checkpoint are on disk.
         """
+        try:
+            return self._run()
+        finally:
+            self._report()
+
+    def _report(self) -> None:
+        """``report.html`` of whatever the run left (also a failed or stopped one; rank 0)."""
+        if self.comm.rank == 0 and (self.out / "results.json").is_file():
+            from ecx_device.outputs.report import write_report
+
+            write_report(self.out)
+
+    def _run(self) -> RunResult:
         case = self.case
         self.folder.begin()
         with closing(self.build()) as model:
@@ -198,6 +211,7 @@ class Simulation:
             from ecx_device.outputs.plots import iv_plot
 
             iv_plot(self.out / "iv.png", result.rows, case.name)
+        self._report()
         self.log(f"done in {result.wall_time:.1f} s; I-V table in {self.out / 'iv.csv'}")
         return result
 

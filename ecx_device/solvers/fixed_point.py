@@ -36,7 +36,7 @@ from ecx_device.solvers.newton import CoupledProblem
 from ecx_device.solvers.problem import NewtonResult
 
 #: Powers below this (W) count as zero in the power balance.
-POWER_FLOOR = 1e-30
+POWER_FLOOR = 1e-24
 
 #: NewtonResult.reason of an electro-thermal iteration that ran out of iterations.
 NOT_CONVERGED = -200

@@ -285,6 +285,7 @@ class ExchangeSplitting:
         row = {
             "ionic_current [A]": ELEMENTARY_CHARGE * b["cu_in_rate"],
             "ionic_heat [W]": b["ion_heat"],
+            "anode_drop [V]": b["anode_drop"] / b["anode_area"],
             "cu_inflow_rate [1/s]": b["cu_in_rate"], "cu_outflow_rate [1/s]": b["cu_out_rate"],
             "cu_inflow_formula_deviation [-]": (
                 abs(b["cu_in_rate_formula"] - b["cu_in_rate"])
@@ -301,6 +302,9 @@ class ExchangeSplitting:
             "cd_balance_error [-]": abs(cd_lost - cd_out) / cd_scale,
             "time_step [s]": self.dt, "ion_newton_iterations [-]": self.last_iterations,
         }
+        if self.module.anode is not None:
+            row["anode_overpotential [V]"] = (row["anode_drop [V]"]
+                                              - self.module.anode.equilibrium_voltage)
         for z in self.stations:
             row[f"shell_thickness_z{z / MESH_UNIT:g}nm [nm]"] = self._shell(self.X, z)
         return row

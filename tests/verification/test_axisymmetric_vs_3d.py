@@ -29,6 +29,7 @@ def _run(tmp_path, dimension: str, sizes: tuple[str, str, str], degree: int) -> 
     data["solver"] = {"element_degree": degree, "max_bias_step": "1 V"}
     data["outputs"] = {"fields": False, "plots": False}
     data["exchange"] = {"enabled": False}  # a steady electro-thermal cross-check
+    data["electrical"] = {"wire_model": "ohmic"}  # of the ohmic device (sigma given)
     case = validate_case(data)
     return Simulation(case, tmp_path / dimension, log=None).run().final
 
