@@ -4,6 +4,7 @@
     .venv/bin/python docs/figures/make_exchange_figures.py [--reuse]
 
 Runs go to results/validation/<case>; ``--reuse`` skips a run whose results.json says complete.
+A run that stops (a solver failure) keeps its rows so far; the table says where and why.
 Writes docs/figures/exchange_*.png and docs/figures/exchange_summary.csv, and prints the table.
 """
 
@@ -25,8 +26,13 @@ CASES = ["zhang2017_1V", "zhang2017_0p5V", "zhang2017_ladder", "zhang2017_1V_rev
          "zhang2017_1V_anode_Pt"]
 
 
+WALL: dict[str, float] = {}
+STOPPED: dict[str, str] = {}
+
+
 def run(name: str, reuse: bool) -> list[dict[str, float]]:
     from ecx_device.case import load_case
+    from ecx_device.errors import SolverError
     from ecx_device.outputs.quantities import read_series
     from ecx_device.runs.simulation import Simulation
 
@@ -34,9 +40,14 @@ def run(name: str, reuse: bool) -> list[dict[str, float]]:
     done = out / "results.json"
     if not (reuse and done.exists() and json.loads(done.read_text()).get("complete")):
         t0 = time.perf_counter()
-        Simulation(load_case(ROOT / "cases" / f"{name}.yaml"), out, overwrite=True,
-                   log=None).run()
-        print(f"{name}: ran in {time.perf_counter() - t0:.1f} s")
+        try:
+            Simulation(load_case(ROOT / "cases" / f"{name}.yaml"), out, overwrite=True,
+                       log=None).run()
+        except SolverError as err:
+            STOPPED[name] = str(err)
+        WALL[name] = time.perf_counter() - t0
+        print(f"{name}: ran in {WALL[name]:.1f} s" + (f" (stopped: {STOPPED[name]})"
+                                                        if name in STOPPED else ""))
     return read_series(out / "timeseries.csv")
 
 
@@ -61,15 +72,20 @@ def main() -> None:
         last = rows[-1]
         summary.append({
             "case": name, "time [s]": last["time [s]"], "bias [V]": last["bias [V]"],
-            "current [A]": last["current [A]"], "wire_T_max [K]": last["wire_T_max [K]"],
+            "current start [A]": rows[1]["cathode_current [A]"],
+            "current [A]": last["cathode_current [A]"], "wire_T_max [K]": last["wire_T_max [K]"],
             "T_max position [nm]": last["wire_T_max_axial_position [nm]"],
             "cu_in_total [atoms]": last["cu_in_total [-]"],
             "exchanged_volume [nm^3]": last["exchanged_volume [nm^3]"],
             "exchanged_fraction [-]": last["exchanged_fraction [-]"],
             "front_position [nm]": last["front_position [nm]"],
             "cd_sublimated+kicked [atoms]": last["cd_lost [-]"],
+            "anode_drop [V]": last.get("anode_drop [V]", float("nan")),
+            "anode_overpotential [V]": last.get("anode_overpotential [V]", float("nan")),
             "max cu_balance_error [-]": max(r["cu_balance_error [-]"] for r in rows),
-            "steps": len(rows) - 1})
+            "max cd_balance_error [-]": max(r["cd_balance_error [-]"] for r in rows),
+            "steps": len(rows) - 1, "wall [s]": WALL.get(name, float("nan")),
+            "stopped": STOPPED.get(name, "")})
     with (FIG / "exchange_summary.csv").open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(summary[0]))
         w.writeheader()

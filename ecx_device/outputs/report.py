@@ -363,7 +363,7 @@ def _case_section(run: _Run) -> str:
     ex = case.get("exchange") or {}
     switches.append(["exchange.enabled", _num(ex.get("enabled"))])
     if ex.get("enabled"):
-        for k in ("anode", "cu_source", "sublimation", "standard_potentials", "iv_at_snapshots"):
+        for k in ("anode", "cu_source", "sublimation", "anode_equilibrium", "iv_at_snapshots"):
             switches.append([f"exchange.{k}", _num(ex.get(k))])
         switches.append(["exchange.snapshot_times [s]",
                          ", ".join(_num(t) for t in ex.get("snapshot_times") or []) or "none"])

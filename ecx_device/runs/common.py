@@ -18,6 +18,7 @@ from ecx_device.case.schema import Case
 from ecx_device.device.from_case import WIRE_EXCHANGED, region_materials
 from ecx_device.errors import CaseError
 from ecx_device.materials.database import references
+from ecx_device.models import choose
 from ecx_device.outputs.quantities import write_json
 from ecx_device.runs import checkpoint
 
@@ -131,7 +132,7 @@ class RunFolder:
                     **case.model_dump(mode="json", by_alias=True)}
         (self.out / "case.resolved.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
         mats = region_materials(case)
-        if case.composition.shape == "none" and not case.exchange.enabled:
+        if not choose(case).composition:
             mats.pop(WIRE_EXCHANGED)
         keys = sorted({k for m in mats.values() for k in m.sources()})
         refs = references()

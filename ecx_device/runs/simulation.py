@@ -13,7 +13,7 @@ from ecx_device.case.schema import Case, CompositionSpec, ExchangeSpec
 from ecx_device.device.from_case import device_geometry
 from ecx_device.errors import Interrupted
 from ecx_device.fem import MPI
-from ecx_device.models import DeviceModel, anode_kinetics, build_model
+from ecx_device.models import DeviceModel, anode_kinetics, build_model, choose
 from ecx_device.outputs.fields import FieldWriter, FieldWriters
 from ecx_device.outputs.quantities import SeriesWriter, read_series
 from ecx_device.outputs.snapshots import snapshot_table, write_snapshot
@@ -56,7 +56,7 @@ class Simulation:
         self.mesh_scale = self.case.smoke.mesh_scale if smoke else 1.0
         # a bad geometry or anode stops before any folder is made
         device_geometry(self.case, self.mesh_scale)
-        if self.case.exchange.enabled:
+        if choose(self.case).exchange:
             anode_kinetics(self.case)
         self.out = Path(out_dir or case.outputs.directory or Path("results") / case.name)
         self.folder = RunFolder(self.case, self.out, comm, smoke=smoke, restart=restart,
@@ -217,14 +217,13 @@ class Simulation:
 
     def stage_iv_sweeps(self, times: list[float]) -> None:
         """I-V sweeps at the frozen composition of each snapshot (``exchange.iv_at_snapshots``):
-        the case with ``composition.file`` = the snapshot table, no exchange and the
-        drift-diffusion wire, swept as ``ecx-device iv`` does, into ``<run>/iv_t<t>s/``: the
-        stage curves of one run."""
+        the case with ``composition.file`` = the snapshot table and no exchange, swept as
+        ``ecx-device iv`` does, into ``<run>/iv_t<t>s/``: the stage curves of one run, on the
+        run's own electrical model."""
         case = self.case
         for t in times:
             stage = case.model_copy(update={
                 "name": f"{case.name}_t{t:.6g}s",
-                "electrical": case.electrical.model_copy(update={"wire_model": "drift_diffusion"}),
                 "composition": CompositionSpec(shape="file", file=str(snapshot_table(self.out, t))),
                 "exchange": ExchangeSpec()})
             self.log(f"I-V sweep at the composition of t = {t:.6g} s")
