@@ -24,7 +24,9 @@ path, so Cu+ moves fast where sublimation has emptied sites. D_v = D_v(T, X).
 Boundary fluxes (number per m^2 and second, divided by N in the weak form):
 
 - anode interface: Butler-Volmer dissolution M -> M^z+ + z e-,
-  J = (j0(T)/q) [(1 - c/c_lim) exp(a z eta/V_T) - (c/c_lim) exp(-(1-a) z eta/V_T)],
+  J = (A - C) / (1 + (A + C)/J_lim),  A = (j0(T)/q) (1 - c/c_lim) exp(a z eta/V_T),
+  C = (j0(T)/q) (c/c_lim) exp(-(1-a) z eta/V_T), bounded by the uptake limit J_lim, the ion's
+  hop rate into the first interstitial layer (:func:`butler_volmer`),
   eta = (V_m - phi_n) - E_eq: the local drop across the interface (the metal's potential V_m
   against the electron quasi-Fermi potential phi_n of the wire there) less its equilibrium value
   E_eq, the exchange reaction's Delta G_r / (2F) per S atom (docs/model.md 8.2). A metal that is
@@ -60,6 +62,44 @@ from ecx_device.materials.properties import MIXING_RULES, UflOps, mix
 from ecx_device.physics.base import Context
 from ecx_device.units import AVOGADRO, BOLTZMANN, ELEMENTARY_CHARGE
 
+#: Distance of one ion hop between interstitial sites (m), as the Mott-Gurney / ECM models use
+#: (parameters.md section 7: 0.2-0.5 nm; an estimate).
+HOP_DISTANCE = 0.3e-9
+
+#: Bound F of the reduced overpotential in the Butler-Volmer exponentials, |f| <= F: beyond it
+#: (eta > 15 V for z = 1 at 300 K) the flux is saturated anyway, and exp(F) stays far from
+#: overflow (-).
+MAX_REDUCED_OVERPOTENTIAL = 600.0
+
+
+def butler_volmer(theta, f, rate, limit, alpha: float, ops):
+    """Net dissolution flux of a site-blocking Butler-Volmer interface that saturates at the
+    uptake limit (units of ``rate`` and ``limit``, e.g. m/s per S site):
+
+        A = rate (1 - theta) e^(alpha f_b),   C = rate theta e^(-(1 - alpha) f_b),
+        J = (A - C) / (1 + (A + C) / limit),   f_b = min(max(f, -F), F),
+
+    theta the occupancy of the interface (c / c_lim), f = z eta / V_T the reduced overpotential.
+    Near equilibrium (A + C << limit) this is Butler-Volmer; for |f| large it tends to +-limit
+    (the wire cannot take up ions faster than they hop in), and J = 0 exactly where A = C
+    (detailed balance). Nothing overflows for any f (F = MAX_REDUCED_OVERPOTENTIAL).
+
+    Args:
+        theta: Occupancy (-).
+        f: Reduced overpotential z eta / V_T (-).
+        rate: Exchange rate j0 / q (per the caller's normalisation).
+        limit: Uptake limit (same units as ``rate``).
+        alpha: Anodic transfer coefficient (-).
+        ops: ``numpy`` or ``ufl``.
+    """
+    bound = MAX_REDUCED_OVERPOTENTIAL
+    fb = ops.minimum(ops.maximum(f, -bound), bound) if ops is not ufl else \
+        ufl.min_value(ufl.max_value(f, -bound), bound)
+    anodic = rate * (1.0 - theta) * ops.exp(alpha * fb)
+    cathodic = rate * theta * ops.exp(-(1.0 - alpha) * fb)
+    return (anodic - cathodic) / (1.0 + (anodic + cathodic) / limit)
+
+
 def _plus(x):
     """max(x, 0) as UFL."""
     return 0.5 * (x + abs(x))
@@ -91,7 +131,7 @@ class CuSupply:
     J = k_s N (c_s - c), c_s = c_lim exp(-E_form/kT), k_s = a nu0 exp(-E_hop/kT) [m/s]."""
 
     facet_group: str
-    hop_distance: float = 0.3e-9  # m
+    hop_distance: float = 0.3e-9  # m (HOP_DISTANCE)
 
 
 class CationExchange:
@@ -168,18 +208,25 @@ class CationExchange:
         return ctx.constants["bias"] - ctx.fields["phi_n"] - self.anode.equilibrium_voltage
 
     def anode_flux(self, ctx: Context, c):
-        """Butler-Volmer Cu+ flux into the wire per S site (m/s)."""
+        """Butler-Volmer flux of the dissolving ion into the wire per S site (m/s), bounded by
+        the ion's hop rate into the wire (:func:`butler_volmer`)."""
         if self.anode is None:
             return 0.0
         a = self.anode
         T = ctx.temperature()
         vt = BOLTZMANN * T / ELEMENTARY_CHARGE
         j0 = a.exchange_current(T, UflOps)
-        f = a.charge_number * self.overpotential(ctx) / vt
-        theta = c / self._prop(ctx, "cu_solubility_limit")
-        anodic = (1.0 - theta) * ufl.exp(a.transfer_coefficient * f)
-        cathodic = theta * ufl.exp(-(1.0 - a.transfer_coefficient) * f)
-        return j0 / (ELEMENTARY_CHARGE * self.N) * (anodic - cathodic)
+        c_lim = self._prop(ctx, "cu_solubility_limit")
+        return butler_volmer(c / c_lim, a.charge_number * self.overpotential(ctx) / vt,
+                             j0 / (ELEMENTARY_CHARGE * self.N),
+                             self.uptake_limit(ctx) / self.N, a.transfer_coefficient, ufl)
+
+    def uptake_limit(self, ctx: Context):
+        """Largest dissolution flux the wire can take up (atoms/(m^2 s)): every interstitial
+        site of the first layer at the interface (c_lim N a per m^2, a the hop distance) filled
+        at the ion's hop rate nu0 exp(-E_hop / k T)."""
+        return (self._prop(ctx, "cu_solubility_limit") * self.N * HOP_DISTANCE
+                * self._arrhenius(ctx, "interstitial_hop_barrier"))
 
     def cathode_flux(self, ctx: Context, c):
         """Cu+ reduced at the inert electrode, per S site (m/s, out of the wire)."""
