@@ -53,7 +53,12 @@ from ecx_device.solvers.splitting import ExchangeSplitting, FieldLink, StepLimit
 #: ~1e-35 for a trickle of Cu), so PETSc's absolute test would stop it at once: off here, and
 #: convergence judged on the residual (an ion step has no Dirichlet jump, and its unknowns can be
 #: tiny, c ~ 1e-9, so a relative update test stops too early).
-ION_PETSC_OPTIONS = {"snes_rtol": 1e-11, "snes_atol": 0.0, "snes_stol": 1e-14}
+ION_PETSC_OPTIONS = {"snes_rtol": 1e-11, "snes_atol": 0.0, "snes_stol": 1e-14,
+                     "snes_linesearch_type": "bt"}
+
+#: Bounds of the ion unknowns (per S site): the ion step is solved as a variational inequality,
+#: so no iterate has a negative concentration or a fraction outside [0, 1] (docs/model.md 8.3).
+ION_BOUNDS = {"c": (0.0, None), "v": (0.0, 1.0), "X": (0.0, 1.0)}
 
 
 @dataclass(frozen=True)
@@ -392,7 +397,8 @@ def _splitting(case: Case, electrical: Problem, ictx: Context, materials, link: 
         sublimation=spec.sublimation)
     ions = CoupledProblem(ictx, [module], degree=1, tolerance=1e-15,
                           max_iterations=s.newton_max_iterations,
-                          petsc_options={**ION_PETSC_OPTIONS, **s.petsc_options})
+                          petsc_options={**ION_PETSC_OPTIONS, **s.petsc_options},
+                          bounds=ION_BOUNDS)
     initial_X(ions.u["X"])  # the prescribed composition, if any, is the initial X
     limits = StepLimits(max_fraction_change=spec.max_fraction_change,
                         max_temperature_change=spec.max_temperature_change,

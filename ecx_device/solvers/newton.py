@@ -68,10 +68,14 @@ class CoupledProblem:
         tolerance: Newton stops when the update is below ``tolerance`` times the solution norm.
         max_iterations: Newton iteration limit.
         petsc_options: Extra PETSc options (override the defaults).
+        bounds: Unknown name -> (lower, upper) bound (None: unbounded): the solve becomes a
+            variational inequality (PETSc's reduced-space Newton, ``vinewtonrsls``), so an
+            iterate never leaves the bounds (e.g. concentrations that cannot go negative).
     """
 
     def __init__(self, ctx: Context, modules: list, degree: int = 2, tolerance: float = 1e-11,
-                 max_iterations: int = 40, petsc_options: dict | None = None):
+                 max_iterations: int = 40, petsc_options: dict | None = None,
+                 bounds: dict[str, tuple[float | None, float | None]] | None = None):
         self.ctx, self.modules = ctx, modules
         mesh = ctx.domain.mesh
         self.names = list(dict.fromkeys(n for m in modules for n in m.unknowns))
@@ -102,9 +106,31 @@ class CoupledProblem:
         u = [self.u[n] for n in self.names]
         if len(F) == 1:  # a one-block "block" system is not supported; pass the plain form
             F, u = F[0], u[0]
+        if bounds:
+            options["snes_type"] = "vinewtonrsls"
         self.problem = dolfinx.fem.petsc.NonlinearProblem(
             F, u, bcs=self.bcs,
             petsc_options_prefix=f"ecx_{next(_prefix_counter)}_", petsc_options=options)
+        if bounds:
+            self._set_bounds(bounds)
+
+    def _set_bounds(self, bounds: dict) -> None:
+        """Lower and upper bound vectors of the variational inequality (``bounds`` argument)."""
+        big = np.finfo(float).max / 10
+        lo, hi = [], []
+        for n in self.names:
+            low, high = bounds.get(n, (None, None))
+            for values, limit, default in ((lo, low, -big), (hi, high, big)):
+                f = dolfinx.fem.Function(self.spaces[n])
+                f.x.array[:] = default if limit is None else limit
+                values.append(f)
+        vectors = []
+        for functions in (lo, hi):
+            vec = self.problem.x.duplicate()
+            dolfinx.fem.petsc.assign(functions if len(functions) > 1 else functions[0], vec)
+            vectors.append(vec)
+        self._bound_vectors = vectors  # PETSc keeps a reference; so does this object
+        self.problem.solver.setVariableBounds(*vectors)
 
     def _dirichlet(self) -> list:
         d = self.ctx.domain
@@ -162,6 +188,8 @@ class CoupledProblem:
         collector, ranks may reach it at different moments (with two problems in one run, one
         rank hung at exit waiting for the other)."""
         p = self.problem
+        for vec in getattr(self, "_bound_vectors", []):
+            vec.destroy()
         for attr in ("_snes", "_A", "_b", "_x", "_P_mat"):
             obj = getattr(p, attr, None)
             if obj is not None:

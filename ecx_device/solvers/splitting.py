@@ -6,12 +6,19 @@ ions move in ms to s. One step of length dt therefore
 
 1. advances Cu+, vacancies and X on the wire by backward Euler with the electro-thermal fields of
    the last solve frozen (potential, electron quasi-Fermi potential, temperature, bias);
-2. rejects the step when Newton fails, a fraction leaves its range, or X moved by more than
-   ``max_fraction_change`` anywhere;
-3. re-solves the electro-thermal problem at the step's end bias when the bias changed or X moved by
-   more than ``resolve_fraction`` since the last solve, and rejects the step when that moved the
-   wire temperature by more than ``max_temperature_change`` (the coupling then needs a shorter
-   step).
+2. rejects the step when Newton fails, or X or the ions' charge per site, z c - 2 v, changed by
+   more than ``max_fraction_change`` anywhere;
+3. re-solves the electro-thermal problem at the step's end bias when the bias changed, X moved by
+   more than ``resolve_fraction`` or the ions' charge per site by more than ``resolve_charge``
+   since the last solve (the ions are part of Poisson's space charge), and rejects the step when
+   that moved the wire temperature by more than ``max_temperature_change`` (the coupling then
+   needs a shorter step).
+
+The ions move in the field of the last electro-thermal solve; between solves their own charge does
+not act on them. Limiting the charge an ion step may move (2) and re-solving after any change of
+the charge that Poisson can see (3) keeps that explicit coupling stable: without them, ions in a
+fast conductor (a Li anode feeding Cu2S-like paths) piled up in a frozen potential well to tens
+per S site.
 
 The electro-thermal problem may be any :class:`~ecx_device.solvers.problem.Problem` (Newton on an
 ohmic device, the self-heated drift-diffusion wire, ...): it meets the ions only through a
@@ -83,6 +90,8 @@ class StepLimits:
         max_fraction_change: Largest change of X anywhere in one step (-).
         max_temperature_change: Largest change of the wire temperature by the re-solve (K).
         resolve_fraction: Re-solve the electro-thermal state when X moved by more than this (-).
+        resolve_charge: ... or the ions' charge per S site, z c - 2 v, by more than this (-;
+            1e-5 of the S sites is ~0.4 N_D of the CdS wire).
         max_bias_step, min_bias_step: Of the bias continuation of the re-solve (V).
         max_temperature: Temperatures above this (K) reject a re-solve.
     """
@@ -90,6 +99,7 @@ class StepLimits:
     max_fraction_change: float = 0.1
     max_temperature_change: float = 25.0
     resolve_fraction: float = 0.02
+    resolve_charge: float = 1e-5
     max_bias_step: float = 0.25
     min_bias_step: float = 1e-3
     max_temperature: float = 2500.0
@@ -127,6 +137,13 @@ class ExchangeSplitting:
         # so the electro-thermal state stays consistent with what it was solved with
         self.X_solved = self.X.copy()
         self.X_solved.name = "X_solved"
+        anode = self.module.anode
+        self._z = anode.charge_number if anode is not None else 1
+        # the ions' charge of the last electro-thermal solve, a Function so that it is restored
+        # and checkpointed with the state it belongs to
+        self.charge_solved = self.X.copy()
+        self.charge_solved.name = "charge_solved"
+        self.charge_solved.x.array[:] = self._charge()
         self._bias_solved: float | None = None
         self._rates: dict[str, float] = {}
         self.last_iterations = 0
@@ -136,7 +153,8 @@ class ExchangeSplitting:
     def u(self) -> dict:
         """Every Function of the state, keyed ``et.<name>`` / ``ion.<name>`` (checkpoints)."""
         return {**{f"et.{k}": f for k, f in self.electrical.u.items()},
-                **{f"ion.{k}": f for k, f in self.ions.u.items()}, "aux.X_solved": self.X_solved}
+                **{f"ion.{k}": f for k, f in self.ions.u.items()}, "aux.X_solved": self.X_solved,
+                "aux.charge_solved": self.charge_solved}
 
     def state(self) -> dict[str, np.ndarray]:
         """Copy of every array of the state."""
@@ -173,14 +191,15 @@ class ExchangeSplitting:
         Raises:
             SolverError: the bias continuation could not reach ``bias``.
         """
-        comm = self.ctx.domain.mesh.comm
-        moved = comm.allreduce(float(np.max(np.abs(self.X.x.array - self.X_solved.x.array),
-                                            initial=0.0)), op=MPI.MAX)
-        if not force and self._bias_solved == bias and moved <= self.limits.resolve_fraction:
+        moved = self._largest(self.X.x.array - self.X_solved.x.array)
+        charged = self._largest(self._charge() - self.charge_solved.x.array)
+        lim = self.limits
+        if not force and self._bias_solved == bias and moved <= lim.resolve_fraction \
+                and charged <= lim.resolve_charge:
             return False
         self.X_solved.x.array[:] = self.X.x.array
+        self.charge_solved.x.array[:] = self._charge()
         self.link.push(self.X_solved, self.ions.u["c"], self.ions.u["v"])
-        lim = self.limits
         continue_bias(self.electrical, bias, max_step=lim.max_bias_step,
                       min_step=lim.min_bias_step, bounds={"T": (0.0, lim.max_temperature)})
         self.link.pull()
@@ -241,13 +260,25 @@ class ExchangeSplitting:
     def _too_fast(self) -> str:
         change = self.max_change()
         limit = self.limits.max_fraction_change
-        return f"X changed by {change:.3g} > {limit:g}" if change > limit else ""
+        return (f"X or the ions' charge changed by {change:.3g} per site > {limit:g}"
+                if change > limit else "")
+
+    def _charge(self, u: dict | None = None) -> np.ndarray:
+        """The ions' charge per S site, z c - 2 v, of ``u`` (default the current state) (-)."""
+        u = u or self.ions.u
+        return self._z * u["c"].x.array - 2.0 * u["v"].x.array
+
+    def _largest(self, values: np.ndarray) -> float:
+        """max |values| over every rank."""
+        comm = self.ctx.domain.mesh.comm
+        return comm.allreduce(float(np.max(np.abs(values), initial=0.0)), op=MPI.MAX)
 
     def max_change(self) -> float:
-        """Largest |X - X_previous| of the current step (-)."""
-        comm = self.ctx.domain.mesh.comm
-        dX = np.abs(self.X.x.array - self.module.previous["X"].x.array)
-        return comm.allreduce(float(dX.max(initial=0.0)), op=MPI.MAX)
+        """Largest change of X or of the ions' charge per site, z c - 2 v, in the current step
+        (-)."""
+        previous = self.module.previous
+        return max(self._largest(self.X.x.array - previous["X"].x.array),
+                   self._largest(self._charge() - self._charge(previous)))
 
     def accept(self) -> None:
         """Make the solved step the new start: integrate the step's boundary transfers."""
