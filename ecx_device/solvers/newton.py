@@ -14,6 +14,7 @@ import numpy as np
 
 from ecx_device.fem import MPI, PETSc, dolfinx, ufl
 from ecx_device.physics.base import Context, call_hook
+from ecx_device.solvers.assembled_terms import TermAssembly
 from ecx_device.solvers.problem import NewtonResult
 
 #: Default SNES/KSP options; ``solver.petsc_options`` in a case overrides entries.
@@ -105,12 +106,18 @@ class CoupledProblem:
         self.problem = dolfinx.fem.petsc.NonlinearProblem(
             F, u, bcs=self.bcs,
             petsc_options_prefix=f"ecx_{next(_prefix_counter)}_", petsc_options=options)
+        # hook: residual/Jacobian terms a module assembles itself, outside UFL (e.g. edge fluxes;
+        # solvers/assembled_terms.py says what the object offers)
+        terms = [t for m in modules if (t := call_hook(m, "assembled_terms", ctx)) is not None]
+        self._terms = (TermAssembly(self.problem, self.names, [self.u[n] for n in self.names],
+                                    self._field_bcs, terms) if terms else None)
 
     def _dirichlet(self) -> list:
         d = self.ctx.domain
         fdim = d.mesh.topology.dim - 1
         bcs = []
         self._bc_dofs: dict[str, list[np.ndarray]] = {n: [] for n in self.names}
+        self._field_bcs: dict[str, list] = {n: [] for n in self.names}
         for m in self.modules:
             for spec in call_hook(m, "dirichlet", self.ctx, default=[]):
                 V = self.spaces[spec.field]
@@ -118,6 +125,7 @@ class CoupledProblem:
                                                            d.facet_entities(spec.facet_group))
                 bcs.append(dolfinx.fem.dirichletbc(spec.value, dofs, V))
                 self._bc_dofs[spec.field].append(dofs)
+                self._field_bcs[spec.field].append(bcs[-1])
         return bcs
 
     def set_initial_guess(self) -> None:
@@ -162,6 +170,8 @@ class CoupledProblem:
         collector, ranks may reach it at different moments (with two problems in one run, one
         rank hung at exit waiting for the other)."""
         p = self.problem
+        if self._terms is not None:
+            self._terms.destroy()
         for attr in ("_snes", "_A", "_b", "_x", "_P_mat"):
             obj = getattr(p, attr, None)
             if obj is not None:
@@ -180,9 +190,11 @@ class CoupledProblem:
             self._residual_forms = {n: dolfinx.fem.form(self._residual_ufl[n])
                                     for n in self.names}
         comm = self.ctx.domain.mesh.comm
+        vecs = {n: dolfinx.fem.assemble_vector(form) for n, form in self._residual_forms.items()}
+        if self._terms is not None:
+            self._terms.add_residual({n: v.array for n, v in vecs.items()})
         norms = {}
-        for n, form in self._residual_forms.items():
-            vec = dolfinx.fem.assemble_vector(form)
+        for n, vec in vecs.items():
             vec.scatter_reverse(dolfinx.la.InsertMode.add)
             owned = vec.index_map.size_local * vec.block_size
             arr = vec.array[:owned].copy()
