@@ -120,7 +120,7 @@ class EdgeMesh:
                                or [np.zeros(0, np.int32)])
         cells = np.unique(cells[cells < owned]).astype(np.int32)
         dofs = V.dofmap.list[cells]
-        x = mesh.geometry.x[mesh.geometry.dofmap[cells]][:, :, :mesh.geometry.dim] * MESH_UNIT
+        x = mesh.geometry.x[mesh.geometry.dofmaps[0][cells]][:, :, :mesh.geometry.dim] * MESH_UNIT
         grads, measure = _barycentric(x, tdim, domain)
         pairs = [(a, b) for a in range(tdim + 1) for b in range(a + 1, tdim + 1)]
         a, b = np.array(pairs).T

@@ -80,13 +80,16 @@ class CellHeat:
         w = ufl.TestFunction(W0)
         q = quadrature_degree(f["phi_n"])
         form = 0
+        self._ctx = wire_ctx
+        # modules whose heat is not a UFL density (fitted edge fluxes): their own cell sums
+        self._cellwise = [m for m in modules if hasattr(m, "cell_heat")]
         for m in modules:
             if isinstance(m, DriftDiffusion):
                 form += with_quadrature(d.volume(m.heat_density(wire_ctx, f) * w, *m.regions), q)
             elif isinstance(m, SchottkyContact):
                 form += with_quadrature(d.surface(m.interface_heat(wire_ctx, f) * w,
                                                   m.facet_group), q)
-        self._form = dolfinx.fem.form(form)
+        self._form = dolfinx.fem.form(form) if not isinstance(form, int) else None
         volume = dolfinx.fem.assemble_vector(dolfinx.fem.form(d.volume(w, Region.WIRE)))
         volume.scatter_reverse(dolfinx.la.InsertMode.add)
         self._volume = volume.array.copy()
@@ -96,10 +99,18 @@ class CellHeat:
 
     def update(self) -> None:
         """Assemble the heat of the current carrier state and hand it to the device mesh."""
-        vec = dolfinx.fem.assemble_vector(self._form)
-        vec.scatter_reverse(dolfinx.la.InsertMode.add)
-        n = self._wire.function_space.dofmap.index_map.size_local
-        self._wire.x.array[:n] = vec.array[:n] / self._volume[:n]
+        W0 = self._wire.function_space
+        if self._form is not None:
+            vec = dolfinx.fem.assemble_vector(self._form)
+            vec.scatter_reverse(dolfinx.la.InsertMode.add)
+            heat = vec.array.copy()
+        else:
+            heat = np.zeros_like(self._volume)
+        f = self._ctx.fields
+        for m in self._cellwise:  # per local cell, owned cells (a DG0 dof is not a cell index)
+            heat[W0.dofmap.list[:, 0]] += m.cell_heat(self._ctx, f["phi_n"], f["phi_p"])
+        n = W0.dofmap.index_map.size_local
+        self._wire.x.array[:n] = heat[:n] / self._volume[:n]
         self._wire.x.scatter_forward()
         self._cells.to_parent(self._wire, self.density)
 
