@@ -184,23 +184,9 @@ RADIUS_NM, LENGTH_NM = 20.0, 1000.0
 def _cylinder(nz: int) -> Domain:
     """Axisymmetric r-z rectangle, 2 cells across the radius: cu_sink at z = 0, w_sink at
     z = L, the mantle and the axis insulating."""
-    comm = MPI.COMM_WORLD
-    mesh = dolfinx.mesh.create_rectangle(comm, [[0.0, 0.0], [RADIUS_NM, LENGTH_NM]], [2, nz])
-    fdim = mesh.topology.dim - 1
-    mesh.topology.create_connectivity(fdim, fdim + 1)
-    bottom = dolfinx.mesh.locate_entities_boundary(mesh, fdim, lambda x: np.isclose(x[1], 0.0))
-    top = dolfinx.mesh.locate_entities_boundary(mesh, fdim,
-                                                lambda x: np.isclose(x[1], LENGTH_NM))
-    facets = np.concatenate([bottom, top]).astype(np.int32)
-    values = np.concatenate([np.full(len(bottom), 1), np.full(len(top), 2)]).astype(np.int32)
-    order = np.argsort(facets)
-    ftags = dolfinx.mesh.meshtags(mesh, fdim, facets[order], values[order])
-    imap = mesh.topology.index_map(fdim + 1)
-    n = imap.size_local + imap.num_ghosts
-    ctags = dolfinx.mesh.meshtags(mesh, fdim + 1, np.arange(n, dtype=np.int32),
-                                  np.ones(n, dtype=np.int32))
-    return Domain(mesh, ctags, ftags, {Region.WIRE: 1}, {Facet.CU_SINK: 1, Facet.W_SINK: 2},
-                  "axisymmetric", wire_diameter=2 * RADIUS_NM * 1e-9)
+    mesh = dolfinx.mesh.create_rectangle(MPI.COMM_WORLD, [[0.0, 0.0], [RADIUS_NM, LENGTH_NM]],
+                                         [2, nz])
+    return _tagged(mesh, LENGTH_NM, "axisymmetric")
 
 
 def _heavy_diode() -> SemiconductorParameters:
@@ -255,3 +241,103 @@ def test_axisymmetric_diode_monotone_and_converging():
     assert np.all(changes[1:] < changes[:-1])
     assert changes[-1] / abs(currents[-1]) < 5e-3
     assert min(rates) > 1.4  # second order asymptotically (measured 2.12, 1.69)
+
+
+# -- patch test: a uniform resistor is exact on intervals, axisymmetric triangles, tetrahedra ------
+def _bar(dimension: str, n: int) -> Domain:
+    """A bar along the last axis (100 nm long, 20 nm wide): cu_sink at 0, w_sink at the end."""
+    if dimension == "axisymmetric":
+        return _cylinder_of(n, 20.0, 100.0)
+    if dimension == "1d":
+        return box_domain(n, "1d", 100.0)
+    comm = MPI.COMM_WORLD
+    mesh = dolfinx.mesh.create_box(comm, [[0.0, 0.0, 0.0], [20.0, 20.0, 100.0]], [2, 2, n])
+    return _tagged(mesh, 100.0, "3d")
+
+
+def _tagged(mesh, length: float, dimension: str) -> Domain:
+    fdim = mesh.topology.dim - 1
+    ax = mesh.geometry.dim - 1
+    mesh.topology.create_connectivity(fdim, fdim + 1)
+    ends = [dolfinx.mesh.locate_entities_boundary(mesh, fdim, lambda x, z=z: np.isclose(x[ax], z))
+            for z in (0.0, length)]
+    facets = np.concatenate(ends).astype(np.int32)
+    values = np.concatenate([np.full(len(ends[0]), 1), np.full(len(ends[1]), 2)]).astype(np.int32)
+    order = np.argsort(facets)
+    ftags = dolfinx.mesh.meshtags(mesh, fdim, facets[order], values[order])
+    imap = mesh.topology.index_map(fdim + 1)
+    n = imap.size_local + imap.num_ghosts
+    ctags = dolfinx.mesh.meshtags(mesh, fdim + 1, np.arange(n, dtype=np.int32),
+                                  np.ones(n, dtype=np.int32))
+    return Domain(mesh, ctags, ftags, {Region.WIRE: 1}, {Facet.CU_SINK: 1, Facet.W_SINK: 2},
+                  dimension, wire_diameter=40e-9)
+
+
+def _cylinder_of(nz: int, radius: float, length: float) -> Domain:
+    mesh = dolfinx.mesh.create_rectangle(MPI.COMM_WORLD, [[0.0, 0.0], [radius, length]],
+                                         [2, nz], diagonal=dolfinx.mesh.DiagonalType.crossed)
+    return _tagged(mesh, length, "axisymmetric")
+
+
+@pytest.mark.parametrize("dimension", ["1d", "axisymmetric", "3d"])
+def test_uniform_resistor_is_exact(dimension):
+    """Linear potentials with a uniform density are an exact discrete solution of the fitted
+    scheme (the edge flux is exact for them), so the current is q (mu_n n + mu_p p) A V / L to
+    round-off on any mesh, if the edge weights of each cell shape and measure are right; also,
+    the cell heat tested with zeta = phi + a, a = 1 - z/L, exceeds that with zeta = phi by the
+    anode current (the discrete residual tested with a)."""
+    d = _bar(dimension, 8)
+    par = SemiconductorParameters(eps_r=11.7, mu_n=MU_N, mu_p=MU_P, tau_n=1e-7, tau_p=1e-7,
+                                  n_i=N_I, donors=N_D)
+    ctx = Context.create(d, {})
+    dd = FittedDriftDiffusion(par)
+    modules = [Poisson(par, lumped=True), dd, OhmicContact(par, Facet.CU_SINK),
+               OhmicContact(par, Facet.W_SINK)]
+    prob = CoupledProblem(ctx, modules, degree=1, petsc_options=SOLVER)
+    V = 0.05
+    continue_bias(prob, V, max_step=0.05, min_step=1e-3)
+    q = prob.quantities()
+    area = {"1d": d.wire_area, "axisymmetric": math.pi * (20e-9) ** 2, "3d": (20e-9) ** 2}
+    p = N_I**2 / N_D
+    exact = Q * (MU_N * N_D + MU_P * p) * area[dimension] * V / 100e-9
+    print(f"\n{dimension}: I = {q['current [A]']:.12e} A, exact {exact:.12e} A")
+    assert q["current [A]"] == pytest.approx(exact, rel=1e-9)
+    assert q["cathode_current [A]"] == pytest.approx(exact, rel=1e-9)
+    a = 1 - ufl.SpatialCoordinate(d.mesh)[d.gdim - 1] / 100.0
+    f = ctx.fields
+    comm = d.mesh.comm
+    shifted = comm.allreduce(dd.cell_heat(ctx, f["phi_n"] + a, f["phi_p"] + a).sum())
+    base = comm.allreduce(dd.cell_heat(ctx, f["phi_n"], f["phi_p"]).sum())
+    assert base == pytest.approx(V * exact, rel=1e-9)
+    assert shifted - base == pytest.approx(q["current [A]"], rel=1e-9)
+
+
+def test_energy_balance_self_heated_schottky_diode():
+    """The self-heated silicon Schottky diode of test_self_heating.py with the fitted fluxes:
+    carrier heat (cell sums of the tested edge fluxes plus lumped recombination) plus the
+    contact heat equals V I to round-off, and the heat equation receives all of it."""
+    from test_self_heating import T0, _schottky_contacts, _schottky_params, _wire_temperature
+
+    from conftest import constant_material
+    from ecx_device.solvers.fixed_point import SelfHeatingProblem
+
+    device = box_domain(200, "1d", 1000.0)
+    wire, cells = device.restrict(Region.WIRE)
+    ctx = Context.create(wire, {})
+    ctx.fields["T"] = _wire_temperature(wire)
+    par = _schottky_params(ctx.fields["T"])
+    modules = [Poisson(par, lumped=True), FittedDriftDiffusion(par), *_schottky_contacts(par)]
+    carriers = CoupledProblem(ctx, modules, degree=1, petsc_options=SOLVER)
+    hctx = Context.create(device, {Region.WIRE: constant_material(thermal_conductivity=4.0)},
+                          heat_sink_temperature=T0)
+    problem = SelfHeatingProblem.create(carriers, hctx, cells, degree=1, tolerance=1e-9,
+                                        max_iterations=100, petsc_options=SOLVER)
+    for V in (0.3, -0.5):
+        continue_bias(problem, V, max_step=0.1, min_step=1e-4)
+        q = problem.quantities()
+        print(f"\nV = {V:+.2f} V: I = {q['current [A]']:.4e} A, bulk {q['carrier_heat [W]']:.4e} W,"
+              f" contact {q['cu_sink_contact_heat [W]']:.4e} W, balance error "
+              f"{q['power_balance_error [-]']:.2e}")
+        assert q["power_balance_error [-]"] < 1e-8
+        assert q["cu_sink_contact_heat [W]"] > 0
+        assert q["wire_heat_source [W]"] == pytest.approx(q["electrical_power [W]"], rel=1e-8)
