@@ -62,7 +62,8 @@ def bernoulli(x: np.ndarray) -> np.ndarray:
     small = np.abs(x) < _SERIES
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         big = x / np.expm1(x)
-    return np.where(small, 1.0 - x / 2 + x * x / 12, big)
+    xs = np.where(small, x, 0.0)  # the series only where it is used (no overflow elsewhere)
+    return np.where(small, 1.0 - xs / 2 + xs * xs / 12, big)
 
 
 def bernoulli_derivative(x: np.ndarray) -> np.ndarray:
@@ -72,7 +73,8 @@ def bernoulli_derivative(x: np.ndarray) -> np.ndarray:
     small = np.abs(x) < _SERIES
     with np.errstate(invalid="ignore", divide="ignore"):
         big = b * (1.0 - x - b) / x
-    return np.where(small, -0.5 + x / 6 - x**3 / 180, big)
+    xs = np.where(small, x, 0.0)
+    return np.where(small, -0.5 + xs / 6 - xs**3 / 180, big)
 
 
 def fitted_flux(xi, l_i, l_j) -> tuple:

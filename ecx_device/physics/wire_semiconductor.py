@@ -26,6 +26,7 @@ from ecx_device.materials.database import schottky_barrier
 from ecx_device.materials.properties import UflOps
 from ecx_device.physics.base import Context, integrate
 from ecx_device.physics.carriers import DriftDiffusion
+from ecx_device.physics.carriers_fitted import FittedDriftDiffusion
 from ecx_device.physics.contacts import OhmicContact, SchottkyContact
 from ecx_device.physics.poisson import Poisson
 from ecx_device.physics.semiconductor_scaling import (
@@ -117,7 +118,8 @@ def contact_fraction(ctx: Context, facet_group: str) -> float:
 def drift_diffusion_modules(wire: Material, metals: dict[str, str], temperature: float,
                             exchanged: Material | None = None, ctx: Context | None = None,
                             image_force: bool = False, tunnelling: bool = False,
-                            statistics: str = "boltzmann", lattice_temperature=None) -> list:
+                            statistics: str = "boltzmann", lattice_temperature=None,
+                            carrier_flux: str = "galerkin") -> list:
     """Modules of the drift-diffusion wire.
 
     Args:
@@ -132,6 +134,9 @@ def drift_diffusion_modules(wire: Material, metals: dict[str, str], temperature:
         statistics: ``boltzmann``, ``fermi_dirac`` (all-range F_1/2) or ``blakemore``.
         lattice_temperature: Temperature field of the wire (K, UFL) that the semiconductor data
             follow (self-heating); None: isothermal at ``temperature``.
+        carrier_flux: ``galerkin`` (:class:`DriftDiffusion`) or ``eafe`` (exponentially fitted
+            edge fluxes, :class:`FittedDriftDiffusion`, with the box method's lumped carrier
+            charge in Poisson; P1 only).
     """
     par = dataclasses.replace(semiconductor_parameters(wire, temperature, lattice_temperature),
                               statistics=statistics)
@@ -148,7 +153,9 @@ def drift_diffusion_modules(wire: Material, metals: dict[str, str], temperature:
         par = dataclasses.replace(par, heterostructure=Heterostructure(other, ctx.composition))
         phases[1] = exchanged
     (anode, anode_metal), (cathode, cathode_metal) = metals.items()
-    modules = [Poisson(par), DriftDiffusion(par, terminals=(anode, cathode))]
+    fitted = carrier_flux == "eafe"
+    carriers = FittedDriftDiffusion if fitted else DriftDiffusion
+    modules = [Poisson(par, lumped=fitted), carriers(par, terminals=(anode, cathode))]
     for facet, metal, terminal in ((anode, anode_metal, "bias"),
                                    (cathode, cathode_metal, "ground")):
         phase = 1 if len(phases) > 1 and contact_fraction(ctx, facet) > 0.5 else 0
