@@ -161,6 +161,9 @@ def _barycentric(x: np.ndarray, tdim: int, domain: Domain) -> tuple:
     return grads, measure
 
 
+#: First of the three UFL variable labels of the nodal data (any fixed number not used elsewhere).
+_LABEL = 907_301
+
 #: Components of the nodal data evaluated at every assembly (one blocked P1 interpolation).
 _NODAL = ("l_n", "dln_dpsi", "dln_dphi", "l_p", "dlp_dpsi", "dlp_dphi", "vt", "mu_n", "mu_p")
 
@@ -171,7 +174,10 @@ class _NodalData:
 
     def __init__(self, stats, u: dict, inputs: list):
         mesh = u["psi"].function_space.mesh
-        psi, phi_n, phi_p = (ufl.variable(u[k]) for k in ("psi", "phi_n", "phi_p"))
+        # fixed labels: ufl.variable numbers its label from a global counter, which changes the
+        # expression's signature, so FFCx would compile it afresh (0.3-0.7 s) for every problem
+        psi, phi_n, phi_p = (ufl.classes.Variable(u[k], ufl.classes.Label(_LABEL + c))
+                             for c, k in enumerate(("psi", "phi_n", "phi_p")))
         ln, lp = stats.log_n(psi, phi_n), stats.log_p(psi, phi_p)
         exprs = [ln, ufl.diff(ln, psi), ufl.diff(ln, phi_n), lp, ufl.diff(lp, psi),
                  ufl.diff(lp, phi_p), stats.vt, stats.local("mu_n"), stats.local("mu_p")]
@@ -183,6 +189,8 @@ class _NodalData:
         self._inputs = inputs
         self._key: list[np.ndarray] | None = None
         self.values: dict[str, np.ndarray] = {}
+        #: Incremented whenever the values are recomputed (a cache key for derived data).
+        self.generation = 0
 
     def update(self) -> dict[str, np.ndarray]:
         arrays = [f.x.array for f in self._inputs]
@@ -193,6 +201,7 @@ class _NodalData:
         data = self._f.x.array.reshape(-1, len(_NODAL))
         self.values = {k: data[:, c].copy() for c, k in enumerate(_NODAL)}
         self._key = [a.copy() for a in arrays]
+        self.generation += 1
         return self.values
 
 
@@ -215,11 +224,19 @@ class EdgeFluxes:
         rows = np.concatenate([e.i, e.i, e.j, e.j])
         cols = np.concatenate([e.i, e.j, e.i, e.j])
         self.pattern = [(f, c, rows, cols) for f in ("phi_n", "phi_p") for c in ("psi", f)]
+        self._cache: tuple[int, dict] = (-1, {})
 
-    def fluxes(self, derivatives: bool = False) -> dict:
+    def fluxes(self) -> dict:
         """Edge currents G^n, G^p (A/m, from end i to end j) at the current fields, the edges'
-        linear conductances (A/(V m)) and, if asked, dG/d(psi_i, psi_j, phi_i, phi_j)."""
-        e, d = self.edges, self.nodal.update()
+        linear conductances (A/(V m)) and dG/d(psi_i, psi_j, phi_i, phi_j); computed once per
+        state (the residual and the Jacobian of one Newton iteration share them)."""
+        d = self.nodal.update()
+        if self._cache[0] != self.nodal.generation:
+            self._cache = (self.nodal.generation, self._fluxes(d))
+        return self._cache[1]
+
+    def _fluxes(self, d: dict) -> dict:
+        e = self.edges
         i, j = e.i, e.j
         vt = 0.5 * (d["vt"][i] + d["vt"][j])
         out = {}
@@ -231,12 +248,11 @@ class EdgeFluxes:
             F, F_xi, F_li, F_lj = fitted_flux(xi, L[i], L[j])
             out[c] = sign * k * vt * F
             out[f"g_{c}"] = k * bernoulli(xi + L[j] - L[i]) * np.exp(L[j])
-            if derivatives:
-                dpsi, dphi = d[f"dl{c}_dpsi"], d[f"dl{c}_dphi"]
-                s = sign * k * vt
-                out[f"d{c}"] = (s * F_li * dpsi[i], s * F_lj * dpsi[j],
-                                s * (F_li * dphi[i] - sign * F_xi / vt),
-                                s * (F_lj * dphi[j] + sign * F_xi / vt))
+            dpsi, dphi = d[f"dl{c}_dpsi"], d[f"dl{c}_dphi"]
+            s = sign * k * vt
+            out[f"d{c}"] = (s * F_li * dpsi[i], s * F_lj * dpsi[j],
+                            s * (F_li * dphi[i] - sign * F_xi / vt),
+                            s * (F_lj * dphi[j] + sign * F_xi / vt))
         return out
 
     def residual(self) -> dict[str, np.ndarray]:
@@ -255,7 +271,7 @@ class EdgeFluxes:
         """Values of :attr:`pattern`: rows (i, i, j, j) x columns (i, j, i, j) of each edge, for
         the blocks (phi_n, psi), (phi_n, phi_n), (phi_p, psi), (phi_p, phi_p)."""
         w = self.scale * self.edges.weight
-        g = self.fluxes(derivatives=True)
+        g = self.fluxes()
         out = []
         for c in ("n", "p"):
             d_psi_i, d_psi_j, d_phi_i, d_phi_j = g[f"d{c}"]

@@ -81,7 +81,6 @@ class TermAssembly:
                 mask[bc.dof_indices()[0]] = True
             self._fixed[n] = mask
         self._build_pattern()
-        self._work = problem.b.duplicate()
         snes = problem.solver
         snes.setFunction(self._residual, problem.b)
         snes.setJacobian(self._jacobian, problem.A, problem.P_mat)
@@ -118,8 +117,8 @@ class TermAssembly:
             for n, r in t.residual().items():
                 arrays[n] += r
 
-    def _lifting(self, extra: np.ndarray) -> None:
-        """The terms' part of the Dirichlet lifting: rows += J[row, bc] (g - x)[bc]."""
+    def _gaps(self) -> dict[str, np.ndarray]:
+        """(g - x) at the Dirichlet dofs of each field where some value differs (else absent)."""
         gap = {}
         for n, bcs in self._bcs.items():
             if not bcs:
@@ -129,32 +128,45 @@ class TermAssembly:
                 bc.set(d, x0=self.functions[n].x.array, alpha=1.0)  # d[bc] = g - x
             if np.any(d):
                 gap[n] = d
-        if not gap:
-            return
-        values = self._values()
-        for rf, cf, r, c, k in self._lift:
-            if cf in gap:
-                np.add.at(extra, self._vec[rf][r], values[k] * gap[cf][c])
+        return gap
 
     def _residual(self, snes, x, b) -> None:
-        _fem_petsc.assemble_residual(snes, x, b, **self._residual_kwargs())
-        with self._work.localForm() as w:
-            extra = w.array_w
-            extra[:] = 0.0
+        """DOLFINx's assemble_residual with the terms added before the reverse ghost update, and
+        the lifting (of the UFL and the assembled terms) only when a Dirichlet value differs
+        from the iterate: otherwise it adds zero, at the cost of a Jacobian-form assembly."""
+        p = self.problem
+        x.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
+        _fem_petsc.assign(x, p.u)
+        with b.localForm() as local:
+            local.set(0.0)
+        _fem_petsc.assemble_vector(b, p.F)
+        bcs = self._all_bcs()
+        block = isinstance(p.F, list | tuple)
+        gap = self._gaps()
+        with b.localForm() as local:
+            extra = local.array_w
             for t in self.terms:
                 for n, r in t.residual().items():
-                    np.add.at(extra, self._vec[n], np.where(self._fixed[n], 0.0, r))
-            self._lifting(extra)
-        self._work.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-        b.axpy(1.0, self._work)
+                    extra[self._vec[n]] += r
+            if gap:
+                values = self._values()
+                for rf, cf, r, c, k in self._lift:
+                    if cf in gap:
+                        np.add.at(extra, self._vec[rf][r], values[k] * gap[cf][c])
+        if gap:
+            if block:
+                bcs1 = dolfinx.fem.bcs_by_block(
+                    dolfinx.fem.extract_function_spaces(p.J, 1), bcs)
+                _fem_petsc.apply_lifting(b, p.J, bcs=bcs1, x0=x, alpha=-1.0)
+            else:
+                _fem_petsc.apply_lifting(b, [p.J], bcs=[bcs], x0=[x], alpha=-1.0)
+        b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        if block:
+            bcs0 = dolfinx.fem.bcs_by_block(dolfinx.fem.extract_function_spaces(p.F), bcs)
+            _fem_petsc.set_bc(b, bcs0, x0=x, alpha=-1.0)
+        else:
+            _fem_petsc.set_bc(b, bcs, x0=x, alpha=-1.0)
         b.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
-
-    def _residual_kwargs(self) -> dict:
-        p = self.problem
-        kw = {"u": p.u, "residual": p.F, "jacobian": p.J, "bcs": self._all_bcs()}
-        if (blocks := p.b.getAttr("_blocks")) is not None:
-            kw["_blocks"] = blocks
-        return kw
 
     def _all_bcs(self) -> list:
         return [bc for n in self.names for bc in self._bcs[n]]
@@ -170,5 +182,4 @@ class TermAssembly:
         J.assemble()
 
     def destroy(self) -> None:
-        """Destroy the work vector (collective)."""
-        self._work.destroy()
+        """Nothing of its own to destroy (the problem owns the PETSc objects)."""

@@ -42,6 +42,19 @@ def _lu_package() -> str:
     return "petsc"
 
 
+def linear_solver_options(domain) -> dict:
+    """The linear solver by problem size (the one place that chooses it; ``solver.petsc_options``
+    still overrides). A serial 1D problem: PETSc's own LU with reverse Cuthill-McKee ordering -
+    the interval's matrix is banded, so the factors have no fill beyond the band and no external
+    package's set-up cost (measured 1.5-2x faster than MUMPS on the 1001-node diode of
+    benchmarks/bench_pn_devsim.py). Otherwise (2D, 3D, or in parallel) MUMPS, else SuperLU_DIST.
+    PETSc refactorises numerically only while the sparsity is unchanged, so the symbolic phase
+    (ordering, analysis) is done once per problem."""
+    if domain.mesh.topology.dim == 1 and domain.mesh.comm.size == 1:
+        return {"pc_factor_mat_solver_type": "petsc", "pc_factor_mat_ordering_type": "rcm"}
+    return {"pc_factor_mat_solver_type": _lu_package()}
+
+
 def default_quadrature(form, degree: int):
     """``form`` with the quadrature degree of each integral that sets neither a degree nor a
     rule fixed to ``degree``.
@@ -96,7 +109,7 @@ class CoupledProblem:
         self.bcs = self._dirichlet()
         self.set_initial_guess()
 
-        options = dict(DEFAULT_PETSC_OPTIONS, pc_factor_mat_solver_type=_lu_package(),
+        options = dict(DEFAULT_PETSC_OPTIONS, **linear_solver_options(ctx.domain),
                        snes_stol=tolerance, snes_max_it=max_iterations)
         options.update(petsc_options or {})
         F = [residuals[n] for n in self.names]
