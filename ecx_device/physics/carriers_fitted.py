@@ -82,10 +82,12 @@ def fitted_flux(xi, l_i, l_j) -> tuple:
     (dF/dxi, dF/dL_i, dF/dL_j): the dimensionless electron edge flux (module docstring)."""
     delta = xi + l_j - l_i
     b, db = bernoulli(delta), bernoulli_derivative(delta)
-    e = np.exp(l_j)
-    drop = -np.expm1(xi)
-    return (b * e * drop, e * (db * drop - b * np.exp(xi)), -e * db * drop,
-            e * (b + db) * drop)
+    # a wild Newton iterate may overflow here: the NaN/inf then fails the solve (newton.py)
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = np.exp(l_j)
+        drop = -np.expm1(xi)
+        return (b * e * drop, e * (db * drop - b * np.exp(xi)), -e * db * drop,
+                e * (b + db) * drop)
 
 
 @dataclass(frozen=True)
