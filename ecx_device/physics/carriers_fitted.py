@@ -82,12 +82,9 @@ def fitted_flux(xi, l_i, l_j) -> tuple:
     (dF/dxi, dF/dL_i, dF/dL_j): the dimensionless electron edge flux (module docstring)."""
     delta = xi + l_j - l_i
     b, db = bernoulli(delta), bernoulli_derivative(delta)
-    # a wild Newton iterate may overflow here: the NaN/inf then fails the solve (newton.py)
-    with np.errstate(over="ignore", invalid="ignore"):
-        e = np.exp(l_j)
-        drop = -np.expm1(xi)
-        return (b * e * drop, e * (db * drop - b * np.exp(xi)), -e * db * drop,
-                e * (b + db) * drop)
+    e = np.exp(l_j)
+    drop = -np.expm1(xi)
+    return (b * e * drop, e * (db * drop - b * np.exp(xi)), -e * db * drop, e * (b + db) * drop)
 
 
 @dataclass(frozen=True)
@@ -234,7 +231,10 @@ class EdgeFluxes:
         state (the residual and the Jacobian of one Newton iteration share them)."""
         d = self.nodal.update()
         if self._cache[0] != self.nodal.generation:
-            self._cache = (self.nodal.generation, self._fluxes(d))
+            # a wild Newton iterate may overflow: its inf/NaN fails the solve (newton.py), which
+            # the bias continuation retries with a smaller step
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                self._cache = (self.nodal.generation, self._fluxes(d))
         return self._cache[1]
 
     def _fluxes(self, d: dict) -> dict:
@@ -264,7 +264,8 @@ class EdgeFluxes:
         n = len(self.u["phi_n"].x.array)
         out = {}
         for c in ("n", "p"):
-            flow = self.scale * e.weight * g[c]
+            with np.errstate(over="ignore", invalid="ignore"):
+                flow = self.scale * e.weight * g[c]
             out[f"phi_{c}"] = (np.bincount(e.i, flow, minlength=n)
                                - np.bincount(e.j, flow, minlength=n))
         return out
