@@ -49,7 +49,11 @@ from ecx_device.device.names import Facet, Region
 from ecx_device.fem import MPI, dolfinx, ufl
 from ecx_device.mesh import Domain
 from ecx_device.physics.base import Context
-from ecx_device.physics.semiconductor_scaling import SemiconductorParameters, statistics_for
+from ecx_device.physics.semiconductor_scaling import (
+    CarrierStatistics,
+    SemiconductorParameters,
+    statistics_for,
+)
 from ecx_device.units import ELEMENTARY_CHARGE, MESH_UNIT
 
 #: Below this |x| the Bernoulli function and its derivative use their Taylor series.
@@ -204,6 +208,63 @@ class _NodalData:
         return self.values
 
 
+class NodalStatistics(CarrierStatistics):
+    """The carrier statistics with every coefficient that depends on the temperature field or the
+    composition (V_T, a_n, a_p, lifetimes, ln(N_c/C_0), ln(N_v/C_0)) replaced by its P1
+    interpolant, refreshed by :meth:`refresh` when those fields change.
+
+    For terms integrated with the vertex rule (the lumped recombination) this changes nothing -
+    their integrands are evaluated at the nodes, where the interpolant equals the expression - but
+    their kernels no longer evaluate the temperature laws (Matthiessen mobilities, N ~ T^1.5,
+    Varshni gap) and the mixing rules at every node of every cell: measured on the stage (a)
+    wire, the recombination blocks of the Jacobian cost 3-4 times less.
+
+    Args:
+        stats: The statistics to freeze.
+        V: The P1 space of the unknowns.
+        inputs: Functions whose change requires a refresh (temperature, composition).
+    """
+
+    def __init__(self, stats: CarrierStatistics, V, inputs: list):
+        self.__dict__.update(stats.__dict__)
+        self._inputs, self._key = inputs, None
+        self._exprs: list[tuple[dolfinx.fem.Function, dolfinx.fem.Expression]] = []
+        one = dolfinx.fem.Constant(V.mesh, 1.0)
+
+        def nodal(expr):
+            if isinstance(expr, int | float):
+                return expr
+            f = dolfinx.fem.Function(V)
+            self._exprs.append((f, dolfinx.fem.Expression(expr * one,
+                                                          V.element.interpolation_points)))
+            return f
+
+        self.vt, self.a_n, self.a_p = nodal(stats.vt), nodal(stats.a_n), nodal(stats.a_p)
+        self._local = {k: nodal(stats.local(k)) for k in ("tau_n", "tau_p")}
+        # ln(N/C_0) enters only the degenerate densities (and needs N_c, N_v given)
+        self._log_dos = ({k: nodal(stats.log_dos(k)) for k in ("N_c", "N_v")}
+                         if stats.degenerate else {})
+        self.refresh()
+
+    def local(self, name: str):
+        """The lifetimes as P1 interpolants; other parameters as the unfrozen statistics."""
+        return self._local[name] if name in self._local else super().local(name)
+
+    def log_dos(self, name: str):
+        """ln(N/C_0) of ``N_c`` or ``N_v`` as a P1 interpolant (degenerate statistics)."""
+        return self._log_dos[name] if name in self._log_dos else super().log_dos(name)
+
+    def refresh(self) -> None:
+        """Interpolate the coefficients again if the temperature or composition changed."""
+        key = [f.x.array for f in self._inputs]
+        if self._key is not None and all(np.array_equal(a, b)
+                                         for a, b in zip(key, self._key, strict=True)):
+            return
+        for f, expr in self._exprs:
+            f.interpolate(expr)
+        self._key = [a.copy() for a in key]
+
+
 class EdgeFluxes:
     """The edge-flux terms of both continuity equations (the ``assembled_terms`` hook object of
     :class:`FittedDriftDiffusion`; see :mod:`ecx_device.solvers.assembled_terms`)."""
@@ -214,16 +275,25 @@ class EdgeFluxes:
         if V.ufl_element().embedded_superdegree != 1:
             raise ValueError("the fitted carrier fluxes need P1 unknowns (element_degree 1)")
         self.edges = EdgeMesh.build(ctx.domain, V, module.regions)
-        inputs = [u["psi"], u["phi_n"], u["phi_p"]]
-        inputs += [f for f in (ctx.fields.get("T"), ctx.composition) if f is not None]
-        self.nodal = _NodalData(module.stats, u, inputs)
+        fields = [f for f in (ctx.fields.get("T"), ctx.composition) if f is not None]
+        self.nodal = _NodalData(module.stats, u, [u["psi"], u["phi_n"], u["phi_p"], *fields])
+        #: Statistics of the lumped terms (UFL), refreshed by :meth:`prepare`.
+        self.lumped = NodalStatistics(module.stats, V, fields)
         self.C0 = module.scaling.density
         self.scale = module.scaling.continuity_factor(ctx.domain)
         e = self.edges
         rows = np.concatenate([e.i, e.i, e.j, e.j])
         cols = np.concatenate([e.i, e.j, e.i, e.j])
         self.pattern = [(f, c, rows, cols) for f in ("phi_n", "phi_p") for c in ("psi", f)]
+        # Newton updates of the potentials log-damped at the scale of V_T (assembled_terms.py)
+        self.update_scale = dict.fromkeys(("psi", "phi_n", "phi_p"),
+                                          module.scaling.thermal_voltage)
         self._cache: tuple[int, dict] = (-1, {})
+
+    def prepare(self) -> None:
+        """Refresh the nodal coefficients of the lumped UFL terms (hook: called before every
+        assembly)."""
+        self.lumped.refresh()
 
     def fluxes(self) -> dict:
         """Edge currents G^n, G^p (A/m, from end i to end j) at the current fields, the edges'
@@ -320,9 +390,9 @@ class FittedDriftDiffusion:
         if "psi" not in u:
             raise ValueError("FittedDriftDiffusion needs the 'psi' unknown (enable Poisson)")
         d, sc = ctx.domain, self.scaling
-        r = self.stats.srh(u["psi"], u["phi_n"], u["phi_p"]) * sc.density / sc.rate
-        vol = sc.reference_volume(d)
         self._terms = EdgeFluxes(self, ctx, u)
+        r = self._terms.lumped.srh(u["psi"], u["phi_n"], u["phi_p"]) * sc.density / sc.rate
+        vol = sc.reference_volume(d)
         return {"phi_n": d.volume(-r * v["phi_n"] / vol, *self.regions, lumped=True),
                 "phi_p": d.volume(r * v["phi_p"] / vol, *self.regions, lumped=True)}
 

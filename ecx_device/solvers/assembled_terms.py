@@ -12,7 +12,16 @@ of the two end nodes' values. A module offers them through the optional hook
 - ``residual()``: ``{field: array}`` over the field's local dofs (owned and ghost; the ghost
   entries are added to their owners), evaluated at the current values of the context's fields,
   scaled like the module's UFL residual of the same equation;
-- ``jacobian()``: the values of the ``pattern`` entries, one array per pattern item, same order.
+- ``jacobian()``: the values of the ``pattern`` entries, one array per pattern item, same order;
+- optionally ``prepare()``: called before every assembly (of the UFL forms too), e.g. to
+  refresh coefficient Functions that the module's UFL forms read and that follow other fields;
+- optionally ``update_scale``: ``{field: scale}``; each Newton update of those fields' free dofs
+  is then log-damped, delta -> sign(delta) s ln(1 + |delta|/s) (Dirichlet dofs untouched): steps
+  much larger than s (V_T for potentials in exponents) shrink to a few s, steps below s are
+  nearly unchanged, so the final quadratic convergence is kept. This is the ``log_damp`` update
+  of TCAD codes (e.g. DEVSIM's potential update): a full Newton step of a minority quasi-Fermi
+  potential in a region where its density is negligible can be tens of volts, whose exponential
+  overflows.
 
 :class:`TermAssembly` installs them in a DOLFINx ``NonlinearProblem``: the SNES residual and
 Jacobian callbacks first run DOLFINx's own assembly of the UFL forms (lifting, Dirichlet rows,
@@ -81,6 +90,9 @@ class TermAssembly:
                 mask[bc.dof_indices()[0]] = True
             self._fixed[n] = mask
         self._build_pattern()
+        self._damped = self._damping()
+        if self._damped:
+            problem.solver.setLineSearchPreCheck(self._log_damp)
         snes = problem.solver
         snes.setFunction(self._residual, problem.b)
         snes.setJacobian(self._jacobian, problem.A, problem.P_mat)
@@ -108,8 +120,32 @@ class TermAssembly:
         self._cols = (np.concatenate(cols)[order] if cols else cols).astype(np.int32)
         self._keep, self._lift = keep, lift
 
+    def _damping(self) -> list[tuple[np.ndarray, float]]:
+        """(owned free dofs in the vector's owned array, scale) of every damped field."""
+        out = []
+        for t in self.terms:
+            for n, scale in getattr(t, "update_scale", {}).items():
+                f = self.functions[n]
+                owned = f.function_space.dofmap.index_map.size_local
+                free = np.flatnonzero(~self._fixed[n][:owned])
+                out.append((self._vec[n][free], float(scale)))
+        return out
+
+    def _log_damp(self, x, y) -> None:
+        """Line-search pre-check: log-damp the update ``y`` (x_new = x - y) in place."""
+        arr = y.array
+        for idx, scale in self._damped:
+            d = arr[idx]
+            arr[idx] = np.sign(d) * scale * np.log1p(np.abs(d) / scale)
+
     def _values(self) -> np.ndarray:
         return np.concatenate([v for t in self.terms for v in t.jacobian()])
+
+    def prepare(self) -> None:
+        """Call the terms' optional ``prepare`` hooks (before any assembly of the problem)."""
+        for t in self.terms:
+            if hasattr(t, "prepare"):
+                t.prepare()
 
     def add_residual(self, arrays: dict[str, np.ndarray]) -> None:
         """Add the terms' residuals to per-field local arrays (owned and ghost dofs)."""
@@ -137,6 +173,7 @@ class TermAssembly:
         p = self.problem
         x.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
         _fem_petsc.assign(x, p.u)
+        self.prepare()
         with b.localForm() as local:
             local.set(0.0)
         _fem_petsc.assemble_vector(b, p.F)
@@ -173,6 +210,9 @@ class TermAssembly:
 
     def _jacobian(self, snes, x, J, P) -> None:
         p = self.problem
+        x.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
+        _fem_petsc.assign(x, p.u)
+        self.prepare()
         _fem_petsc.assemble_jacobian(snes, x, J, P, u=p.u, jacobian=p.J,
                                      preconditioner=p.preconditioner, bcs=self._all_bcs())
         if len(self._rows):

@@ -75,13 +75,14 @@ class _Predictor:
         self.history = [*self.history[-(ORDER):], (bias, state)]
 
     def predict(self, bias: float) -> dict[str, np.ndarray] | None:
-        """The Lagrange extrapolation through the last ORDER + 1 states (fewer while fewer are
-        known), or None without two states or when the step would reach further than
-        MAX_EXTRAPOLATION times the last one."""
+        """The Lagrange polynomial through the last ORDER + 1 states (fewer while fewer are
+        known) at ``bias``, either way along the bias (a reversal interpolates), or None without
+        two states or when the step would reach further than MAX_EXTRAPOLATION times the last."""
         if len(self.history) < 2:
             return None
         v = [h[0] for h in self.history]
-        if len(set(v)) < len(v) or not 0 < (bias - v[-1]) / (v[-1] - v[-2]) <= MAX_EXTRAPOLATION:
+        if len(set(v)) < len(v) or not 0 < abs(bias - v[-1]) / abs(v[-1] - v[-2]) \
+                <= MAX_EXTRAPOLATION:
             return None
         weights = [np.prod([(bias - v[m]) / (v[k] - v[m]) for m in range(len(v)) if m != k])
                    for k in range(len(v))]

@@ -203,6 +203,8 @@ class CoupledProblem:
             self._residual_forms = {n: dolfinx.fem.form(self._residual_ufl[n])
                                     for n in self.names}
         comm = self.ctx.domain.mesh.comm
+        if self._terms is not None:
+            self._terms.prepare()
         vecs = {n: dolfinx.fem.assemble_vector(form) for n, form in self._residual_forms.items()}
         if self._terms is not None:
             self._terms.add_residual({n: v.array for n, v in vecs.items()})
