@@ -23,12 +23,15 @@ of the two end nodes' values. A module offers them through the optional hook
   potential in a region where its density is negligible can be tens of volts, whose exponential
   overflows.
 
-:class:`TermAssembly` installs them in a DOLFINx ``NonlinearProblem``: the SNES residual and
-Jacobian callbacks first run DOLFINx's own assembly of the UFL forms (lifting, Dirichlet rows,
-ghost updates), then add the terms on every row and column that is not a Dirichlet dof. The
-Dirichlet lifting of the terms (the rows' dependence on Dirichlet values that differ from the
-iterate, i.e. the first Newton step after a bias change) is added as DOLFINx adds it for the UFL
-part, so the Newton step is the same as for one UFL form holding everything.
+:class:`TermAssembly` installs them in a DOLFINx ``NonlinearProblem`` by replacing its SNES
+callbacks. Residual: DOLFINx's steps (assemble the UFL forms, lift, reverse ghost update, set the
+Dirichlet rows to x - g), with the terms added to the local rows before the reverse ghost update;
+the lifting - of the UFL forms and of the terms, J[row, bc] (g - x)[bc] - only when some Dirichlet
+value differs from the iterate (the first Newton step after a bias change without prediction),
+since otherwise it adds zero at the cost of a Jacobian-form assembly. Jacobian: DOLFINx's
+assembly (Dirichlet rows and columns zeroed, unit diagonal), then the terms' entries outside
+Dirichlet rows and columns as one local CSR (``MatSetValuesLocal``). The undamped Newton step is
+thus the one of a single form holding everything.
 """
 
 from __future__ import annotations

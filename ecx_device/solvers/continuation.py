@@ -33,6 +33,8 @@ class ContinuationReport:
 
 def _out_of_bounds(problem: Problem, bounds: dict[str, tuple[float, float]]) -> str:
     """Describe the first field outside its allowed range, or return ''."""
+    if not bounds:
+        return ""
     comm = problem.ctx.domain.mesh.comm
     for name, (lo, hi) in bounds.items():
         f = problem.u.get(name)
