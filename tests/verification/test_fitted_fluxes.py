@@ -341,3 +341,32 @@ def test_energy_balance_self_heated_schottky_diode():
         assert q["power_balance_error [-]"] < 1e-8
         assert q["cu_sink_contact_heat [W]"] > 0
         assert q["wire_heat_source [W]"] == pytest.approx(q["electrical_power [W]"], rel=1e-8)
+
+
+def test_case_key_selects_the_scheme():
+    """solver.carrier_flux picks the module (and the box method's lumped Poisson charge with
+    the fitted fluxes); a wrong value is one line naming the key and the allowed values."""
+    import copy
+    from pathlib import Path
+
+    import yaml
+
+    from ecx_device.case.loader import validate_case
+    from ecx_device.errors import CaseError
+    from ecx_device.materials import load_material
+    from ecx_device.physics.carriers import DriftDiffusion
+    from ecx_device.physics.wire_semiconductor import drift_diffusion_modules
+
+    cds = load_material("CdS_nanowire")
+    metals = {Facet.CU_SINK: "Cu", Facet.W_SINK: "W"}
+    for flux, cls, lumped in (("eafe", FittedDriftDiffusion, True),
+                              ("galerkin", DriftDiffusion, False)):
+        modules = drift_diffusion_modules(cds, metals, 300.0, carrier_flux=flux)
+        assert type(modules[1]) is cls and modules[0].lumped is lumped
+    data = yaml.safe_load((Path(__file__).parents[2] / "cases"
+                           / "zhang2017_stage_a_dd.yaml").read_text())
+    assert validate_case(copy.deepcopy(data)).solver.carrier_flux == "eafe"  # the default
+    data["solver"]["carrier_flux"] = "upwind"
+    with pytest.raises(CaseError, match=r"solver\.carrier_flux.*eafe.*galerkin") as err:
+        validate_case(data)
+    assert "\n" not in str(err.value)
