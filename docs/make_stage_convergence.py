@@ -1,9 +1,11 @@
 """Mesh convergence of the stage (b) and (c) I-V sweeps (issue 14): the shipped mesh against one
 refinement, for docs/validation.md.
 
-Usage: .venv/bin/python docs/make_stage_convergence.py [--out DIR] [--from DIR] [STAGE ...]
+Usage: .venv/bin/python docs/make_stage_convergence.py [--out DIR] [--from DIR]
+           [--flux eafe|galerkin] [STAGE ...]
        (default stages b c; --out: where the sweeps go, default results/stage_convergence;
-       --from: read the sweeps already in DIR instead of running them)
+       --from: read the sweeps already in DIR instead of running them; --flux: the carrier
+       fluxes, solver.carrier_flux, default the case's)
 
 For each stage the case's `ecx-device iv` sweep (cases/zhang2017_stage_<s>_dd.yaml, as shipped:
 -1...+1 V in 0.1 V steps, self-heated, default solver settings) runs twice: on the shipped mesh
@@ -72,21 +74,30 @@ def table(stage: str, coarse: list[dict], fine: list[dict]) -> tuple[list[str], 
 def main() -> None:
     args = sys.argv[1:]
     out = ROOT / "results" / "stage_convergence"
-    for flag in ("--out", "--from"):
+    flux = None
+    for flag in ("--out", "--from", "--flux"):
         if flag in args:
             k = args.index(flag)
-            out = Path(args[k + 1])
+            if flag == "--flux":
+                flux = args[k + 1]
+            else:
+                out = Path(args[k + 1])
             del args[k:k + 2]
     stages = args or ["b", "c"]
-    lines = [f"Run {time.strftime('%Y-%m-%d')} (`docs/make_stage_convergence.py`), current "
-             "through the grounded W terminal:", "",
+    lines = [f"Run {time.strftime('%Y-%m-%d')} (`docs/make_stage_convergence.py"
+             + (f" --flux {flux}" if flux else "") + "`), current through the grounded W "
+             "terminal:", "",
              "| stage | V [V] | I shipped mesh [A] | I sizes halved [A] | change |",
              "|---|---|---|---|---|"]
     notes = []
     for stage in stages:
         case = load_case(ROOT / "cases" / f"zhang2017_stage_{stage}_dd.yaml")
-        coarse, tc = sweep(case, out / f"{stage}_shipped")
-        fine, tf = sweep(refined(case), out / f"{stage}_halved")
+        if flux is not None:
+            case = case.model_copy(update={"solver": case.solver.model_copy(
+                update={"carrier_flux": flux})})
+        tag = f"{stage}_{case.solver.carrier_flux}"
+        coarse, tc = sweep(case, out / f"{tag}_shipped")
+        fine, tf = sweep(refined(case), out / f"{tag}_halved")
         rows, worst = table(stage, coarse, fine)
         lines += rows
         verdict = "met" if worst < GOAL else "NOT met"
@@ -97,7 +108,7 @@ def main() -> None:
                      f"(goal < {100 * GOAL:.0f} %: {verdict}){timing}.")
     text = "\n".join(lines + [""] + notes) + "\n"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "stage_convergence.md").write_text(text)
+    (out / f"stage_convergence{'_' + flux if flux else ''}.md").write_text(text)
     print(text)
 
 

@@ -51,7 +51,8 @@ def linear_solver_options(domain) -> dict:
     PETSc refactorises numerically only while the sparsity is unchanged, so the symbolic phase
     (ordering, analysis) is done once per problem."""
     if domain.mesh.topology.dim == 1 and domain.mesh.comm.size == 1:
-        return {"pc_factor_mat_solver_type": "petsc", "pc_factor_mat_ordering_type": "rcm"}
+        return {"pc_factor_mat_solver_type": "petsc", "pc_factor_mat_ordering_type": "rcm",
+                "pc_factor_zeropivot": 0.0}
     return {"pc_factor_mat_solver_type": _lu_package()}
 
 
