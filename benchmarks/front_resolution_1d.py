@@ -60,7 +60,8 @@ def main() -> None:
     print("cell size [nm]: " + " ".join(f"{h:>10}" for h in sizes))
     for fitted in (True, False):
         values = [current(fitted, h) for h in sizes]
-        print(f"{'fitted' if fitted else 'Galerkin':>14}: " + " ".join(f"{v:10.4e}" for v in values))
+        label = "fitted" if fitted else "Galerkin"
+        print(f"{label:>14}: " + " ".join(f"{v:10.4e}" for v in values))
 
 
 if __name__ == "__main__":

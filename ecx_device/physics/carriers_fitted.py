@@ -10,25 +10,28 @@ in quasi-Fermi variables. For an edge E = (i, j) of cell K,
 
     omega_E^K = -int_K grad(lambda_i) . grad(lambda_j) dV      (m; dV the SI measure of mesh.py,
                                                                   2 pi r dr dz axisymmetric)
-    L_i = ln(n_i / C_0) (nodal log density, any statistics),  V_E = (V_T,i + V_T,j) / 2,
+    L_k = ln(n / C_0) at node k (any statistics),  V_E = (V_T,i + V_T,j) / 2,
     mu_E = (mu_i + mu_j) / 2,  xi = (phi_j - phi_i) / V_E,  Delta = xi + L_j - L_i,
     G_ij = q mu_E V_E C_0 B(Delta) exp(L_j) (1 - exp(xi))          (A/m, electrons),
     B(x) = x / (exp(x) - 1)   (Bernoulli function),
 
 and the electron residual of node i is sum_K sum_{E in K, E ∋ i} omega_E^K G_ij - int q R w_i dV.
-G_ij = -G_ji, G -> q mu n (phi_i - phi_j) for small steps (the Galerkin value), and G is the
-exact flux q mu_E (V_E C_0 / h) [B(Delta) n_j - B(-Delta) n_i] of a density n = C_0 exp((u -
-phi)/V_E) with u = phi + V_E L linear along the edge (heterostructure band offsets and densities
-of states inside L; a temperature field through V_T in L and in V_E). Holes: the same with
-xi -> (phi_i - phi_j)/V_E, L -> ln(p/C_0) and the sign of G flipped. With omega_E >= 0 (a Delaunay
+G_ij = -G_ji, G -> q mu n (phi_i - phi_j) for small steps (the Galerkin value), and G is
+J . (x_j - x_i) for the exact 1D flux, G = q mu_E V_E [B(Delta) n_j - B(-Delta) n_i], of a density
+n = C_0 exp((u - phi)/V_E) with u = phi + V_E L linear along the edge (heterostructure band
+offsets and densities of states inside L; a temperature field through V_T in L and in V_E).
+Holes: the same with xi -> (phi_i - phi_j)/V_E, L -> ln(p/C_0) and the sign of G flipped. With omega_E >= 0 (a Delaunay
 mesh: the two angles facing each edge sum to at most pi) and the lumped recombination below, the
 Slotboom variables exp(-phi_n/V_T), exp(phi_p/V_T) obey a discrete maximum principle at any
 potential step per cell.
 
 Recombination is mass-lumped (vertex quadrature, Domain.volume(lumped=True), r frozen at the cell
 centroid in axisymmetric form so that the lumped weights equal the edge weights' cell measures),
-as in the box method. Only P1 unknowns are supported. Surfaces without a contact carry no
-current; contacts are those of :mod:`ecx_device.physics.contacts`.
+as in the box method, with its T- and X-dependent coefficients as P1 interpolants
+(:class:`NodalStatistics`: identical at the vertex rule, cheaper to assemble). Newton updates of
+psi, phi_n, phi_p are log-damped at V_T (``update_scale`` of the hook). Only P1 unknowns.
+Surfaces without a contact carry no current; contacts are those of
+:mod:`ecx_device.physics.contacts`.
 
 Terminal currents are reaction fluxes of the discrete equations: I_T = sum_E omega_E (G^n_E +
 G^p_E)(w_i - w_j) with w = 1 on the terminal's dofs (the recombination terms of the two carriers
@@ -139,7 +142,8 @@ class EdgeMesh:
         # G_ab ~ J . (x_b - x_a): least squares per cell (exact for uniform J)
         reconstruct = np.linalg.pinv(vectors) if len(cells) else np.zeros((0, x.shape[2],
                                                                            len(pairs)))
-        sign = np.where(ii == lo, 1.0, -1.0)  # edge stored as (lo, hi); a cell's pair may be (hi, lo)
+        # each edge is stored as (lo, hi); a cell's pair (a, b) may run the other way
+        sign = np.where(ii == lo, 1.0, -1.0)
         return cls(lo[first].astype(np.int32), hi[first].astype(np.int32), weight,
                    np.repeat(cells, len(pairs)), inverse.ravel(), w_k.ravel(),
                    reconstruct * sign.reshape(len(cells), 1, len(pairs)), cells)
