@@ -22,8 +22,8 @@ n = C_0 exp((u - phi)/V_E) with u = phi + V_E L linear along the edge (heterostr
 offsets and densities of states inside L; a temperature field through V_T in L and in V_E).
 Holes: the same with xi -> (phi_i - phi_j)/V_E, L -> ln(p/C_0) and the sign of G flipped.
 With omega_E >= 0 (a Delaunay mesh: the two angles facing each edge sum to at most pi) and the
-lumped recombination below, the Slotboom variables exp(-phi_n/V_T), exp(phi_p/V_T) obey a discrete maximum principle at any
-potential step per cell.
+lumped recombination below, the Slotboom variables exp(-phi_n/V_T), exp(phi_p/V_T) obey a
+discrete maximum principle at any potential step per cell.
 
 Recombination is mass-lumped (vertex quadrature, Domain.volume(lumped=True), r frozen at the cell
 centroid in axisymmetric form so that the lumped weights equal the edge weights' cell measures),
