@@ -43,13 +43,19 @@ def _lu_package() -> str:
 
 
 def linear_solver_options(domain) -> dict:
-    """The linear solver by problem size (the one place that chooses it; ``solver.petsc_options``
-    still overrides). A serial 1D problem: PETSc's own LU with reverse Cuthill-McKee ordering -
-    the interval's matrix is banded, so the factors have no fill beyond the band and no external
-    package's set-up cost (measured 1.5-2x faster than MUMPS on the 1001-node diode of
-    benchmarks/bench_pn_devsim.py). Otherwise (2D, 3D, or in parallel) MUMPS, else SuperLU_DIST.
-    PETSc refactorises numerically only while the sparsity is unchanged, so the symbolic phase
-    (ordering, analysis) is done once per problem."""
+    """The linear solver by problem size: the one place that chooses it. A
+    ``pc_factor_mat_solver_type`` in ``solver.petsc_options`` replaces the whole choice (so that
+    the 1D options below do not reach another package: MUMPS given the RCM ordering was 60x
+    slower).
+
+    A serial 1D problem: PETSc's own LU with reverse Cuthill-McKee ordering - the interval's
+    matrix is banded, so the factors have no fill beyond the band and there is no external
+    package's set-up (1.5-2x faster than MUMPS on the 1001-node diode of
+    benchmarks/bench_pn_devsim.py) - with the zero-pivot test off: PETSc's LU does not pivot, and
+    the scaled rows of a CdS/Cu2S heterojunction carry densities of 1e-40 C_0, whose small but
+    valid pivots it refused. Otherwise (2D, 3D, or in parallel) MUMPS, else SuperLU_DIST. PETSc
+    refactorises numerically only while the sparsity is unchanged, so the symbolic phase
+    (ordering, analysis) is done once per problem (counted: one MatLUFactorSym per sweep)."""
     if domain.mesh.topology.dim == 1 and domain.mesh.comm.size == 1:
         return {"pc_factor_mat_solver_type": "petsc", "pc_factor_mat_ordering_type": "rcm",
                 "pc_factor_zeropivot": 0.0}
@@ -110,8 +116,9 @@ class CoupledProblem:
         self.bcs = self._dirichlet()
         self.set_initial_guess()
 
-        options = dict(DEFAULT_PETSC_OPTIONS, **linear_solver_options(ctx.domain),
-                       snes_stol=tolerance, snes_max_it=max_iterations)
+        options = dict(DEFAULT_PETSC_OPTIONS, snes_stol=tolerance, snes_max_it=max_iterations)
+        if "pc_factor_mat_solver_type" not in (petsc_options or {}):  # a user's choice is whole
+            options.update(linear_solver_options(ctx.domain))
         options.update(petsc_options or {})
         F = [residuals[n] for n in self.names]
         u = [self.u[n] for n in self.names]
