@@ -50,7 +50,7 @@ def linear_solver_options(domain) -> dict:
 
     A serial 1D problem: PETSc's own LU with reverse Cuthill-McKee ordering - the interval's
     matrix is banded, so the factors have no fill beyond the band and there is no external
-    package's set-up (1.5-2x faster than MUMPS on the 1001-node diode of
+    package's set-up (sweep 0.27 s against 0.37 s with MUMPS on the 1001-node diode of
     benchmarks/bench_pn_devsim.py) - with the zero-pivot test off: PETSc's LU does not pivot, and
     the scaled rows of a CdS/Cu2S heterojunction carry densities of 1e-40 C_0, whose small but
     valid pivots it refused. Otherwise (2D, 3D, or in parallel) MUMPS, else SuperLU_DIST. PETSc
