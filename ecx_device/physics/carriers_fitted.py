@@ -451,6 +451,41 @@ class FittedDriftDiffusion:
         heat[cells] += vec.array[W0.dofmap.list[cells, 0]]
         return heat
 
+    def terminal_heat(self, ctx: Context, zeta_n, zeta_p, facet_group: str) -> float:
+        """Heat released at an ohmic (Dirichlet) terminal for the potentials ``zeta_n``,
+        ``zeta_p`` (W, summed over ranks): -sum over the terminal's dofs i of
+        r_n,i (zeta_n,i - V) + r_p,i (zeta_p,i - V), r the rows of the discrete equations (edge
+        fluxes and lumped recombination, SI) - the reaction fluxes into the device. With
+        :meth:`cell_heat` of the same zeta the cells' sum plus these terminal heats (and the
+        Schottky contacts' own) is sum V I exactly; with zeta = phi = V it is 0."""
+        V = ctx.fields["phi_n"].function_space
+        terminal = self._terminal_weight(ctx, facet_group) > 0
+        owned = V.dofmap.index_map.size_local
+        terminal[owned:] = False  # each dof once, on its owner
+        key = ("reaction",)
+        if key not in self._heat_forms:
+            w = ufl.TestFunction(V)
+            r = ELEMENTARY_CHARGE * self.recombination(ctx.fields)
+            self._heat_forms[key] = dolfinx.fem.form(
+                ctx.domain.volume(r * w, *self.regions, lumped=True))
+        vec = dolfinx.fem.assemble_vector(self._heat_forms[key])
+        vec.scatter_reverse(dolfinx.la.InsertMode.add)
+        edge = self._terms.residual()  # scaled, ghost rows not yet added to their owners
+        total = 0.0
+        for c, zeta, sign in (("n", zeta_n, -1.0), ("p", zeta_p, 1.0)):
+            rows = dolfinx.la.vector(V.dofmap.index_map)
+            rows.array[:] = edge[f"phi_{c}"] / self._terms.scale
+            rows.scatter_reverse(dolfinx.la.InsertMode.add)
+            r = rows.array + sign * vec.array
+            gap = self._nodal(ctx, zeta) - float(ctx.constants[self._terminal_of(facet_group)]
+                                                 .value)
+            total -= float(np.sum((r * gap)[terminal]))
+        return ctx.domain.mesh.comm.allreduce(total, op=MPI.SUM)
+
+    def _terminal_of(self, facet_group: str) -> str:
+        """The context constant of a terminal: ``bias`` for the anode, ``ground`` otherwise."""
+        return "bias" if facet_group == self.terminals[0] else "ground"
+
     # -- results -------------------------------------------------------------------------------
     def _terminal_weight(self, ctx: Context, facet_group: str) -> np.ndarray:
         """w = 1 on the terminal's P1 dofs, 0 elsewhere (local array)."""

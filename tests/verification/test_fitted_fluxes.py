@@ -310,6 +310,11 @@ def test_uniform_resistor_is_exact(dimension):
     base = comm.allreduce(dd.cell_heat(ctx, f["phi_n"], f["phi_p"]).sum())
     assert base == pytest.approx(V * exact, rel=1e-9)
     assert shifted - base == pytest.approx(q["current [A]"], rel=1e-9)
+    # with zeta != V at the ohmic terminals they release the difference: the balance closes
+    zn, zp = f["phi_n"] + a, f["phi_p"] + a
+    terminals = sum(dd.terminal_heat(ctx, zn, zp, t) for t in (Facet.CU_SINK, Facet.W_SINK))
+    assert dd.terminal_heat(ctx, f["phi_n"], f["phi_p"], Facet.CU_SINK) == 0.0
+    assert shifted + terminals == pytest.approx(V * exact, rel=1e-9)
 
 
 def test_energy_balance_self_heated_schottky_diode():
