@@ -1,10 +1,12 @@
 """Benchmark: the 1D silicon p-n diode in ecx_device and in DEVSIM on the same meshes (not a test).
 
-Usage: .venv/bin/python benchmarks/bench_pn_devsim.py [--petsc-lu] [--repeat N] [NODES ...]
-       (default meshes 201 1001 5001 nodes; --petsc-lu: PETSc's serial LU with RCM ordering
-       instead of the default MUMPS, a solver option any CoupledProblem accepts; --repeat N:
-       run every sweep N times (default 3) and keep the fastest time per bias, so that other
-       load on the machine disturbs the comparison less)
+Usage: .venv/bin/python benchmarks/bench_pn_devsim.py [--galerkin] [--mumps] [--repeat N] [NODES ...]
+       (default meshes 201 1001 5001 nodes; --galerkin: the plain Galerkin carrier fluxes
+       (solver.carrier_flux: galerkin) instead of the default fitted ones; --mumps: MUMPS LU
+       instead of the default for a serial 1D problem, PETSc's LU with RCM ordering
+       (newton.linear_solver_options); --repeat N: run every sweep N times (default 3) and keep
+       the fastest time per bias, so that other load on the machine disturbs the comparison
+       less)
 
 Device (as tests/verification/test_pn_diode.py): 1 um of Si, N_A = 1e17 cm^-3 for x < 0.5 um
 (anode, biased), N_D = 1e16 cm^-3 beyond (cathode, grounded), ohmic contacts, mu_n = 1400,
@@ -12,8 +14,10 @@ mu_p = 450 cm^2/(V s), tau_n = tau_p = 1e-7 s, n_i = 1e10 cm^-3, eps_r = 11.7, T
 sweep 0-0.8 V in 0.05 V steps, one Newton solve per step in both codes, on uniform meshes with a
 node at the junction.
 
-ecx_device: P1 Galerkin in (psi, phi_n, phi_p), scaled residuals, PETSc SNES with MUMPS LU (the
-coupling layer's default) or PETSc's own LU (--petsc-lu). DEVSIM: control-volume discretisation
+ecx_device: P1 in (psi, phi_n, phi_p) with the default exponentially fitted (Scharfetter-Gummel /
+EAFE) carrier fluxes, lumped SRH and lumped carrier charge in Poisson - in 1D the box scheme
+DEVSIM uses - or plain Galerkin (--galerkin), scaled residuals, PETSc SNES with the coupling
+layer's linear solver (PETSc LU with RCM for serial 1D) or MUMPS (--mumps). DEVSIM: control-volume discretisation
 in (psi, n, p) with Scharfetter-Gummel fluxes and nodal SRH, written here from the DEVSIM manual
 (models, contact equations, solve); the
 junction node carries the control-volume average of the doping, which is what the cell-wise
@@ -53,6 +57,7 @@ from ecx_device.fem import MPI, dolfinx, ufl  # noqa: E402
 from ecx_device.mesh import Domain  # noqa: E402
 from ecx_device.physics.base import Context  # noqa: E402
 from ecx_device.physics.carriers import DriftDiffusion  # noqa: E402
+from ecx_device.physics.carriers_fitted import FittedDriftDiffusion  # noqa: E402
 from ecx_device.physics.contacts import OhmicContact  # noqa: E402
 from ecx_device.physics.poisson import Poisson  # noqa: E402
 from ecx_device.physics.semiconductor_scaling import SemiconductorParameters  # noqa: E402
@@ -90,7 +95,7 @@ def interval_domain(nodes: int) -> Domain:
                   {Facet.CU_SINK: 1, Facet.W_SINK: 2}, "1d", wire_diameter=40e-9)
 
 
-def run_ecx(nodes: int, solver: dict | None = None) -> dict:
+def run_ecx(nodes: int, solver: dict | None = None, galerkin: bool = False) -> dict:
     """Sweep in ecx_device; J at the cathode (A/m^2) and solve wall times (s) per bias."""
     t0 = time.perf_counter()
     d = interval_domain(nodes)
@@ -101,7 +106,8 @@ def run_ecx(nodes: int, solver: dict | None = None) -> dict:
         donors=lambda x: ufl.conditional(ufl.ge(x[0], x_j), N_D, 0.0),
         acceptors=lambda x: ufl.conditional(ufl.lt(x[0], x_j), N_A, 0.0))
     ctx = Context.create(d, {})
-    modules = [Poisson(par), DriftDiffusion(par), OhmicContact(par, Facet.CU_SINK),
+    carriers = DriftDiffusion(par) if galerkin else FittedDriftDiffusion(par)
+    modules = [Poisson(par, lumped=not galerkin), carriers, OhmicContact(par, Facet.CU_SINK),
                OhmicContact(par, Facet.W_SINK)]
     # Newton stops on the update (stol 1e-11 relative); see the report for why not on rtol
     prob = CoupledProblem(ctx, modules, degree=1,
@@ -291,9 +297,12 @@ def _fastest(runs: list[dict]) -> dict:
 def main() -> None:
     args = sys.argv[1:]
     solver = {}
-    if "--petsc-lu" in args:
-        args.remove("--petsc-lu")
-        solver = {"pc_factor_mat_solver_type": "petsc", "pc_factor_mat_ordering_type": "rcm"}
+    if "--mumps" in args:
+        args.remove("--mumps")
+        solver = {"pc_factor_mat_solver_type": "mumps"}
+    galerkin = "--galerkin" in args
+    if galerkin:
+        args.remove("--galerkin")
     repeat = 3
     if "--repeat" in args:
         k = args.index("--repeat")
@@ -301,10 +310,12 @@ def main() -> None:
         del args[k:k + 2]
     sizes = [int(a) for a in args] or [201, 1001, 5001]
     ds = import_devsim()
-    run_ecx(51, solver)  # warm-up: FFCx compiles (or loads from its cache) every form once
-    print(f"ecx_device linear solver: {solver or 'default (MUMPS LU)'}; fastest of {repeat} runs")
+    run_ecx(51, solver, galerkin)  # warm-up: FFCx compiles (or loads from its cache) every form
+    print(f"ecx_device carrier fluxes: {'galerkin' if galerkin else 'fitted (default)'}; linear "
+          f"solver: {solver or 'default (PETSc LU, RCM)'}; fastest of {repeat} runs; load "
+          f"{os.getloadavg()[0]:.2f}")
     for nodes in sizes:
-        e = _fastest([run_ecx(nodes, solver) for _ in range(repeat)])
+        e = _fastest([run_ecx(nodes, solver, galerkin) for _ in range(repeat)])
         s = None
         if ds:
             with _quiet():  # DEVSIM also reports every model it creates
@@ -331,6 +342,12 @@ def main() -> None:
                   f"0.2-0.8 V; sweep time ecx {e['t'].sum():.3f} s, DEVSIM {s['t'].sum():.3f} s, "
                   f"ratio {e['t'].sum() / s['t'].sum():.2f}; with setup ecx "
                   f"{e['t'].sum() + e['setup']:.3f} s, DEVSIM {s['t'].sum() + s['setup']:.3f} s")
+            ratio = e["t"].sum() / s["t"].sum()
+            print(f"  goals (issue 14): sweep ratio {ratio:.2f} <= 0.5 "
+                  f"{'met' if ratio <= 0.5 else 'NOT met'}; {dev[hi].max():.2e} <= 1e-3 over "
+                  f"0.2-0.8 V {'met' if dev[hi].max() <= 1e-3 else 'NOT met'}; "
+                  f"{dev.max():.2e} <= 5e-3 over 0.05-0.8 V "
+                  f"{'met' if dev.max() <= 5e-3 else 'NOT met'} (load {os.getloadavg()[0]:.2f})")
 
 
 if __name__ == "__main__":

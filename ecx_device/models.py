@@ -302,11 +302,12 @@ def _drift_diffusion(case: Case, choice: ModelChoice, device: Domain, geom: Devi
         materials[Region.WIRE], metals, th.heat_sink_temperature, exchanged=exchanged, ctx=ctx,
         image_force=e.image_force, tunnelling=e.tunnelling, statistics=e.statistics,
         lattice_temperature=ctx.fields.get("T"), peltier=e.peltier,
-        fixed_charge=ions[2] if ions else None)
+        fixed_charge=ions[2] if ions else None, carrier_flux=s.carrier_flux)
     if choice.composition:
         modules.append(CompositionOutput())
-    carriers = _newton(case, ctx, modules)
-    equilibrium_start(ctx, modules, s.element_degree, s.petsc_options)
+    degree = 1 if s.carrier_flux == "eafe" else s.element_degree  # edge fluxes join P1 nodes
+    carriers = _newton(case, ctx, modules, degree)
+    equilibrium_start(ctx, modules, degree, s.petsc_options)
     model = DeviceModel(choice, ctx, carriers)
     model.series.append(FieldSeries("fields", ctx, modules))
     cooling = _sublimation_cooling(case, choice, materials)

@@ -220,6 +220,13 @@ class SolverSpec(Section):
         1e-6, description="drift_diffusion with self_heating: the electro-thermal iteration "
         "stops when the wire temperature changes by less than this anywhere [K]")
     electrothermal_max_iterations: Annotated[int, Field(ge=1, le=500)] = 50
+    carrier_flux: Literal["eafe", "galerkin"] = Field(
+        "eafe", description="drift_diffusion: discretisation of the electron and hole fluxes; "
+        "eafe: exponentially fitted (Scharfetter-Gummel) edge fluxes, edge-averaged finite "
+        "elements (Xu & Zikatanov 1999), accurate and monotone at any potential step per cell, "
+        "the carriers then P1 whatever element_degree (which still sets the heat equation's); "
+        "galerkin: plain Lagrange elements in the quasi-Fermi potentials (needs < ~1 V_T per "
+        "cell)")
     petsc_options: dict[str, str | int | float | bool] = Field(
         default_factory=dict, description="extra PETSc options (override the defaults)")
 

@@ -43,6 +43,11 @@ class Poisson:
             not an unknown.
         frozen_phi_p: Hole quasi-Fermi potential (V) used when ``phi_p`` is not an unknown.
         fixed_charge: Fixed charge density rho_f (elementary charges per m^3, UFL or number).
+        lumped: Integrate the carrier charge p - n with the vertex rule (mass lumping), as the
+            box method does; the doping keeps the residual's quadrature, so a doping step on a
+            cell boundary gives each node its control-volume average. Used with the fitted
+            carrier fluxes (:mod:`ecx_device.physics.carriers_fitted`), with which a 1D mesh
+            then gives the classical Scharfetter-Gummel box scheme.
     """
 
     name = "poisson"
@@ -50,8 +55,8 @@ class Poisson:
 
     def __init__(self, params: SemiconductorParameters,
                  regions: tuple[str, ...] = (Region.WIRE,), frozen_phi_n=0.0,
-                 frozen_phi_p=0.0, fixed_charge=None):
-        self.params, self.regions = params, tuple(regions)
+                 frozen_phi_p=0.0, fixed_charge=None, lumped: bool = False):
+        self.params, self.regions, self.lumped = params, tuple(regions), bool(lumped)
         self.stats = statistics_for(params)
         self.scaling = self.stats.scaling
         self.frozen = {"phi_n": frozen_phi_n, "phi_p": frozen_phi_p}
@@ -78,10 +83,17 @@ class Poisson:
         sc = self.scaling
         # eps / (q C0) (m^2/V) so that both terms are densities / C0
         coef = self.stats.permittivity / (ELEMENTARY_CHARGE * sc.density)
-        form = (coef * ufl.dot(d.grad(u["psi"]), d.grad(v["psi"]))
-                - self.space_charge(ctx, u) * v["psi"])
-        return {"psi": with_quadrature(d.volume(form / sc.reference_volume(d), *self.regions),
-                                       quadrature_degree(u["psi"]))}
+        vol = sc.reference_volume(d)
+        q = quadrature_degree(u["psi"])
+        if not self.lumped:
+            form = (coef * ufl.dot(d.grad(u["psi"]), d.grad(v["psi"]))
+                    - self.space_charge(ctx, u) * v["psi"])
+            return {"psi": with_quadrature(d.volume(form / vol, *self.regions), q)}
+        net = self.stats.net_doping(d.position()) / sc.density
+        carriers = self.space_charge(ctx, u) - net
+        form = coef * ufl.dot(d.grad(u["psi"]), d.grad(v["psi"])) - net * v["psi"]
+        return {"psi": with_quadrature(d.volume(form / vol, *self.regions), q)
+                + d.volume(-carriers * v["psi"] / vol, *self.regions, lumped=True)}
 
     def initial_guess(self, ctx: Context) -> dict:
         """Charge-neutral potential V_T asinh(N / 2 n_i) at every node (quasi-Fermi levels at 0).

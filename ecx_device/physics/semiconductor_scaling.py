@@ -491,6 +491,22 @@ class CarrierStatistics:
         eta = exponent - self.log_dos(dos)
         return ufl.exp(exponent) / (1.0 + self._weight(eta) * ufl.exp(eta))
 
+    def _log_density(self, exponent, dos: str):
+        """ln of :meth:`_density` (-), formed without the exp/ln round trip (edge fluxes of
+        :mod:`ecx_device.physics.carriers_fitted` take nodal log densities)."""
+        if not self.degenerate:
+            return exponent
+        eta = exponent - self.log_dos(dos)
+        return exponent - ufl.ln(1.0 + self._weight(eta) * ufl.exp(eta))
+
+    def log_n(self, psi, phi_n):
+        """ln(n / C_0) (-, UFL)."""
+        return self._log_density((psi - phi_n) / self.vt + self.a_n, "N_c")
+
+    def log_p(self, psi, phi_p):
+        """ln(p / C_0) (-, UFL)."""
+        return self._log_density((phi_p - psi) / self.vt + self.a_p, "N_v")
+
     def n(self, psi, phi_n):
         """n / C_0 (-)."""
         return self._density((psi - phi_n) / self.vt + self.a_n, "N_c")

@@ -31,6 +31,7 @@ from ecx_device.materials.database import schottky_barrier
 from ecx_device.materials.properties import UflOps
 from ecx_device.physics.base import Context, integrate
 from ecx_device.physics.carriers import DriftDiffusion, TransportEnergy
+from ecx_device.physics.carriers_fitted import FittedDriftDiffusion
 from ecx_device.physics.contacts import OhmicContact, SchottkyContact
 from ecx_device.physics.poisson import Poisson
 from ecx_device.physics.semiconductor_scaling import (
@@ -123,7 +124,8 @@ def drift_diffusion_modules(wire: Material, metals: dict[str, str], temperature:
                             exchanged: Material | None = None, ctx: Context | None = None,
                             image_force: bool = False, tunnelling: bool = False,
                             statistics: str = "boltzmann", lattice_temperature=None,
-                            fixed_charge=None, peltier: bool = True) -> list:
+                            fixed_charge=None, peltier: bool = True,
+                            carrier_flux: str = "galerkin") -> list:
     """Modules of the drift-diffusion wire.
 
     Args:
@@ -143,6 +145,9 @@ def drift_diffusion_modules(wire: Material, metals: dict[str, str], temperature:
         peltier: The carriers carry their transport energy (Peltier heat at contacts and
             junctions, :class:`~ecx_device.physics.carriers.TransportEnergy`); False: the heat
             is Joule plus recombination heat alone.
+        carrier_flux: ``galerkin`` (:class:`DriftDiffusion`) or ``eafe`` (exponentially fitted
+            edge fluxes, :class:`FittedDriftDiffusion`, with the box method's lumped carrier
+            charge in Poisson; P1 only).
     """
     par = dataclasses.replace(semiconductor_parameters(wire, temperature, lattice_temperature),
                               statistics=statistics)
@@ -157,10 +162,12 @@ def drift_diffusion_modules(wire: Material, metals: dict[str, str], temperature:
                                 "phases")
         par = dataclasses.replace(par, heterostructure=Heterostructure(other, ctx.composition))
     (anode, anode_metal), (cathode, cathode_metal) = metals.items()
-    carriers = DriftDiffusion(par, terminals=(anode, cathode))
+    fitted = carrier_flux == "eafe"
+    carriers = (FittedDriftDiffusion if fitted else DriftDiffusion)(
+        par, terminals=(anode, cathode))
     energy = TransportEnergy(carriers.stats) if peltier else None
     carriers.energy = energy
-    modules = [Poisson(par, fixed_charge=fixed_charge), carriers]
+    modules = [Poisson(par, fixed_charge=fixed_charge, lumped=fitted), carriers]
     for facet, metal, terminal in ((anode, anode_metal, "bias"),
                                    (cathode, cathode_metal, "ground")):
         covered = par.heterostructure is not None and contact_fraction(ctx, facet) > 0.5

@@ -8,6 +8,7 @@ reached and why (for an electro-thermal solve, usually thermal runaway).
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +33,8 @@ class ContinuationReport:
 
 def _out_of_bounds(problem: Problem, bounds: dict[str, tuple[float, float]]) -> str:
     """Describe the first field outside its allowed range, or return ''."""
+    if not bounds:
+        return ""
     comm = problem.ctx.domain.mesh.comm
     for name, (lo, hi) in bounds.items():
         f = problem.u.get(name)
@@ -45,9 +48,62 @@ def _out_of_bounds(problem: Problem, bounds: dict[str, tuple[float, float]]) -> 
     return ""
 
 
+#: Degree of the extrapolation polynomial of the predictor (2: through the last three states).
+ORDER = 2
+
+#: Largest ratio of the predicted step to the step between the two states it extrapolates from.
+MAX_EXTRAPOLATION = 2.0
+
+
+class _Predictor:
+    """Secant predictor along the bias: the last two converged (bias, state) pairs of a problem,
+    kept across ``continue_bias`` calls (a sweep) and forgotten as soon as the problem's state is
+    not the last one recorded (a restore, a time step, a checkpoint restart changed it)."""
+
+    _by_problem: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def __init__(self):
+        self.history: list[tuple[float, dict[str, np.ndarray]]] = []
+
+    @classmethod
+    def of(cls, problem: Problem, bias: float) -> _Predictor:
+        pred = cls._by_problem.setdefault(problem, cls())
+        if pred.history and (pred.history[-1][0] != bias
+                             or not _same_state(pred.history[-1][1], problem.state())):
+            pred.history.clear()
+        return pred
+
+    def record(self, bias: float, state: dict[str, np.ndarray]) -> None:
+        self.history = [*self.history[-(ORDER):], (bias, state)]
+
+    def predict(self, bias: float) -> dict[str, np.ndarray] | None:
+        """The Lagrange polynomial through the last ORDER + 1 states (fewer while fewer are
+        known) at ``bias``, either way along the bias (a reversal interpolates), or None without
+        two states or when the step would reach further than MAX_EXTRAPOLATION times the last."""
+        if len(self.history) < 2:
+            return None
+        v = [h[0] for h in self.history]
+        if len(set(v)) < len(v) or not 0 < abs(bias - v[-1]) / abs(v[-1] - v[-2]) \
+                <= MAX_EXTRAPOLATION:
+            return None
+        weights = [np.prod([(bias - v[m]) / (v[k] - v[m]) for m in range(len(v)) if m != k])
+                   for k in range(len(v))]
+        return {key: sum(w * h[1][key] for w, h in zip(weights, self.history, strict=True))
+                for key in self.history[-1][1]}
+
+
+def _same_state(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
 def continue_bias(problem: Problem, target: float, *, max_step: float, min_step: float,
                   bounds: dict[str, tuple[float, float]] | None = None) -> ContinuationReport:
     """Move the ``bias`` constant of ``problem`` to ``target`` (V) through converged states.
+
+    Each solve starts from the secant extrapolation of the last two converged states (also those
+    of earlier calls on the same problem, while its state is the last one reached), which saves
+    Newton iterations along a sweep; a solve that fails from the prediction is retried from the
+    last converged state before the step is halved.
 
     Args:
         problem: The coupled problem; its context constant ``bias`` is changed in place.
@@ -65,6 +121,9 @@ def continue_bias(problem: Problem, target: float, *, max_step: float, min_step:
     current = float(bias.value)
     step = max_step
     first = True
+    predictor = _Predictor.of(problem, current)
+    if not predictor.history:
+        predictor.record(current, problem.state())
     while first or current != target:
         first = False
         # land on the target exactly: steps of 0.1 V summed in floating point miss it by an ulp,
@@ -73,25 +132,27 @@ def continue_bias(problem: Problem, target: float, *, max_step: float, min_step:
             np.clip(target - current, -step, step))
         good = problem.state()
         bias.value = nxt
-        before = problem.residual_norms()
-        result: NewtonResult = problem.solve()
-        report.solves += 1
-        report.newton_iterations += result.iterations
-        problem_text = (result.message
-                        or f"Newton did not converge ({reason_name(result.reason)})"
-                        if not result.converged else _out_of_bounds(problem, bounds))
+        predicted = predictor.predict(nxt)
+        result, problem_text = _solve(problem, report, bounds, predicted)
+        if problem_text and predicted is not None:  # retry from the last converged state
+            problem.restore(good)
+            result, problem_text = _solve(problem, report, bounds, None)
         if not problem_text:
             current = nxt
+            predictor.record(current, problem.state())
             step = min(step * 1.5, max_step)
             continue
         report.rejected += 1
         report.messages.append(f"V={nxt:.4g} V: {problem_text}")
         after = problem.residual_norms()
+        problem.restore(good)
+        # the norms at the last converged state and the attempted bias, i.e. before the solve
+        # (computed only on failure: an assembly of every residual saved per accepted step)
+        before = problem.residual_norms()
         last_failure = {"attempted_bias [V]": nxt, "reason": problem_text,
                         "newton_reason": result.reason,
                         "residual_norms_before": before, "residual_norms_after": after,
                         "worst_equation": _worst(before, after)}
-        problem.restore(good)
         bias.value = current
         step /= 2
         if step < min_step:
@@ -106,6 +167,19 @@ def continue_bias(problem: Problem, target: float, *, max_step: float, min_step:
                          "rejected_steps": report.rejected, "attempts": report.messages,
                          "last_failure": last_failure})
     return report
+
+
+def _solve(problem: Problem, report: ContinuationReport, bounds: dict,
+           start: dict[str, np.ndarray] | None) -> tuple[NewtonResult, str]:
+    """One solve, from ``start`` if given; returns the result and why it is rejected ('')."""
+    if start is not None:
+        problem.restore(start)
+    result: NewtonResult = problem.solve()
+    report.solves += 1
+    report.newton_iterations += result.iterations
+    text = (result.message or f"Newton did not converge ({reason_name(result.reason)})"
+            if not result.converged else _out_of_bounds(problem, bounds))
+    return result, text
 
 
 def _worst(before: dict[str, float], after: dict[str, float]) -> str:

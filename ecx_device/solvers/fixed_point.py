@@ -86,6 +86,10 @@ class CellHeat:
         self._test = w = ufl.TestFunction(W0)
         q = quadrature_degree(f["phi_n"])
         form = 0
+        self._ctx = wire_ctx
+        # modules whose heat is not a UFL density (fitted edge fluxes): their own cell sums
+        self._cellwise = [m for m in modules if hasattr(m, "cell_heat")]
+        self._shares: dict[str, np.ndarray] = {}
         for m in modules:
             if hasattr(m, "heat_density"):
                 form += with_quadrature(d.volume(m.heat_density(wire_ctx, f) * w, *m.regions), q)
@@ -94,7 +98,7 @@ class CellHeat:
                 form += with_quadrature(d.surface(m.interface_heat(wire_ctx, f) * w,
                                                   m.facet_group), q)
         self._ufl = form
-        self._form = dolfinx.fem.form(form)
+        self._form = dolfinx.fem.form(form) if not isinstance(form, int) else None
         self._energy = next((m.energy for m in modules if getattr(m, "energy", None)), None)
         volume = dolfinx.fem.assemble_vector(dolfinx.fem.form(d.volume(w, Region.WIRE)))
         volume.scatter_reverse(dolfinx.la.InsertMode.add)
@@ -102,6 +106,24 @@ class CellHeat:
         self._wire = dolfinx.fem.Function(W0)
         self._cells = cells
         self.density = density
+
+    def _contact_share(self, facet: str) -> np.ndarray:
+        """Per local cell, its share of the volume of the owned cells that touch ``facet``
+        (summing to 1 over all ranks): where a strong contact's heat is released."""
+        if facet not in self._shares:
+            d = self._ctx.domain
+            tdim = d.mesh.topology.dim
+            imap = d.mesh.topology.index_map(tdim)
+            cells = dolfinx.mesh.compute_incident_entities(d.mesh.topology,
+                                                           d.facet_entities(facet), tdim - 1,
+                                                           tdim)
+            cells = cells[cells < imap.size_local]
+            W0 = self._wire.function_space
+            volume = np.zeros(imap.size_local + imap.num_ghosts)
+            volume[cells] = self._volume[W0.dofmap.list[cells, 0]]
+            total = d.mesh.comm.allreduce(float(volume.sum()), op=MPI.SUM)
+            self._shares[facet] = volume / total
+        return self._shares[facet]
 
     def add_density(self, density) -> None:
         """Add a further heat density (W/m^3, UFL on the wire, e.g. the ions' Joule heat)."""
@@ -114,10 +136,22 @@ class CellHeat:
         """Assemble the heat of the current carrier state and hand it to the device mesh."""
         if self._energy is not None:
             self._energy.update(self.ctx)
-        vec = dolfinx.fem.assemble_vector(self._form)
-        vec.scatter_reverse(dolfinx.la.InsertMode.add)
-        n = self._wire.function_space.dofmap.index_map.size_local
-        self._wire.x.array[:n] = vec.array[:n] / self._volume[:n]
+        W0 = self._wire.function_space
+        if self._form is not None:
+            vec = dolfinx.fem.assemble_vector(self._form)
+            vec.scatter_reverse(dolfinx.la.InsertMode.add)
+            heat = vec.array.copy()
+        else:
+            heat = np.zeros_like(self._volume)
+        owned_cells = W0.dofmap.list[:, 0]  # per local cell (a DG0 dof is not a cell index)
+        for m in self._cellwise:
+            zn, zp = m.heat_potentials(self._ctx)
+            heat[owned_cells] += m.cell_heat(self._ctx, zn, zp)
+            for facet in m.strong_contacts():  # into the cells touching the contact
+                share = self._contact_share(facet)
+                heat[owned_cells] += m.terminal_heat(self._ctx, zn, zp, facet) * share
+        n = W0.dofmap.index_map.size_local
+        self._wire.x.array[:n] = heat[:n] / self._volume[:n]
         self._wire.x.scatter_forward()
         self._cells.to_parent(self._wire, self.density)
 

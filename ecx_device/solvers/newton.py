@@ -14,6 +14,7 @@ import numpy as np
 
 from ecx_device.fem import MPI, PETSc, dolfinx, ufl
 from ecx_device.physics.base import Context, call_hook
+from ecx_device.solvers.assembled_terms import TermAssembly
 from ecx_device.solvers.problem import NewtonResult
 
 #: Default SNES/KSP options; ``solver.petsc_options`` in a case overrides entries.
@@ -39,6 +40,26 @@ def _lu_package() -> str:
         if PETSc.Sys().hasExternalPackage(pkg):
             return pkg
     return "petsc"
+
+
+def linear_solver_options(domain) -> dict:
+    """The linear solver by problem size: the one place that chooses it. A
+    ``pc_factor_mat_solver_type`` in ``solver.petsc_options`` replaces the whole choice (so that
+    the 1D options below do not reach another package: MUMPS given the RCM ordering was 60x
+    slower).
+
+    A serial 1D problem: PETSc's own LU with reverse Cuthill-McKee ordering - the interval's
+    matrix is banded, so the factors have no fill beyond the band and there is no external
+    package's set-up (sweep 0.27 s against 0.37 s with MUMPS on the 1001-node diode of
+    benchmarks/bench_pn_devsim.py) - with the zero-pivot test off: PETSc's LU does not pivot, and
+    the scaled rows of a CdS/Cu2S heterojunction carry densities of 1e-40 C_0, whose small but
+    valid pivots it refused. Otherwise (2D, 3D, or in parallel) MUMPS, else SuperLU_DIST. PETSc
+    refactorises numerically only while the sparsity is unchanged, so the symbolic phase
+    (ordering, analysis) is done once per problem (counted: one MatLUFactorSym per sweep)."""
+    if domain.mesh.topology.dim == 1 and domain.mesh.comm.size == 1:
+        return {"pc_factor_mat_solver_type": "petsc", "pc_factor_mat_ordering_type": "rcm",
+                "pc_factor_zeropivot": 0.0}
+    return {"pc_factor_mat_solver_type": _lu_package()}
 
 
 def default_quadrature(form, degree: int):
@@ -99,8 +120,9 @@ class CoupledProblem:
         self.bcs = self._dirichlet()
         self.set_initial_guess()
 
-        options = dict(DEFAULT_PETSC_OPTIONS, pc_factor_mat_solver_type=_lu_package(),
-                       snes_stol=tolerance, snes_max_it=max_iterations)
+        options = dict(DEFAULT_PETSC_OPTIONS, snes_stol=tolerance, snes_max_it=max_iterations)
+        if "pc_factor_mat_solver_type" not in (petsc_options or {}):  # a user's choice is whole
+            options.update(linear_solver_options(ctx.domain))
         options.update(petsc_options or {})
         F = [residuals[n] for n in self.names]
         u = [self.u[n] for n in self.names]
@@ -111,6 +133,11 @@ class CoupledProblem:
         self.problem = dolfinx.fem.petsc.NonlinearProblem(
             F, u, bcs=self.bcs,
             petsc_options_prefix=f"ecx_{next(_prefix_counter)}_", petsc_options=options)
+        # hook: residual/Jacobian terms a module assembles itself, outside UFL (e.g. edge fluxes;
+        # solvers/assembled_terms.py says what the object offers)
+        terms = [t for m in modules if (t := call_hook(m, "assembled_terms", ctx)) is not None]
+        self._terms = (TermAssembly(self.problem, self.names, [self.u[n] for n in self.names],
+                                    self._field_bcs, terms) if terms else None)
         if bounds:
             self._set_bounds(bounds)
 
@@ -137,6 +164,7 @@ class CoupledProblem:
         fdim = d.mesh.topology.dim - 1
         bcs = []
         self._bc_dofs: dict[str, list[np.ndarray]] = {n: [] for n in self.names}
+        self._field_bcs: dict[str, list] = {n: [] for n in self.names}
         for m in self.modules:
             for spec in call_hook(m, "dirichlet", self.ctx, default=[]):
                 V = self.spaces[spec.field]
@@ -144,6 +172,7 @@ class CoupledProblem:
                                                            d.facet_entities(spec.facet_group))
                 bcs.append(dolfinx.fem.dirichletbc(spec.value, dofs, V))
                 self._bc_dofs[spec.field].append(dofs)
+                self._field_bcs[spec.field].append(bcs[-1])
         return bcs
 
     def set_initial_guess(self) -> None:
@@ -188,6 +217,8 @@ class CoupledProblem:
         collector, ranks may reach it at different moments (with two problems in one run, one
         rank hung at exit waiting for the other)."""
         p = self.problem
+        if self._terms is not None:
+            self._terms.destroy()
         for vec in getattr(self, "_bound_vectors", []):
             vec.destroy()
         for attr in ("_snes", "_A", "_b", "_x", "_P_mat"):
@@ -208,9 +239,13 @@ class CoupledProblem:
             self._residual_forms = {n: dolfinx.fem.form(self._residual_ufl[n])
                                     for n in self.names}
         comm = self.ctx.domain.mesh.comm
+        if self._terms is not None:
+            self._terms.prepare()
+        vecs = {n: dolfinx.fem.assemble_vector(form) for n, form in self._residual_forms.items()}
+        if self._terms is not None:
+            self._terms.add_residual({n: v.array for n, v in vecs.items()})
         norms = {}
-        for n, form in self._residual_forms.items():
-            vec = dolfinx.fem.assemble_vector(form)
+        for n, vec in vecs.items():
             vec.scatter_reverse(dolfinx.la.InsertMode.add)
             owned = vec.index_map.size_local * vec.block_size
             arr = vec.array[:owned].copy()

@@ -4,7 +4,8 @@
    zeta_p = -(E_v - 2 k_B T)/q, the bulk heat plus the heat at the Schottky contact and at the
    ohmic (Dirichlet) contact equals the electrical power V I of the discrete solution, in forward
    and reverse bias, to round-off (<= 1e-9 relative), for a self-heated silicon Schottky diode
-   and a germanium-like p-n diode with two ohmic contacts.
+   and a germanium-like p-n diode with two ohmic contacts, with the Galerkin and with the fitted
+   (edge-flux) carrier discretisation.
 2. A single Schottky contact. Each electron that crosses the barrier carries E_c + 2 k_B T into
    the metal, whose Fermi level lies Phi_B below the band edge at the interface, so the contact
    releases I (Phi_B + 2 k_B T / q) in forward bias and absorbs as much in reverse bias
@@ -22,6 +23,7 @@ from test_self_heating import BARRIER, T0, _wire_temperature
 from ecx_device.device.names import Facet, Region
 from ecx_device.physics.base import Context, integrate
 from ecx_device.physics.carriers import KINETIC_ENERGY, DriftDiffusion, TransportEnergy
+from ecx_device.physics.carriers_fitted import FittedDriftDiffusion
 from ecx_device.physics.contacts import OhmicContact, SchottkyContact
 from ecx_device.physics.poisson import Poisson
 from ecx_device.physics.semiconductor_scaling import SemiconductorParameters
@@ -34,10 +36,10 @@ SOLVER = {"snes_rtol": 0.0}
 L_NM = 1000.0
 
 
-def _modules(par, schottky: bool) -> list:
-    """Poisson, carriers with their transport energy, and the two contacts (Cu end Schottky or
-    ohmic, W end ohmic)."""
-    carriers = DriftDiffusion(par)
+def _modules(par, schottky: bool, fitted: bool = False) -> list:
+    """Poisson, carriers with their transport energy (Galerkin or fitted edge fluxes), and the
+    two contacts (Cu end Schottky or ohmic, W end ohmic)."""
+    carriers = (FittedDriftDiffusion if fitted else DriftDiffusion)(par)
     energy = TransportEnergy(carriers.stats, {Facet.W_SINK: "ground"})
     carriers.energy = energy
     if schottky:
@@ -45,16 +47,16 @@ def _modules(par, schottky: bool) -> list:
     else:
         cu = OhmicContact(par, Facet.CU_SINK)
         energy.strong_contacts[Facet.CU_SINK] = "bias"
-    return [Poisson(par), carriers, cu, OhmicContact(par, Facet.W_SINK)]
+    return [Poisson(par, lumped=fitted), carriers, cu, OhmicContact(par, Facet.W_SINK)]
 
 
-def _self_heated(par_of_T, schottky: bool, n: int = 200):
+def _self_heated(par_of_T, schottky: bool, n: int = 200, fitted: bool = False):
     device = box_domain(n, "1d", L_NM)
     wire, cells = device.restrict(Region.WIRE)
     ctx = Context.create(wire, {})
     ctx.fields["T"] = _wire_temperature(wire)
-    carriers = CoupledProblem(ctx, _modules(par_of_T(ctx.fields["T"]), schottky), degree=1,
-                              petsc_options=SOLVER)
+    carriers = CoupledProblem(ctx, _modules(par_of_T(ctx.fields["T"]), schottky, fitted),
+                              degree=1, petsc_options=SOLVER)
     hctx = Context.create(device, {Region.WIRE: constant_material(thermal_conductivity=4.0)},
                           heat_sink_temperature=T0)
     return SelfHeatingProblem.create(carriers, hctx, cells, degree=1, tolerance=1e-9,
@@ -84,15 +86,17 @@ def _pn(T):
         lattice_temperature=T, temperature_laws={})
 
 
+@pytest.mark.parametrize("flux", ["galerkin", "eafe"])
 @pytest.mark.parametrize("device", ["schottky", "pn"])
-def test_energy_balance_with_peltier_heat(device):
-    problem = (_self_heated(_heated_silicon, True) if device == "schottky"
-               else _self_heated(_pn, False))
+def test_energy_balance_with_peltier_heat(device, flux):
+    fitted = flux == "eafe"
+    problem = (_self_heated(_heated_silicon, True, fitted=fitted) if device == "schottky"
+               else _self_heated(_pn, False, fitted=fitted))
     for V in ((0.3, -0.5) if device == "schottky" else (-0.3, 0.5)):  # forward, reverse
         continue_bias(problem, V, max_step=0.1, min_step=1e-4)
         q = problem.quantities()
         contacts = {k: v for k, v in q.items() if k.endswith("_contact_heat [W]")}
-        print(f"\n{device} V = {V:+.2f} V: I = {q['current [A]']:.4e} A, bulk "
+        print(f"\n{device} ({flux}) V = {V:+.2f} V: I = {q['current [A]']:.4e} A, bulk "
               f"{q['carrier_heat [W]']:.4e} W, contacts {contacts}, balance error "
               f"{q['power_balance_error [-]']:.2e}")
         assert set(contacts) == {"cu_sink_contact_heat [W]", "w_sink_contact_heat [W]"}
