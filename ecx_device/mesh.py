@@ -16,21 +16,28 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ecx_device.device.names import Facet, Region
-
 from ecx_device.device.geometry import DeviceGeometry
-
-from ecx_device.device.gmsh_model import build_model
-
 from ecx_device.device.gmsh_model import gmsh_session
+from ecx_device.device.mesh_cache import cache_dir, cached_msh
+from ecx_device.device.names import Facet, Region
 from ecx_device.errors import CaseError
 from ecx_device.fem import MPI, dolfinx, ufl
 from ecx_device.units import MESH_UNIT
+
+
+def _idle_barrier(comm, poll: float = 0.05) -> None:
+    """A barrier that sleeps between polls (s) instead of busy-waiting in MPI."""
+    import time
+
+    request = comm.Ibarrier()
+    while not request.Test():
+        time.sleep(poll)
 
 
 @dataclass(frozen=True)
@@ -95,15 +102,28 @@ class Domain:
 
     @classmethod
     def from_geometry(cls, geom: DeviceGeometry, comm=MPI.COMM_WORLD) -> Domain:
-        """Mesh ``geom`` with gmsh on rank 0 and distribute it."""
-        import gmsh
+        """Mesh ``geom`` on rank 0 (or take it from the mesh cache) and distribute it.
 
-        with gmsh_session():
-            if comm.rank == 0:
-                build_model(geom)
-            gdim = {"1d": 1, "axisymmetric": 2, "3d": 3}[geom.dimension]
-            data = dolfinx.io.gmsh.model_to_mesh(gmsh.model, comm, 0, gdim=gdim)
-        return cls.from_mesh_data(data, geom.dimension, geom.wire_diameter * MESH_UNIT)
+        The mesh always comes from the cached .msh file (:mod:`ecx_device.device.mesh_cache`),
+        also right after meshing, so every run of one geometry partitions the very same mesh.
+        While rank 0 meshes with gmsh's threads, the other ranks wait without spinning on MPI,
+        which would take the cores the threads need.
+        """
+        path = None
+        if comm.rank == 0:
+            try:
+                path, _ = cached_msh(geom)
+            finally:
+                _idle_barrier(comm)  # release the other ranks also on an error
+        else:
+            _idle_barrier(comm)
+        path = comm.bcast(str(path) if path else None, root=0)
+        if path is None:
+            raise RuntimeError("meshing failed on rank 0")
+        domain = cls.from_msh(path, geom.dimension, geom.wire_diameter * MESH_UNIT, comm)
+        if comm.rank == 0 and cache_dir() is None:  # cache off: the file was a temporary one
+            shutil.rmtree(Path(path).parent, ignore_errors=True)
+        return domain
 
     @classmethod
     def from_msh(cls, path: str | Path, dimension: str, wire_diameter: float,
