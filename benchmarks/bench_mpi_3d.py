@@ -66,7 +66,8 @@ def _run(n: int, case: Path, out: Path, cache: Path) -> dict | None:
     t0 = time.perf_counter()
     # A fresh interpreter per run, so getrusage(CHILDREN) sees only this run's ranks.
     proc = subprocess.run([sys.executable, "-c", _LAUNCH, mpiexec, str(n), str(case), str(out)],
-                          capture_output=True, text=True, env={**os.environ, "ECX_MESH_CACHE": str(cache)})
+                          capture_output=True, text=True,
+                          env={**os.environ, "ECX_MESH_CACHE": str(cache)})
     wall = time.perf_counter() - t0
     if proc.returncode:
         print(f"{n} ranks: failed ({proc.stderr.strip()[-300:]})")

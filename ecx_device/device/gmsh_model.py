@@ -432,8 +432,9 @@ def _add_analytic_size_field(geom: DeviceGeometry) -> None:
 
     field = gmsh.model.mesh.field
     size = field.add("MathEval")
-    field.setString(size, "F", f"Min({threshold(f'Min({cu_wire}, {w_wire})', geom.contact_mesh_size)}"
-                               f", {threshold(wire, geom.wire_mesh_size)})")
+    near_interfaces = threshold(f"Min({cu_wire}, {w_wire})", geom.contact_mesh_size)
+    near_wire = threshold(wire, geom.wire_mesh_size)
+    field.setString(size, "F", f"Min({near_interfaces}, {near_wire})")
     field.setAsBackgroundMesh(size)
 
 
