@@ -23,8 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ecx_device.device.geometry import DeviceGeometry
-from ecx_device.device.gmsh_model import gmsh_session
-from ecx_device.device.mesh_cache import cache_dir, cached_msh
+from ecx_device.device.mesh_cache import cache_dir, cached_mesh, cached_mesh_file, load_arrays
 from ecx_device.device.names import Facet, Region
 from ecx_device.errors import CaseError
 from ecx_device.fem import MPI, dolfinx, ufl
@@ -40,52 +39,39 @@ def _idle_barrier(comm, poll: float = 0.05) -> None:
         time.sleep(poll)
 
 
-def _model_to_mesh(model, comm, gdim: int):
-    """``dolfinx.io.gmsh.model_to_mesh`` for one cell type, with cheaper cell tags.
+def _distribute(folder: Path, comm, tdim: int):
+    """The mesh of a cache entry (:mod:`ecx_device.device.mesh_cache`) as DOLFINx ``MeshData``.
 
-    DOLFINx tags cells like facets: it sends each cell's vertices to the owning rank and looks
-    the cell up by them (4 s of 14 s for 1e6 tetrahedra). A cell's tag is known from its input
-    index, which the mesh keeps (``original_cell_index``), so the tags of rank 0's cells are
-    broadcast (4 bytes a cell) and each rank picks its own.
+    Each rank reads a contiguous slice of the cells, nodes and facets (memory-mapped) and DOLFINx
+    partitions and distributes in parallel; a cell's tag is read at its input index
+    (``original_cell_index``), facets are tagged as ``dolfinx.io.gmsh.model_to_mesh`` does.
     """
     gmsh_io = dolfinx.io.gmsh
-    tdim = gdim
-    if comm.rank == 0:
-        x = gmsh_io.extract_geometry(model)
-        topologies, groups = gmsh_io.extract_topology_and_markers(model)
-        dims = {t: model.mesh.getElementProperties(t)[1] for t in topologies}
-        cell_type = next(t for t, d in dims.items() if d == tdim)
-        facet_type = next((t for t, d in dims.items() if d == tdim - 1), None)
-        if len(model.mesh.getElements(tdim)[1][0]) != len(topologies[cell_type]["cell_data"]):
-            raise RuntimeError("every cell of the mesh must belong to one physical group")
-        info = (cell_type, facet_type, groups)
-    else:
-        x, topologies, info = np.empty((0, gdim)), None, None
-    cell_type, facet_type, groups = comm.bcast(info, root=0)
-    domain = gmsh_io.ufl_mesh(cell_type, gdim, dtype=np.float64)
-    nodes = domain.ufl_coordinate_element().basix_element.dim
-    perm = gmsh_io.cell_perm_array(dolfinx.cpp.mesh.to_type(str(domain.ufl_cell())), nodes)
-    cells = (np.asarray(topologies[cell_type]["topology"], dtype=np.int64)[:, perm]
-             if comm.rank == 0 else np.empty((0, nodes), dtype=np.int64))
-    mesh = dolfinx.mesh.create_mesh(comm, cells, domain, x[:, :gdim].copy())
-    values = comm.bcast(np.asarray(topologies[cell_type]["cell_data"], dtype=np.int32)
-                        if comm.rank == 0 else None, root=0)
-    n_cells = mesh.topology.index_map(tdim).size_local + mesh.topology.index_map(tdim).num_ghosts
-    cell_tags = dolfinx.mesh.meshtags(mesh, tdim, np.arange(n_cells, dtype=np.int32),
-                                      values[mesh.topology.original_cell_index[:n_cells]])
-    facet_tags = None
-    if facet_type is not None:
-        facets = np.asarray(topologies[facet_type]["topology"], dtype=np.int64) \
-            if comm.rank == 0 else np.empty((0, tdim), dtype=np.int64)
-        facet_values = np.asarray(topologies[facet_type]["cell_data"], dtype=np.int32) \
-            if comm.rank == 0 else np.empty(0, dtype=np.int32)
-        local, local_values = dolfinx.io.utils.distribute_entity_data(
-            mesh, tdim - 1, facets, facet_values)
-        mesh.topology.create_connectivity(tdim - 1, tdim)
-        facet_tags = dolfinx.mesh.meshtags_from_entities(
-            mesh, tdim - 1, dolfinx.graph.adjacencylist(local), local_values.astype(np.int32))
+    arrays, groups = load_arrays(folder)
+
+    def mine(a: np.ndarray) -> np.ndarray:
+        n = len(a)
+        return np.ascontiguousarray(a[comm.rank * n // comm.size:(comm.rank + 1) * n // comm.size])
+
+    gmsh_cell = {1: 1, 2: 2, 3: 4}[tdim]  # gmsh's line, triangle, tetrahedron
+    domain = gmsh_io.ufl_mesh(gmsh_cell, tdim, dtype=np.float64)
+    perm = gmsh_io.cell_perm_array(dolfinx.cpp.mesh.to_type(str(domain.ufl_cell())), tdim + 1)
+    mesh = dolfinx.mesh.create_mesh(comm, mine(arrays["cells"])[:, perm], domain,
+                                    mine(arrays["x"])[:, :tdim].copy())
+    cell_map = mesh.topology.index_map(tdim)
+    n_cells = cell_map.size_local + cell_map.num_ghosts
+    cell_tags = dolfinx.mesh.meshtags(
+        mesh, tdim, np.arange(n_cells, dtype=np.int32),
+        np.asarray(arrays["cell_values"][mesh.topology.original_cell_index[:n_cells]],
+                   dtype=np.int32))
+    local, values = dolfinx.io.utils.distribute_entity_data(
+        mesh, tdim - 1, mine(arrays["facets"]), mine(arrays["facet_values"]))
+    mesh.topology.create_connectivity(tdim - 1, tdim)
+    facet_tags = dolfinx.mesh.meshtags_from_entities(
+        mesh, tdim - 1, dolfinx.graph.adjacencylist(local), values.astype(np.int32))
     cell_tags.name, facet_tags.name = "cell_tags", "facet_tags"
-    return gmsh_io.MeshData(mesh, cell_tags, facet_tags, None, None, groups)
+    physical = {name: gmsh_io.PhysicalGroup(dim, tag) for name, (dim, tag) in groups.items()}
+    return gmsh_io.MeshData(mesh, cell_tags, facet_tags, None, None, physical)
 
 
 @dataclass(frozen=True)
@@ -150,46 +136,48 @@ class Domain:
 
     @classmethod
     def from_geometry(cls, geom: DeviceGeometry, comm=MPI.COMM_WORLD) -> Domain:
-        """Mesh ``geom`` on rank 0 (or take it from the mesh cache) and distribute it.
-
-        The mesh always comes from the cached .msh file (:mod:`ecx_device.device.mesh_cache`),
-        also right after meshing, so every run of one geometry partitions the very same mesh.
-        While rank 0 meshes with gmsh's threads, the other ranks wait without spinning on MPI,
-        which would take the cores the threads need.
-        """
-        path = None
-        if comm.rank == 0:
-            try:
-                path, _ = cached_msh(geom)
-            finally:
-                _idle_barrier(comm)  # release the other ranks also on an error
-        else:
-            _idle_barrier(comm)
-        path = comm.bcast(str(path) if path else None, root=0)
-        if path is None:
-            raise RuntimeError("meshing failed on rank 0")
-        domain = cls.from_msh(path, geom.dimension, geom.wire_diameter * MESH_UNIT, comm)
-        if comm.rank == 0 and cache_dir() is None:  # cache off: the file was a temporary one
-            shutil.rmtree(Path(path).parent, ignore_errors=True)
-        return domain
+        """Mesh ``geom`` on rank 0 (or find it in the mesh cache) and distribute it."""
+        return cls._from_cache(lambda: cached_mesh(geom), geom.dimension,
+                               geom.wire_diameter * MESH_UNIT, comm)
 
     @classmethod
     def from_msh(cls, path: str | Path, dimension: str, wire_diameter: float,
                  comm=MPI.COMM_WORLD) -> Domain:
-        """Read a mesh written by ``ecx-device mesh`` (.msh) on rank 0 and distribute it;
-        wire_diameter in m."""
+        """Read a mesh written by ``ecx-device mesh`` (.msh, via the mesh cache) and distribute
+        it; wire_diameter in m."""
         path = Path(path)
         if not comm.bcast(path.is_file() if comm.rank == 0 else None, root=0):
             raise CaseError(f"mesh file {str(path)!r} does not exist")
-        import gmsh
+        tdim = {"1d": 1, "axisymmetric": 2, "3d": 3}[dimension]
+        return cls._from_cache(lambda: cached_mesh_file(path, tdim), dimension, wire_diameter,
+                               comm)
 
-        gdim = {"1d": 1, "axisymmetric": 2, "3d": 3}[dimension]
-        with gmsh_session():  # quiet, unlike dolfinx.io.gmsh.read_from_msh
-            if comm.rank == 0:
-                gmsh.model.add("from_file")
-                gmsh.merge(str(path))
-            data = _model_to_mesh(gmsh.model, comm, gdim)
-        return cls.from_mesh_data(data, dimension, wire_diameter)
+    @classmethod
+    def _from_cache(cls, entry, dimension: str, wire_diameter: float, comm) -> Domain:
+        """Rank 0 gets the cache entry (``entry() -> (folder, hit)``, meshing on a miss), then
+        every rank reads its part. The mesh always comes from the entry, also right after
+        meshing, so every run of one geometry partitions the very same mesh. While rank 0
+        meshes, the other ranks wait without spinning on MPI, which would take the cores of
+        gmsh's threads."""
+        folder, error = None, None
+        if comm.rank == 0:
+            try:
+                folder, _ = entry()
+            except Exception as err:  # raised below, after the other ranks have been told
+                error = err
+        _idle_barrier(comm)
+        folder = comm.bcast(str(folder) if folder else None, root=0)
+        if error is not None:
+            raise error
+        if folder is None:
+            raise RuntimeError("meshing failed on rank 0 (its error message says why)")
+        tdim = {"1d": 1, "axisymmetric": 2, "3d": 3}[dimension]
+        domain = cls.from_mesh_data(_distribute(Path(folder), comm, tdim), dimension,
+                                    wire_diameter)
+        comm.barrier()  # every rank has read the entry
+        if comm.rank == 0 and cache_dir() is None:  # cache off: the entry was a temporary one
+            shutil.rmtree(Path(folder).parent, ignore_errors=True)
+        return domain
 
     # -- geometry helpers ---------------------------------------------------------------------
     @property

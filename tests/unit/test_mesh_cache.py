@@ -38,11 +38,13 @@ def cache(tmp_path, monkeypatch):
 def test_second_run_reads_the_cache_and_a_changed_size_meshes_again(cache):
     folder, calls = cache
     geom = DeviceGeometry(dimension="axisymmetric")
-    first, hit = mesh_cache.cached_msh(geom)
+    first, hit = mesh_cache.cached_mesh(geom)
     assert not hit and len(calls) == 1 and first.parent == folder
-    again, hit = mesh_cache.cached_msh(geom)
+    again, hit = mesh_cache.cached_mesh(geom)
     assert hit and again == first and len(calls) == 1  # gmsh's mesher not called
-    finer, hit = mesh_cache.cached_msh(replace(geom, contact_mesh_size=1.5))
+    domain = Domain.from_geometry(geom)  # what a run does
+    assert len(calls) == 1 and domain.mesh.topology.index_map(2).size_global > 1000
+    finer, hit = mesh_cache.cached_mesh(replace(geom, contact_mesh_size=1.5))
     assert not hit and finer != first and len(calls) == 2
     assert sorted(p.name for p in folder.iterdir()) == sorted([first.name, finer.name])
 
