@@ -34,8 +34,7 @@ from ecx_device.device.names import FACET_TAGS, REGION_TAGS, Facet, Region
 
 __all__ = ["build_model", "gmsh_session", "mesher_threads", "write_msh"]
 
-#: Environment variable fixing the number of threads of the 3D mesher (default: the cores this
-#: process may use).
+#: Environment variable setting the number of threads of the 3D mesher (default 1).
 THREADS_ENV = "ECX_GMSH_THREADS"
 
 
@@ -105,9 +104,8 @@ def build_model(geom: DeviceGeometry, name: str = "device") -> None:
         _build_2d_3d(geom)
 
 
-def write_msh(geom: DeviceGeometry, path: str | os.PathLike[str],
-              binary: bool = False) -> pathlib.Path:
-    """Build and mesh the device and write it as a gmsh .msh file (format 4.1, ASCII or binary).
+def write_msh(geom: DeviceGeometry, path: str | os.PathLike[str]) -> pathlib.Path:
+    """Build and mesh the device and write it as a gmsh .msh file (format 4.1, ASCII).
 
     gmsh is initialised (quietly) if needed and finalised afterwards only if this call initialised
     it; otherwise the model stays in the caller's session as the current model.
@@ -115,7 +113,6 @@ def write_msh(geom: DeviceGeometry, path: str | os.PathLike[str],
     Args:
         geom: Device dimensions (nm) and mesh sizes (nm).
         path: Output file; its parent directory is created if missing.
-        binary: Binary MSH (about 5x smaller and faster to read; the mesh cache uses it).
 
     Returns:
         The path written.
@@ -125,7 +122,7 @@ def write_msh(geom: DeviceGeometry, path: str | os.PathLike[str],
     with gmsh_session():
         build_model(geom, name=out_path.stem or "device")
         gmsh.option.setNumber("Mesh.MshFileVersion", 4.1)
-        gmsh.option.setNumber("Mesh.Binary", int(binary))
+        gmsh.option.setNumber("Mesh.Binary", 0)
         # Only elements in physical groups are saved, which is what DOLFINx expects.
         gmsh.option.setNumber("Mesh.SaveAll", 0)
         gmsh.write(str(out_path))
@@ -146,9 +143,9 @@ def _set_mesh_options(geom: DeviceGeometry) -> None:
     gmsh.option.setNumber("Mesh.RecombineAll", 0)  # triangles / tetrahedra only
     gmsh.option.setNumber("Mesh.Algorithm", 6)  # Frontal-Delaunay: good triangles
     # 3D: HXT, gmsh's parallel Delaunay mesher (Marot et al. 2019). With the analytic size field
-    # it meshes the 0.8e6-cell benchmark device in ~4 s on one thread (the serial Delaunay, 1,
-    # needs ~3x longer for the same size field). With several threads it is not reproducible
-    # to the last node; the mesh cache (mesh_cache.py) then keeps runs on one mesh.
+    # it meshed the 1.0e6-cell benchmark device in 6.3 s on one thread; the serial Delaunay (1)
+    # took 47 s for the same size field (load ~2.8). With several threads HXT is not
+    # reproducible to the last node; the mesh cache (mesh_cache.py) then keeps runs on one mesh.
     gmsh.option.setNumber("Mesh.Algorithm3D", 10 if geom.dimension == "3d" else 1)
     threads = mesher_threads(geom)
     gmsh.option.setNumber("General.NumThreads", threads)
@@ -403,10 +400,10 @@ def _add_analytic_size_field(geom: DeviceGeometry) -> None:
 
     Same sizes: contact size within one wire radius of the interfaces, wire size within one
     radius of the wire surface, both growing at SIZE_GRADIENT to the metal size. Distance
-    fields sample the facets and answer each query by a point search; on a 1e6-cell mesh they
-    took ~95 % of the meshing time (55 of 58 s, against 3 s for HXT with a constant size). The
-    device is made of cylinders, a disk and a sphere cap, so its distances have closed forms,
-    which MathEval evaluates in a few operations.
+    fields sample the facets and answer each query by a point search; they took ~95 % of the 3D
+    meshing time (HXT: 61 s for 0.81e6 cells with them, 2.8 s for 0.94e6 cells of a constant
+    size). The interfaces are cylinders and disks, so their distances have closed forms, which
+    MathEval evaluates in a few operations.
     """
     a, z_foot, z_end = geom.wire_radius, -geom.cu_contact_length, geom.wire_free_length
     rho = "Sqrt(x*x + y*y)"

@@ -6,7 +6,7 @@ A checkpoint is one .npz per MPI rank writing it, holding for every unknown (eve
 freedom and a position naming each DOF (nm: its vertex, or the midpoint of its edge), plus
 ``meta.json`` (bias points completed, the bias reached, a hash of the resolved case, the rank
 count, the format). A restart, with the same or another rank count, rebuilds the mesh from the
-same case (the mesh cache serves the very same .msh file, :mod:`ecx_device.device.mesh_cache`),
+same case (the mesh cache serves the very same mesh, :mod:`ecx_device.device.mesh_cache`),
 reads every rank's file and gives each of its DOFs the value saved at the same position. The
 positions are computed from the mesh nodes read from the file, by the same exact arithmetic on
 every partition (a vertex is a node; an edge midpoint is (a + b) / 2, commutative in floating
