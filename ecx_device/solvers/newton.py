@@ -62,7 +62,7 @@ def linear_solver(tdim: int, names, dofs: int) -> dict:
       V-cycle per field; several fields (phi, T) are split by field and swept in block
       Gauss-Seidel order (``pc_fieldsplit_type multiplicative``). Each linear solve stops at a
       relative residual set from the Newton residual's decrease (Eisenstat-Walker,
-      ``snes_ksp_ew``): loose far from the solution, tight near it, so the Newton iterates
+      ``snes_ksp_ew``), never looser than 1e-4 and tighter as Newton converges, so the iterates
       converge like exact Newton without solving early steps to round-off.
 
     Entries of ``solver.petsc_options`` override these (``fieldsplit_<unknown>_...`` reach one

@@ -29,6 +29,14 @@ def _solve(data: dict, options: dict):
         result = problem.solve()
         assert result.converged, result
         ksp = problem.problem.solver.getKSP()
+        if ksp.getPC().getType() == "fieldsplit":  # a failed step resets the solver: splits kept
+            problem._reset_linear_solver()
+            problem.u["T"].x.array[:] += 1.0
+            assert problem.solve().converged
+            subs = ksp.getPC().getFieldSplitSubKSP()
+            assert [s.getOptionsPrefix().split("_", 2)[-1] for s in subs] == [
+                "fieldsplit_phi_", "fieldsplit_T_"]
+            assert [s.getPC().getType() for s in subs] == ["gamg", "gamg"]
         return (problem.u["phi"].x.array.copy(), problem.u["T"].x.array.copy(), ksp.getType(),
                 ksp.getPC().getType())
     finally:
