@@ -9,8 +9,9 @@ exchange off, P1, the automatic solver choice: GMRES + GAMG in 3D) on each rank 
 mpiexec, and prints the cell and DOF counts, the wall time of the whole command (start-up,
 meshing, assembly, solves), the solver loop's time, the speed-up against the first rank count,
 the peak resident memory of the largest rank (getrusage of the child processes) and its memory
-per DOF, and the load average before and after each run: a speed-up measured while other jobs
-run says little.
+per DOF, the CPU time of all ranks together (if it stays flat from 1 to 2 ranks, the work did
+not grow with the ranks), and the load average before and after each run: a speed-up measured
+while other jobs run says little.
 
 Each "cold" run starts from an empty mesh cache, so it includes gmsh; ``--warm`` adds a run per
 rank count that finds the mesh in the cache (what the later points of a sweep see). Fields and
@@ -42,7 +43,8 @@ proc = subprocess.run([mpiexec, "-n", n, sys.executable, "-m", "ecx_device", "ru
                        "--out", out], capture_output=True, text=True)
 sys.stdout.write(proc.stdout)
 sys.stderr.write(proc.stderr)
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
 sys.exit(proc.returncode)
 """
 
@@ -76,6 +78,7 @@ def _run(n: int, case: Path, out: Path, cache: Path) -> dict | None:
     mesh_line = next(line for line in proc.stdout.splitlines() if line.startswith("mesh:"))
     return {"wall": wall, "loop": summary["wall_time [s]"], "dofs": summary["degrees_of_freedom"],
             "cells": mesh_line.split(",")[1].strip(), "rss": int(proc.stdout.split()[-1]) / 1024,
+            "cpu": float(proc.stdout.split()[-2]),
             "newton": summary["final"]["newton_iterations [-]"],
             "current": summary["final"]["current [A]"], "T_max": summary["final"]["wire_T_max [K]"],
             "load": (load, os.getloadavg()[0])}
@@ -85,7 +88,8 @@ def _report(label: str, n: int, r: dict, base: dict | None) -> None:
     speedup = base["wall"] / r["wall"] if base else 1.0
     per_dof = r["rss"] * 1024 / (r["dofs"] / n)  # KiB per DOF of the largest rank
     print(f"{label} {n} rank(s): {r['cells']}, {r['dofs']} DOFs, wall {r['wall']:.1f} s (solver "
-          f"loop {r['loop']:.1f} s, {r['newton']} Newton its), speed-up {speedup:.2f}, peak RSS "
+          f"loop {r['loop']:.1f} s, {r['newton']} Newton its; CPU of all ranks {r['cpu']:.1f} s), "
+          f"speed-up {speedup:.2f}, peak RSS "
           f"{r['rss']:.0f} MiB ({per_dof:.1f} KiB per DOF of a rank), I = {r['current']:.6g} A, "
           f"T_max = {r['T_max']:.3f} K; load {r['load'][0]:.2f} -> {r['load'][1]:.2f}")
 
