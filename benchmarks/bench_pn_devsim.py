@@ -4,7 +4,7 @@ Usage: .venv/bin/python benchmarks/bench_pn_devsim.py [--galerkin] [--mumps] [--
        (default meshes 201 1001 5001 nodes; --galerkin: the plain Galerkin carrier fluxes
        (solver.carrier_flux: galerkin) instead of the default fitted ones; --mumps: MUMPS LU
        instead of the default for a serial 1D problem, PETSc's LU with RCM ordering
-       (newton.linear_solver_options); --repeat N: run every sweep N times (default 3) and keep
+       (newton.choose_linear_solver); --repeat N: run every sweep N times (default 3) and keep
        the fastest time per bias, so that other load on the machine disturbs the comparison
        less)
 

@@ -15,22 +15,63 @@ area (m^2):
 from __future__ import annotations
 
 import math
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ecx_device.device.names import Facet, Region
-
 from ecx_device.device.geometry import DeviceGeometry
-
-from ecx_device.device.gmsh_model import build_model
-
-from ecx_device.device.gmsh_model import gmsh_session
+from ecx_device.device.mesh_cache import cache_dir, cached_mesh, cached_mesh_file, load_arrays
+from ecx_device.device.names import Facet, Region
 from ecx_device.errors import CaseError
 from ecx_device.fem import MPI, dolfinx, ufl
 from ecx_device.outputs.quantities import write_json
 from ecx_device.units import MESH_UNIT
+
+
+def _idle_barrier(comm, poll: float = 0.05) -> None:
+    """A barrier that sleeps between polls (s) instead of busy-waiting in MPI."""
+    import time
+
+    request = comm.Ibarrier()
+    while not request.Test():
+        time.sleep(poll)
+
+
+def _distribute(folder: Path, comm, tdim: int):
+    """The mesh of a cache entry (:mod:`ecx_device.device.mesh_cache`) as DOLFINx ``MeshData``.
+
+    Each rank reads a contiguous slice of the cells, nodes and facets (memory-mapped) and DOLFINx
+    partitions and distributes in parallel; a cell's tag is read at its input index
+    (``original_cell_index``), facets are tagged as ``dolfinx.io.gmsh.model_to_mesh`` does.
+    """
+    gmsh_io = dolfinx.io.gmsh
+    arrays, groups = load_arrays(folder)
+
+    def mine(a: np.ndarray) -> np.ndarray:
+        n = len(a)
+        return np.ascontiguousarray(a[comm.rank * n // comm.size:(comm.rank + 1) * n // comm.size])
+
+    gmsh_cell = {1: 1, 2: 2, 3: 4}[tdim]  # gmsh's line, triangle, tetrahedron
+    domain = gmsh_io.ufl_mesh(gmsh_cell, tdim, dtype=np.float64)
+    perm = gmsh_io.cell_perm_array(dolfinx.cpp.mesh.to_type(str(domain.ufl_cell())), tdim + 1)
+    mesh = dolfinx.mesh.create_mesh(comm, mine(arrays["cells"])[:, perm], domain,
+                                    mine(arrays["x"])[:, :tdim].copy())
+    cell_map = mesh.topology.index_map(tdim)
+    n_cells = cell_map.size_local + cell_map.num_ghosts
+    cell_tags = dolfinx.mesh.meshtags(
+        mesh, tdim, np.arange(n_cells, dtype=np.int32),
+        np.asarray(arrays["cell_values"][mesh.topology.original_cell_index[:n_cells]],
+                   dtype=np.int32))
+    local, values = dolfinx.io.utils.distribute_entity_data(
+        mesh, tdim - 1, mine(arrays["facets"]), mine(arrays["facet_values"]))
+    mesh.topology.create_connectivity(tdim - 1, tdim)
+    facet_tags = dolfinx.mesh.meshtags_from_entities(
+        mesh, tdim - 1, dolfinx.graph.adjacencylist(local), values.astype(np.int32))
+    cell_tags.name, facet_tags.name = "cell_tags", "facet_tags"
+    physical = {name: gmsh_io.PhysicalGroup(dim, tag) for name, (dim, tag) in groups.items()}
+    return gmsh_io.MeshData(mesh, cell_tags, facet_tags, None, None, physical)
 
 
 @dataclass(frozen=True)
@@ -95,32 +136,48 @@ class Domain:
 
     @classmethod
     def from_geometry(cls, geom: DeviceGeometry, comm=MPI.COMM_WORLD) -> Domain:
-        """Mesh ``geom`` with gmsh on rank 0 and distribute it."""
-        import gmsh
-
-        with gmsh_session():
-            if comm.rank == 0:
-                build_model(geom)
-            gdim = {"1d": 1, "axisymmetric": 2, "3d": 3}[geom.dimension]
-            data = dolfinx.io.gmsh.model_to_mesh(gmsh.model, comm, 0, gdim=gdim)
-        return cls.from_mesh_data(data, geom.dimension, geom.wire_diameter * MESH_UNIT)
+        """Mesh ``geom`` on rank 0 (or find it in the mesh cache) and distribute it."""
+        return cls._from_cache(lambda: cached_mesh(geom), geom.dimension,
+                               geom.wire_diameter * MESH_UNIT, comm)
 
     @classmethod
     def from_msh(cls, path: str | Path, dimension: str, wire_diameter: float,
                  comm=MPI.COMM_WORLD) -> Domain:
-        """Read a mesh written by ``ecx-device mesh`` (.msh); wire_diameter in m."""
+        """Read a mesh written by ``ecx-device mesh`` (.msh, via the mesh cache) and distribute
+        it; wire_diameter in m."""
         path = Path(path)
-        if not path.is_file():
+        if not comm.bcast(path.is_file() if comm.rank == 0 else None, root=0):
             raise CaseError(f"mesh file {str(path)!r} does not exist")
-        import gmsh
+        tdim = {"1d": 1, "axisymmetric": 2, "3d": 3}[dimension]
+        return cls._from_cache(lambda: cached_mesh_file(path, tdim), dimension, wire_diameter,
+                               comm)
 
-        gdim = {"1d": 1, "axisymmetric": 2, "3d": 3}[dimension]
-        with gmsh_session():  # quiet, unlike dolfinx.io.gmsh.read_from_msh
-            if comm.rank == 0:
-                gmsh.model.add("from_file")
-                gmsh.merge(str(path))
-            data = dolfinx.io.gmsh.model_to_mesh(gmsh.model, comm, 0, gdim=gdim)
-        return cls.from_mesh_data(data, dimension, wire_diameter)
+    @classmethod
+    def _from_cache(cls, entry, dimension: str, wire_diameter: float, comm) -> Domain:
+        """Rank 0 gets the cache entry (``entry() -> (folder, hit)``, meshing on a miss), then
+        every rank reads its part. The mesh always comes from the entry, also right after
+        meshing, so every run of one geometry partitions the very same mesh. While rank 0
+        meshes, the other ranks wait without spinning on MPI, which would take the cores of
+        gmsh's threads."""
+        folder, error = None, None
+        if comm.rank == 0:
+            try:
+                folder, _ = entry()
+            except Exception as err:  # raised below, after the other ranks have been told
+                error = err
+        _idle_barrier(comm)
+        folder = comm.bcast(str(folder) if folder else None, root=0)
+        if error is not None:
+            raise error
+        if folder is None:
+            raise RuntimeError("meshing failed on rank 0 (its error message says why)")
+        tdim = {"1d": 1, "axisymmetric": 2, "3d": 3}[dimension]
+        domain = cls.from_mesh_data(_distribute(Path(folder), comm, tdim), dimension,
+                                    wire_diameter)
+        comm.barrier()  # every rank has read the entry
+        if comm.rank == 0 and cache_dir() is None:  # cache off: the entry was a temporary one
+            shutil.rmtree(Path(folder).parent, ignore_errors=True)
+        return domain
 
     # -- geometry helpers ---------------------------------------------------------------------
     @property

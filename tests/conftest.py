@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +18,12 @@ from ecx_device.fem import MPI, dolfinx
 from ecx_device.materials import Material
 from ecx_device.materials.properties import Constant, PropertyModel
 from ecx_device.mesh import Domain
+
+# The tests (and the CLI runs they start, which inherit the environment) use their own mesh cache,
+# never the user's ~/.cache, and leave nothing behind.
+_MESH_CACHE = tempfile.mkdtemp(prefix="ecx-test-meshes-")
+os.environ["ECX_MESH_CACHE"] = _MESH_CACHE
+atexit.register(shutil.rmtree, _MESH_CACHE, ignore_errors=True)
 
 
 def box_domain(n: int, dimension: str, size_nm: float = 100.0) -> Domain:

@@ -1,10 +1,12 @@
 """MPI: a small 3D case on 1 and 2 ranks gives the same scalars to solver tolerance, prints its
-progress once and writes one parallel field series."""
+progress once and writes one parallel field series; a run checkpointed on 1 rank continues on 2."""
 
 from __future__ import annotations
 
 import copy
+import json
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +15,11 @@ import pytest
 import pyvista as pv
 import yaml
 
+from ecx_device.case.loader import validate_case
+from ecx_device.errors import Interrupted
 from ecx_device.outputs.quantities import read_series
+from ecx_device.runs import loop
+from ecx_device.runs.simulation import Simulation
 
 CASES = Path(__file__).parents[1] / "cases"
 MPIEXEC = shutil.which("mpiexec", path=str(Path(sys.executable).parent))
@@ -101,3 +107,59 @@ def test_self_heated_drift_diffusion_serial_equals_two_ranks(tmp_path):
                 "wire_T_mean [K]"):
         assert b[-1][key] == pytest.approx(a[-1][key], rel=1e-8), key
     assert b[-1]["power_balance_error [-]"] < 1e-10
+
+
+class _StopAfter:
+    """Stands in for the run loop's signal flag: reads as SIGTERM from the ``n``-th step on."""
+
+    n = 3
+
+    def __init__(self):
+        self.reads = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+    @property
+    def signal(self):
+        self.reads += 1
+        return signal.SIGTERM if self.reads >= self.n else None
+
+
+@pytest.mark.skipif(MPIEXEC is None, reason="no mpiexec beside the Python interpreter")
+def test_restart_on_two_ranks_from_one_rank_checkpoint(tmp_path, monkeypatch):
+    """An exchange run (P2 electro-thermal device, P1 ions on the wire submesh, adaptive time
+    steps) stopped after 3 steps on 1 rank and continued on 2 ranks ends where the uninterrupted
+    1-rank run ends."""
+    data = copy.deepcopy(yaml.safe_load((CASES / "zhang2017_1V.yaml").read_text()))
+    data["geometry"]["mesh"] = {"wire_size": "8 nm", "contact_size": "4 nm", "metal_size": "60 nm"}
+    data["bias"]["protocol"] = [{"type": "hold", "voltage": "1 V", "duration": "20 ms"}]
+    data["exchange"].update({"snapshot_times": [], "stations": ["20 nm"]})
+    data["solver"] = {"element_degree": 2}
+    data["outputs"] = {"plots": False}
+    case = validate_case(data)
+    reference = Simulation(case, tmp_path / "ref", log=None).run().rows
+
+    out = tmp_path / "run"
+    monkeypatch.setattr(loop, "StopOnSignal", _StopAfter)
+    with pytest.raises(Interrupted):
+        Simulation(case, out, log=None).run()
+    monkeypatch.undo()
+    meta = json.loads((out / "checkpoint" / "meta.json").read_text())
+    assert meta["ranks"] == 1 and meta["rows"] == 4  # the initial row and 3 steps
+    path = tmp_path / "case.yaml"
+    path.write_text(yaml.safe_dump(data))
+    proc = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-m", "ecx_device", "run",
+                           str(path), "--restart", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "restart at" in proc.stdout
+    rows = read_series(out / "timeseries.csv")
+    assert len(rows) == len(reference) > 8
+    assert rows[-1]["time [s]"] == pytest.approx(reference[-1]["time [s]"], rel=1e-12)
+    for key in ("current [A]", "wire_T_max [K]", "exchanged_volume [nm^3]", "cu_in_total [-]"):
+        assert rows[-1][key] == pytest.approx(reference[-1][key], rel=1e-8), key
+    assert reference[-1]["exchanged_volume [nm^3]"] > 0

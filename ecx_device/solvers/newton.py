@@ -2,8 +2,9 @@
 
 Each module names its unknowns and returns weak-form contributions keyed by test field; this layer
 creates one Lagrange space per unknown, sums the contributions, gathers the Dirichlet conditions and
-builds a single block ``NonlinearProblem`` (PETSc SNES, full Newton steps, direct LU). It never
-branches on which modules are present.
+builds a single block ``NonlinearProblem`` (PETSc SNES, full Newton steps; direct LU, or Krylov
++ algebraic multigrid for large 3D diffusion problems: :func:`linear_solver`). It never branches
+on which modules are present.
 """
 
 from __future__ import annotations
@@ -42,11 +43,112 @@ def _lu_package() -> str:
     return "petsc"
 
 
-def linear_solver_options(domain) -> dict:
-    """The linear solver by problem size: the one place that chooses it. A
-    ``pc_factor_mat_solver_type`` in ``solver.petsc_options`` replaces the whole choice (so that
-    the 1D options below do not reach another package: MUMPS given the RCM ordering was 60x
-    slower).
+#: Unknowns of diffusion (elliptic) equations, for which algebraic multigrid is made: the
+#: electric potential (current continuity), the temperature and the electrostatic potential.
+AMG_UNKNOWNS = frozenset({"phi", "T", "psi"})
+
+#: Smallest 3D problem (global DOFs) solved by Krylov + AMG. Measured on the ohmic device at
+#: 1 V: at 16.7k DOFs MUMPS spent 4.3 s of a 7.6 s Newton solve factorising, GMRES + GAMG took
+#: 3.9 s in all; much smaller problems factorise in well under a second.
+KRYLOV_MIN_DOFS = 10_000
+
+
+def linear_solver(tdim: int, names, dofs: int) -> dict:
+    """PETSc options of the linear solve inside each Newton step, by dimension and size.
+
+    - 1D, 2D, 3D below :data:`KRYLOV_MIN_DOFS`, or an unknown outside :data:`AMG_UNKNOWNS`
+      (carriers, ions: drift-dominated or reaction equations): direct LU (MUMPS if present,
+      set by the caller as ``pc_factor_mat_solver_type``).
+    - Otherwise (3D heat, ohmic and Poisson blocks): GMRES preconditioned by PETSc's GAMG, one
+      V-cycle per field; several fields (phi, T) are split by field and swept in block
+      Gauss-Seidel order (``pc_fieldsplit_type multiplicative``). Each linear solve stops at a
+      relative residual set from the Newton residual's decrease (Eisenstat-Walker,
+      ``snes_ksp_ew``), never looser than 1e-4 and tighter as Newton converges, so the iterates
+      converge like exact Newton without solving early steps to round-off.
+
+    Entries of ``solver.petsc_options`` override these (``fieldsplit_<unknown>_...`` reach one
+    field's solver, e.g. ``fieldsplit_T_pc_type: lu``); one that sets ``pc_type`` replaces this
+    choice altogether (e.g. ``{ksp_type: preonly, pc_type: lu}`` for LU in 3D).
+
+    Args:
+        tdim: Topological dimension of the mesh.
+        names: The unknowns of the problem.
+        dofs: Global number of degrees of freedom of all unknowns.
+    """
+    if tdim < 3 or dofs < KRYLOV_MIN_DOFS or not set(names) <= AMG_UNKNOWNS:
+        return {"ksp_type": "preonly", "pc_type": "lu"}
+    # the aggregates (prolongation) of the first Newton step serve the later ones: the sparsity
+    # and the coefficients' pattern do not change, only their values
+    amg = {"pc_type": "gamg", "pc_gamg_threshold": 0.01, "pc_gamg_reuse_interpolation": True}
+    # A Newton step (assembly and AMG set-up) costs ~10-30 GMRES iterations here and the ohmic
+    # electro-thermal problem is nearly linear, so the linear tolerance starts tight (1e-6) and
+    # never exceeds 1e-4; EW then tightens it as the Newton residual falls.
+    options = {"ksp_type": "gmres", "ksp_gmres_restart": 100, "ksp_max_it": 1000,
+               "ksp_rtol": 1e-6, "ksp_atol": 0.0, "snes_ksp_ew": True,
+               "snes_ksp_ew_rtol0": 1e-6, "snes_ksp_ew_rtolmax": 1e-4}
+    if len(names) == 1:
+        return options | amg
+    options |= {"pc_type": "fieldsplit", "pc_fieldsplit_type": "multiplicative"}
+    for name in names:
+        options |= {f"fieldsplit_{name}_ksp_type": "preonly"}
+        options |= {f"fieldsplit_{name}_{k}": v for k, v in amg.items()}
+    return options
+
+
+def _set_field_splits(problem, spaces: dict, options: dict) -> None:
+    """Name the field blocks of a block ``NonlinearProblem`` for ``pc_type fieldsplit`` and apply
+    the ``fieldsplit_<name>_`` options to each block's solver.
+
+    A block vector holds, on each rank, the owned DOFs of the first field, then of the second, ...
+    The NonlinearProblem clears its options before the split solvers exist, so they are set here.
+    """
+    pc = problem.solver.getKSP().getPC()
+    start = problem.A.getOwnershipRange()[0]
+    splits = []
+    for name, V in spaces.items():
+        size = V.dofmap.index_map.size_local * V.dofmap.index_map_bs
+        splits.append((name, PETSc.IS().createStride(size, start, 1, comm=problem.A.comm)))
+        start += size
+    pc.setFieldSplitIS(*splits)
+    db = PETSc.Options()
+    prefix = problem.solver.getOptionsPrefix()
+    split_options = {k: v for k, v in options.items() if k.startswith("fieldsplit_")}
+    for k, v in split_options.items():
+        db[prefix + k] = v
+    for sub in pc.getFieldSplitSubKSP():
+        sub.setFromOptions()
+        sub.getPC().setFromOptions()
+    for k in split_options:
+        db.delValue(prefix + k)
+
+
+def choose_linear_solver(domain, names, dofs: int, user: dict) -> dict:
+    """The linear solver of a Newton problem: the one place that chooses it.
+
+    A ``pc_type`` in the user's ``solver.petsc_options`` replaces the whole choice; a
+    ``pc_factor_mat_solver_type`` keeps direct LU with that package (so that the 1D options of
+    :func:`_direct_solver_options` do not reach another package: MUMPS given the RCM ordering was
+    60x slower). Otherwise large 3D elliptic blocks get Krylov + AMG (:func:`linear_solver`) and
+    everything else direct LU (:func:`_direct_solver_options`).
+
+    Args:
+        domain: The problem's Domain.
+        names: Its unknowns.
+        dofs: Global number of degrees of freedom.
+        user: The case's ``solver.petsc_options``.
+    """
+    if "pc_type" in user:
+        return dict(user)
+    if "pc_factor_mat_solver_type" in user:
+        return {"ksp_type": "preonly", "pc_type": "lu", **user}
+    krylov = linear_solver(domain.mesh.topology.dim, names, dofs)
+    if krylov.get("pc_type") != "lu":
+        return {**krylov, **user}
+    return {**krylov, **_direct_solver_options(domain), **user}
+
+
+def _direct_solver_options(domain) -> dict:
+    """Direct LU by problem size.
 
     A serial 1D problem: PETSc's own LU with reverse Cuthill-McKee ordering - the interval's
     matrix is banded, so the factors have no fill beyond the band and there is no external
@@ -120,10 +222,12 @@ class CoupledProblem:
         self.bcs = self._dirichlet()
         self.set_initial_guess()
 
+        dofs = sum(V.dofmap.index_map.size_global * V.dofmap.index_map_bs
+                   for V in self.spaces.values())
         options = dict(DEFAULT_PETSC_OPTIONS, snes_stol=tolerance, snes_max_it=max_iterations)
-        if "pc_factor_mat_solver_type" not in (petsc_options or {}):  # a user's choice is whole
-            options.update(linear_solver_options(ctx.domain))
-        options.update(petsc_options or {})
+        options.update(choose_linear_solver(ctx.domain, self.names, dofs, petsc_options or {}))
+        if options.get("pc_type") not in ("lu", "cholesky"):
+            options.pop("pc_factor_mat_solver_type", None)  # else PETSc warns it went unused
         F = [residuals[n] for n in self.names]
         u = [self.u[n] for n in self.names]
         if len(F) == 1:  # a one-block "block" system is not supported; pass the plain form
@@ -133,6 +237,10 @@ class CoupledProblem:
         self.problem = dolfinx.fem.petsc.NonlinearProblem(
             F, u, bcs=self.bcs,
             petsc_options_prefix=f"ecx_{next(_prefix_counter)}_", petsc_options=options)
+        self._split_options = options if options.get("pc_type") == "fieldsplit" \
+            and len(self.names) > 1 else None
+        if self._split_options:
+            _set_field_splits(self.problem, self.spaces, options)
         # hook: residual/Jacobian terms a module assembles itself, outside UFL (e.g. edge fluxes;
         # solvers/assembled_terms.py says what the object offers)
         terms = [t for m in modules if (t := call_hook(m, "assembled_terms", ctx)) is not None]
@@ -229,8 +337,11 @@ class CoupledProblem:
 
     def _reset_linear_solver(self) -> None:
         """Drop the LU factors after a failed solve: MUMPS keeps a failed factorisation and would
-        refuse every later solve (INFOG(1) = -3), so a retried step could never succeed."""
+        refuse every later solve (INFOG(1) = -3), so a retried step could never succeed. A reset
+        also drops the field splits, so they are set again."""
         self.problem.solver.getKSP().reset()
+        if self._split_options:
+            _set_field_splits(self.problem, self.spaces, self._split_options)
 
     def residual_norms(self) -> dict[str, float]:
         """Euclidean norm of each equation's residual at the current state, Dirichlet rows

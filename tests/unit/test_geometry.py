@@ -364,9 +364,11 @@ def test_size_fields(summary_name: str, request: pytest.FixtureRequest) -> None:
     # Facet meshes follow the size field closely: interface edges at the contact size, the wire's
     # surface at most the wire size, the far Cu face coarse. gmsh's 3D Delaunay leaves interior
     # edges ~1.3x the target (a uniform-size cylinder does the same), hence percentiles and slack.
+    # The wire's side (a cylinder meshed in its parameter plane) has a few edges up to ~1.4x: its
+    # 99th percentile is 1.16x (3D size field from sampled distances) to 1.21x (exact distances).
     for interface in ("w_wire", "cu_wire"):
         assert summary.mean_edge[interface] == pytest.approx(geom.contact_mesh_size, rel=0.25)
-    assert summary.p99_edge["wire_surface"] <= 1.2 * geom.wire_mesh_size
+    assert summary.p99_edge["wire_surface"] <= 1.25 * geom.wire_mesh_size
     assert summary.mean_edge["wire"] <= geom.wire_mesh_size
     assert summary.mean_edge["cu_sink"] >= 0.5 * geom.metal_mesh_size
     assert summary.p99_edge["cu"] <= 1.2 * geom.metal_mesh_size
