@@ -34,7 +34,7 @@ from ecx_device.errors import CaseError
 from ecx_device.outputs.atomic import write_text_atomic
 
 __all__ = ["REPORT_NAME", "SECTIONS", "BALANCE_LIMIT", "MISMATCH_LIMIT", "write_report",
-           "report_html"]
+           "report_html", "run_warnings"]
 
 REPORT_NAME = "report.html"
 SECTIONS = {"run": "Run", "warnings": "Warnings", "case": "Case", "timeseries": "Time series",
@@ -109,6 +109,17 @@ def write_report(run_dir: Path) -> Path:
     path = run_dir / REPORT_NAME
     write_text_atomic(path, text)
     return path
+
+
+def run_warnings(run_dir: Path) -> list[str]:
+    """The warnings the report lists for the run in ``run_dir`` (read from its files).
+
+    Raises:
+        CaseError: ``run_dir`` is not the folder of a run.
+    """
+    run = _read_run(Path(run_dir))
+    _detect_warnings(run)
+    return run.warnings
 
 
 def report_html(run_dir: Path) -> str:
