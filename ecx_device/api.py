@@ -210,9 +210,9 @@ class Result:
 
 
 def _read_table(path: Path):
-    """A series CSV as a DataFrame (empty fields NaN; floats read back exactly)."""
+    """A series CSV as a DataFrame (empty fields NaN)."""
     import pandas as pd
 
     if not path.is_file():
         raise CaseError(f"{path}: missing (the run wrote no row)")
-    return pd.read_csv(path, float_precision="round_trip")
+    return pd.read_csv(path)  # pandas 3 reads floats back exactly (round trip) by default

@@ -33,6 +33,7 @@ from ecx_device.case.loader import check_case, read_yaml
 from ecx_device.case.settings import ALIASES, apply_setting  # noqa: F401 (the sweep's keys)
 from ecx_device.errors import CaseError
 from ecx_device.outputs.atomic import write_text_atomic
+from ecx_device.outputs.registry import COMPLETE, FINAL
 from ecx_device.units import ureg
 
 
@@ -91,7 +92,7 @@ def _status(run_dir: Path) -> str:
     results = run_dir / "results.json"
     if results.is_file():
         try:
-            if json.loads(results.read_text()).get("complete"):
+            if json.loads(results.read_text()).get(COMPLETE):
                 return "complete"
         except json.JSONDecodeError:
             pass
@@ -146,7 +147,7 @@ def collect(out: Path, runs: list[SweepRun], plot_x: str | None, plot_y: str) ->
         for key, value in run.settings:
             row[key] = value
         results = run_dir / "results.json"
-        final = json.loads(results.read_text()).get("final") if results.is_file() else None
+        final = json.loads(results.read_text()).get(FINAL) if results.is_file() else None
         row.update(final or {})
         rows.append(row)
     columns = list(dict.fromkeys(k for r in rows for k in r))
