@@ -50,7 +50,8 @@ def run(case, out: str | Path | None = None, *, smoke: bool = False, overwrite: 
         overwrite: Write into a non-empty folder.
         restart: Continue the stopped or failed run in ``out`` from its checkpoint.
         log: Progress: ``print`` (a bar on a terminal, a line a minute otherwise, then a summary),
-            another line printer, a :class:`~ecx_device.runs.progress.Progress`, or None.
+            another line printer (every line, one per step), a
+            :class:`~ecx_device.runs.progress.Progress`, or None (silent).
 
     Raises:
         CaseError: bad input (one line, as the CLI prints it); nothing was solved.

@@ -86,8 +86,7 @@ def test_lines_at_most_one_per_interval_with_the_eta(monkeypatch):
     clock = _Clock()
     monkeypatch.setattr(progress_module.time, "monotonic", clock)
     lines: list[str] = []
-    p = Progress(lines.append)
-    assert p.mode == "lines"  # not print: never a bar
+    p = Progress(lines.append, "lines")
     p.start(0.0, 1.0, "s")
     for k in range(1, 301):  # 300 steps, one per second of wall time
         clock.now += 1.0
@@ -112,7 +111,8 @@ def test_bias_points_steps_mode_and_silence():
     quiet.start(0, 1, "s")
     quiet.message("nothing")  # no printer to call: must not fail
     quiet.step(1, ROW, lambda: pytest.fail("a silent progress formats no line"))
-    nested = Progress(lines.append).nested()
+    assert Progress(lines.append).mode == "steps"  # a printer of the caller's: every line
+    nested = Progress(lines.append, "lines").nested()
     nested.message("not shown")
     nested.summary(["not shown"])
     assert lines[-1] == "a summary line"

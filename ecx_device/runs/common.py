@@ -75,7 +75,7 @@ class RunFolder:
         overwrite: Allow writing into a non-empty folder.
         log: How progress is shown (rank 0 only): a :class:`~ecx_device.runs.progress.Progress`,
             or a line printer for one (``print``: a bar on a terminal, periodic lines
-            otherwise); None is silent.
+            otherwise; another printer: every line); None is silent.
 
     Raises:
         CaseError: ``out`` is not empty (and neither ``restart`` nor ``overwrite``), or a

@@ -5,9 +5,10 @@ loop, and the summary at the end, and decides what to print:
 
 - ``"bar"``: a progress bar with the ETA on simulated time (bias points for steady runs), drawn
   with rich; the default of ``print`` on a terminal;
-- ``"lines"``: plain lines, at most one per ``interval`` (60 s): the default when the output is
-  not a terminal (CI, Slurm logs, a notebook) or the printer is not ``print``;
-- ``"steps"``: one line per step (``--verbose``);
+- ``"lines"``: plain lines, at most one per ``interval`` (60 s): the default of ``print`` when
+  the output is not a terminal (CI, Slurm logs, a notebook);
+- ``"steps"``: one line per step (``--verbose``); the default of any other printer (a logger,
+  ``list.append``), which gets every line to filter as it likes, as before this policy existed;
 - ``"silent"``: nothing (``log=None``).
 
 Only MPI rank 0 prints: the run layer gives every other rank a silent one.
@@ -34,8 +35,8 @@ class Progress:
 
     Args:
         log: Line printer (``print``, ``logger.info``, ``list.append``); None: silent.
-        mode: One of :data:`MODES`; ``"auto"``: ``"bar"`` when ``log`` is ``print`` and
-            standard output is a terminal, else ``"lines"``.
+        mode: One of :data:`MODES`; ``"auto"``: for ``print``, ``"bar"`` when standard output
+            is a terminal, else ``"lines"``; ``"steps"`` for any other printer.
         interval: Least time between two periodic lines (s).
         messages: Print messages (mesh, model, ...); False for a nested run's progress.
     """
@@ -46,8 +47,10 @@ class Progress:
             raise ValueError(f"progress mode {mode!r}: expected one of {', '.join(MODES)}")
         if log is None:
             mode = "silent"
+        elif mode == "auto" and log is builtins.print:
+            mode = "bar" if _is_terminal() else "lines"
         elif mode == "auto":
-            mode = "bar" if log is builtins.print and _is_terminal() else "lines"
+            mode = "steps"
         self.log, self.mode, self.interval, self._messages = log, mode, interval, messages
         self._bar = None
         self._task = None

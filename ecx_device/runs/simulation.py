@@ -47,10 +47,11 @@ class Simulation:
         overwrite: Allow writing into a non-empty folder.
         restart: The folder holds a checkpointed run to continue (see :meth:`run`).
         comm: MPI communicator.
-        log: How progress is shown (rank 0 only): a line printer (default ``print``: a progress
-            bar on a terminal, a line at most every minute otherwise, and a summary at the end),
-            a :class:`~ecx_device.runs.progress.Progress` (e.g. ``Progress(print, "steps")``
-            for one line per step), or ``None`` for silence.
+        log: How progress is shown (rank 0 only): ``print`` (default: a progress bar on a
+            terminal, a line at most every minute otherwise, and a summary at the end), another
+            line printer (it gets every line: messages, one per step, the summary), a
+            :class:`~ecx_device.runs.progress.Progress` (e.g. ``Progress(print, "steps")``),
+            or ``None`` for silence.
     """
 
     def __init__(self, case: Case, out_dir: Path | str | None = None, *, smoke: bool = False,
