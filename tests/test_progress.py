@@ -118,3 +118,24 @@ def test_bias_points_steps_mode_and_silence():
     assert lines[-1] == "a summary line"
     with pytest.raises(ValueError, match="progress mode 'loud'"):
         Progress(print, "loud")
+
+
+def test_failed_run_summary_says_so(tmp_path, capsys):
+    """A run that cannot reach its bias ends with the summary too: FAILED, the halvings of the
+    failed point, the failure and where to restart from (read from the folder)."""
+    import yaml
+
+    data = yaml.safe_load((CASES / "zhang2017_1d.yaml").read_text())
+    data.setdefault("solver", {})["max_temperature"] = "301 K"  # the 0.9 V point heats past it
+    case = tmp_path / "case.yaml"
+    case.write_text(yaml.safe_dump(data))
+    assert main(["run", str(case), "--smoke", "--out", str(tmp_path / "run")]) == 3
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    summary = lines[next(i for i, s in enumerate(lines) if "FAILED" in s):]
+    assert 5 <= len(summary) <= 10, summary
+    assert re.match(r"zhang2017_1d: FAILED after [0-9.]+ s; 0 of 2 bias points \([1-9]\d* "
+                    r"rejected bias steps\)$", summary[0]), summary[0]
+    assert any("failure_report.json: cannot reach bias 0.9 V" in s for s in summary)
+    assert any(f"--restart {tmp_path / 'run'}" in s for s in summary)
+    assert "cannot reach bias 0.9 V" in captured.err  # and the one-line error

@@ -87,7 +87,11 @@ class BiasStepper:
     def advance(self) -> None:
         """Solve the next point (raises SolverError when its bias cannot be reached)."""
         t0 = time.perf_counter()
-        self._report = self.continuation.reach(self.problem, self.points[self.done][1])
+        try:
+            self._report = self.continuation.reach(self.problem, self.points[self.done][1])
+        except SolverError as err:  # the failed point's halvings count too (results.json)
+            self.rejected += err.details.get("rejected_steps", 0)
+            raise
         self.done += 1
         self.rejected += self._report.rejected
         self._wall = time.perf_counter() - t0
