@@ -15,6 +15,7 @@ from pathlib import Path
 from ecx_device import __version__
 from ecx_device.errors import CaseError as EcxCaseError
 from ecx_device.errors import EcxError
+from ecx_device.outputs.registry import CURRENT
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,10 +35,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--overwrite", action="store_true", help="write into a non-empty folder")
     run.add_argument("--restart", type=Path, metavar="DIR",
                      help="continue the interrupted or failed run in DIR from its checkpoint")
+    run.add_argument("--verbose", action="store_true",
+                     help="one line per step (default: a progress bar on a terminal, a line a "
+                          "minute otherwise)")
     iv = sub.add_parser("iv", help="I-V sweep at frozen composition (the case's iv section)")
     common(iv)
     iv.add_argument("--out", type=Path, help="output folder (default: results/<case name>_iv)")
     iv.add_argument("--overwrite", action="store_true", help="write into a non-empty folder")
+    iv.add_argument("--verbose", action="store_true", help="one line per bias")
     mesh = sub.add_parser("mesh", help="mesh a case's geometry (.msh + PNG preview)")
     common(mesh)
     mesh.add_argument("--out", type=Path, default=Path("meshes"), help="folder (default meshes/)")
@@ -67,8 +72,15 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--collect", action="store_true",
                        help="only gather summary.csv/png from finished runs")
     sweep.add_argument("--plot-x", help="swept key on the plot's x axis (default: the first)")
-    sweep.add_argument("--plot-y", default="current [A]", help="output column to plot")
+    sweep.add_argument("--plot-y", default=CURRENT, help="output column to plot")
     return p
+
+
+def _progress(args):
+    """The progress of ``run``/``iv``: every step with --verbose, else the default policy."""
+    from ecx_device.runs.progress import Progress
+
+    return Progress(print, "steps" if args.verbose else "auto")
 
 
 def _cmd_run(args) -> int:
@@ -78,7 +90,7 @@ def _cmd_run(args) -> int:
     case = load_case(args.case)
     out = args.restart or args.out
     Simulation(case, out, smoke=args.smoke, overwrite=args.overwrite,
-               restart=args.restart is not None).run()
+               restart=args.restart is not None, log=_progress(args)).run()
     return 0
 
 
@@ -88,7 +100,8 @@ def _cmd_iv(args) -> int:
 
     case = load_case(args.case)
     out = args.out or Path("results") / f"{case.name}_iv"
-    Simulation(case, out, smoke=args.smoke, overwrite=args.overwrite).run_iv()
+    Simulation(case, out, smoke=args.smoke, overwrite=args.overwrite,
+               log=_progress(args)).run_iv()
     return 0
 
 

@@ -83,10 +83,31 @@ def tmp_out(tmp_path):
 @pytest.fixture(scope="session")
 def default_smoke_run(tmp_path_factory) -> Path:
     """Output folder of ``ecx-device run cases/zhang2017_1V.yaml --smoke`` (the CLI, as a user
-    runs it), shared by the tests of run outputs (strict files, report)."""
+    runs it, output not a terminal), shared by the tests of run outputs (strict files, report,
+    registry, progress). What it printed is in ``../stdout.txt`` beside the folder."""
     case = Path(__file__).parents[1] / "cases" / "zhang2017_1V.yaml"
     out = tmp_path_factory.mktemp("default_smoke") / "run"
     proc = subprocess.run([sys.executable, "-m", "ecx_device", "run", str(case), "--smoke",
                            "--out", str(out)], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
+    (out.parent / "stdout.txt").write_text(proc.stdout)
     return out
+
+
+@pytest.fixture(scope="session")
+def ohmic_run(tmp_path_factory):
+    """``ecx.run`` of the 1D ohmic case (zhang2017_1d, --smoke: 2 bias points, seconds) in this
+    process: the API's Result, with the rows as the run produced them."""
+    import ecx_device as ecx
+
+    case = Path(__file__).parents[1] / "cases" / "zhang2017_1d.yaml"
+    return ecx.run(case, out=tmp_path_factory.mktemp("api") / "ohmic", smoke=True, log=None)
+
+
+@pytest.fixture(scope="session")
+def ohmic_iv(tmp_path_factory):
+    """``ecx.run_iv`` of the same case (--smoke: 6 biases from -1 V to 1 V)."""
+    import ecx_device as ecx
+
+    case = Path(__file__).parents[1] / "cases" / "zhang2017_1d.yaml"
+    return ecx.run_iv(case, out=tmp_path_factory.mktemp("api") / "iv", smoke=True, log=None)

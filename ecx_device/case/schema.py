@@ -7,12 +7,15 @@ converted once, here, to SI floats. Downstream code never sees a unit string.
 from __future__ import annotations
 
 from pathlib import PurePosixPath
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr,
+                      model_validator)
 
 from ecx_device.case.protocol import BiasProtocol
+from ecx_device.errors import CaseError
 from ecx_device.units import to_si
 
 
@@ -348,3 +351,26 @@ class Case(Section):
     iv: IVSpec = IVSpec()
     exchange: ExchangeSpec = ExchangeSpec()
     smoke: SmokeSpec = SmokeSpec()
+    # the file it was read from (ecx_device.case.loader.CaseSource), for replace()
+    _source: Any = PrivateAttr(default=None)
+
+    def replace(self, settings: Mapping[str, object]) -> Case:
+        """A new case with ``settings`` applied, validated again; this one is unchanged.
+
+        The keys are those of ``ecx-device sweep --set``: a dotted path in the case file
+        (``"geometry.wire.diameter"``, list items by index: ``"bias.protocol.0.voltage"``) or
+        ``"bias"`` (the protocol becomes one hold at that voltage, as long as the whole
+        protocol). Values are written as in the file, with units: ``"30 nm"``, ``"0.5 V"``.
+
+        Example:
+            >>> case = load_case("cases/zhang2017_1V.yaml")  # doctest: +SKIP
+            >>> case.replace({"bias": "0.5 V", "geometry.wire.diameter": "30 nm"})  # doctest: +SKIP
+
+        Raises:
+            CaseError: an unknown key (with the closest keys of the file), a bad value, or a
+                case not read with ``load_case``; one line, as the CLI prints it.
+        """
+        if self._source is None:
+            raise CaseError("case.replace: this case was not read from a file; load it with "
+                            "ecx_device.load_case(path)")
+        return self._source.replace(self, settings)

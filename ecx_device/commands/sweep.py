@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import csv
-import difflib
 import io
 import itertools
 import json
@@ -30,14 +29,12 @@ from pathlib import Path
 
 import yaml
 
-from ecx_device.case.loader import read_yaml, validate_case
+from ecx_device.case.loader import check_case, read_yaml
+from ecx_device.case.settings import ALIASES, apply_setting  # noqa: F401 (the sweep's keys)
 from ecx_device.errors import CaseError
-from ecx_device.device.from_case import device_geometry
 from ecx_device.outputs.atomic import write_text_atomic
+from ecx_device.outputs.registry import COMPLETE, FINAL
 from ecx_device.units import ureg
-
-#: Shorthand keys: ``bias`` replaces the protocol by one hold at that voltage.
-ALIASES = {"bias"}
 
 
 @dataclass(frozen=True)
@@ -61,48 +58,6 @@ def parse_sets(items: list[str]) -> dict[str, list[str]]:
     return out
 
 
-def _leaf_paths(node, prefix: str = "") -> list[str]:
-    paths = []
-    if isinstance(node, dict):
-        for k, v in node.items():
-            paths += _leaf_paths(v, f"{prefix}.{k}" if prefix else str(k))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            paths += _leaf_paths(v, f"{prefix}.{i}")
-    else:
-        paths.append(prefix)
-    return paths
-
-
-def apply_setting(data: dict, key: str, value: str) -> None:
-    """Set ``key`` (a dotted path in the case file, or an alias) to ``value`` in place."""
-    if key == "bias":
-        protocol = data.get("bias", {}).get("protocol", [])
-        total = sum(ureg.Quantity(str(s.get("duration", "1 s"))).to("s").magnitude
-                    * (len(s.get("voltages", [])) or 1) for s in protocol) or 1.0
-        data.setdefault("bias", {})["protocol"] = [
-            {"type": "hold", "voltage": value, "duration": f"{total} s"}]
-        return
-    parts = key.split(".")
-    node = data
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            part = int(part)
-        elif not (isinstance(node, dict) and part in node):
-            leaves = _leaf_paths(data)
-            tail = [p for p in leaves if p.endswith("." + parts[-1])]
-            if last and isinstance(node, dict) and not tail:
-                break  # a new optional key: the schema decides whether it exists
-            close = tail or difflib.get_close_matches(key, leaves, n=3)
-            hint = f"; did you mean {', '.join(close[:3])}?" if close else ""
-            raise CaseError(f"--set {key}: no such key in the case file{hint}")
-        if last:
-            break
-        node = node[part]
-    node[part] = value
-
-
 def plan(case_path: Path, sets: dict[str, list[str]]) -> tuple[dict, list[SweepRun]]:
     """All combinations, each validated as a case before anything runs."""
     base = read_yaml(case_path)
@@ -113,12 +68,8 @@ def plan(case_path: Path, sets: dict[str, list[str]]) -> tuple[dict, list[SweepR
         label = "__".join(f"{k.split('.')[-1]}={v}" for k, v in settings)
         run_id = f"{index:03d}_" + re.sub(r"[^A-Za-z0-9_.=-]+", "", label)[:80]
         where = ", ".join(f"{k}={v}" for k, v in settings)
-        case = validate_case(_variant(base, settings, run_id, Path(case_path).parent),
-                             source=f"{case_path} with {where}")
-        try:
-            device_geometry(case)
-        except CaseError as err:
-            raise CaseError(f"{case_path} with {where}: {err}") from None
+        check_case(_variant(base, settings, run_id, Path(case_path).parent),
+                   source=f"{case_path} with {where}")
         runs.append(SweepRun(index, run_id, settings))
     return base, runs
 
@@ -141,7 +92,7 @@ def _status(run_dir: Path) -> str:
     results = run_dir / "results.json"
     if results.is_file():
         try:
-            if json.loads(results.read_text()).get("complete"):
+            if json.loads(results.read_text()).get(COMPLETE):
                 return "complete"
         except json.JSONDecodeError:
             pass
@@ -196,7 +147,7 @@ def collect(out: Path, runs: list[SweepRun], plot_x: str | None, plot_y: str) ->
         for key, value in run.settings:
             row[key] = value
         results = run_dir / "results.json"
-        final = json.loads(results.read_text()).get("final") if results.is_file() else None
+        final = json.loads(results.read_text()).get(FINAL) if results.is_file() else None
         row.update(final or {})
         rows.append(row)
     columns = list(dict.fromkeys(k for r in rows for k in r))

@@ -16,6 +16,10 @@ import numpy as np
 from ecx_device.fem import dolfinx
 from ecx_device.outputs.profiles import axial_line, sample
 from ecx_device.outputs.quantities import csv_cell
+from ecx_device.outputs.registry import (BIAS, CD_BALANCE_ERROR, CD_KICKOUT_RATE,
+                                         CD_SUBLIMATION_RATE, CU_BALANCE_ERROR, CU_INFLOW_RATE,
+                                         CURRENT, EXCHANGED_VOLUME, FRONT_POSITION, IONIC_CURRENT,
+                                         TIME, WIRE_T_MAX)
 from ecx_device.physics.base import Context
 from ecx_device.units import MESH_UNIT
 
@@ -38,7 +42,7 @@ def write_plots(out: Path, ctx: Context, rows: list[dict[str, float]], case) -> 
     written = [_axial_profile(out, ctx, case)]
     if ctx.domain.gdim > 1 and ctx.domain.mesh.comm.size == 1:
         written.append(temperature_map(ctx, out / "temperature_map.png"))
-    if len({round(r["bias [V]"], 12) for r in rows}) > 1:
+    if len({round(r[BIAS], 12) for r in rows}) > 1:
         written.append(_bias_plot(out, rows))
     return [p for p in written if p is not None]
 
@@ -110,13 +114,13 @@ def iv_plot(path: Path, rows: list[dict[str, float]], title: str) -> Path:
     """I-V curve on linear and logarithmic current axes, and the peak wire temperature against
     the bias when the sweep solved heat (ohmic model, self-heated drift-diffusion wire)."""
     plt = _pyplot()
-    v = np.array([r["bias [V]"] for r in rows])
-    i = np.array([r["current [A]"] for r in rows])
-    heated = all("wire_T_max [K]" in r for r in rows)
+    v = np.array([r[BIAS] for r in rows])
+    i = np.array([r[CURRENT] for r in rows])
+    heated = all(WIRE_T_MAX in r for r in rows)
     fig, axes = plt.subplots(1, 3 if heated else 2, figsize=(13.5 if heated else 9, 3.6))
     a1, a2 = axes[:2]
     if heated:
-        axes[2].plot(v, [r["wire_T_max [K]"] for r in rows], "o-", ms=3, color="tab:red")
+        axes[2].plot(v, [r[WIRE_T_MAX] for r in rows], "o-", ms=3, color="tab:red")
         axes[2].set_xlabel("bias on Cu against W [V]")
         axes[2].set_ylabel("peak wire temperature [K]")
     a1.plot(v, i, "o-", ms=3)
@@ -139,9 +143,9 @@ def iv_plot(path: Path, rows: list[dict[str, float]], title: str) -> Path:
 
 def _bias_plot(out: Path, rows: list[dict[str, float]]) -> Path:
     plt = _pyplot()
-    v = np.array([r["bias [V]"] for r in rows])
-    i = np.array([r["current [A]"] for r in rows])
-    t = np.array([r["wire_T_max [K]"] for r in rows])
+    v = np.array([r[BIAS] for r in rows])
+    i = np.array([r[CURRENT] for r in rows])
+    t = np.array([r[WIRE_T_MAX] for r in rows])
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.6))
     a1.plot(v, i * 1e6, "o-")
     a1.set_xlabel("bias on Cu [V]")
@@ -206,10 +210,10 @@ def exchange_history_figure(rows: list[dict[str, float]], title: str):
     volume; current and peak temperature; Cu/Cd rates; the balance errors. Front position NaN
     (no front) or rates that are zero throughout leave their curve out and say so in the panel."""
     plt = _pyplot()
-    t = np.array([r["time [s]"] for r in rows])
+    t = np.array([r[TIME] for r in rows])
     col = lambda k: np.array([r[k] for r in rows])  # noqa: E731
     fig, ax = plt.subplots(2, 2, figsize=(10, 7))
-    front = col("front_position [nm]")  # NaN while no node has X >= 1/2
+    front = col(FRONT_POSITION)  # NaN while no node has X >= 1/2
     has_front = np.isfinite(front)
     volume_axis = ax[0, 0]
     if has_front.any():
@@ -219,20 +223,20 @@ def exchange_history_figure(rows: list[dict[str, float]], title: str):
     else:  # the volume alone, on the left axis, and why there is no front curve
         ax[0, 0].text(0.03, 0.95, "no front yet (no node with X \u2265 1/2)",
                       transform=ax[0, 0].transAxes, va="top", fontsize=9, color="0.35")
-    volume_axis.plot(t, col("exchanged_volume [nm^3]"), color="tab:orange")
+    volume_axis.plot(t, col(EXCHANGED_VOLUME), color="tab:orange")
     volume_axis.set_ylabel("exchanged volume [nm$^3$]", color="tab:orange")
-    _log_panel(ax[0, 1], t, [(np.abs(col("current [A]")), "electronic"),
-                             (np.abs(col("ionic_current [A]")), "ionic (Cu$^+$ in)")],
+    _log_panel(ax[0, 1], t, [(np.abs(col(CURRENT)), "electronic"),
+                             (np.abs(col(IONIC_CURRENT)), "ionic (Cu$^+$ in)")],
                "|current| [A]", "no current: 0 A throughout")
     b2 = ax[0, 1].twinx()
-    b2.plot(t, col("wire_T_max [K]"), color="tab:red")
+    b2.plot(t, col(WIRE_T_MAX), color="tab:red")
     b2.set_ylabel("peak wire T [K]", color="tab:red")
     _log_panel(ax[1, 0], t, [(np.abs(col(k)), lab) for k, lab in (
-        ("cu_inflow_rate [1/s]", "Cu in"), ("cd_sublimation_rate [1/s]", "Cd sublimed"),
-        ("cd_kickout_rate [1/s]", "Cd kicked out"))], "rate [atoms/s]",
+        (CU_INFLOW_RATE, "Cu in"), (CD_SUBLIMATION_RATE, "Cd sublimed"),
+        (CD_KICKOUT_RATE, "Cd kicked out"))], "rate [atoms/s]",
         "no Cu inflow, Cd sublimation or kick-out:\nevery rate is 0 throughout")
     _log_panel(ax[1, 1], t, [(col(k), k.split(" ")[0]) for k in
-                             ("cu_balance_error [-]", "cd_balance_error [-]")],
+                             (CU_BALANCE_ERROR, CD_BALANCE_ERROR)],
                "relative balance error", "Cu and Cd balances close exactly:\nerror 0 at every step")
     for a in ax.ravel():
         a.set_xlabel("time [s]")

@@ -32,9 +32,14 @@ import yaml
 
 from ecx_device.errors import CaseError
 from ecx_device.outputs.atomic import write_text_atomic
+from ecx_device.outputs.registry import (BIAS, BIAS_POINTS, BIAS_POINTS_COMPLETED, CATHODE_CURRENT,
+                                         COMPLETE, CURRENT, CURRENT_MISMATCH, CURRENT_RESOLUTION,
+                                         END_TIME, FINAL, MAX_CD_BALANCE_ERROR,
+                                         MAX_CU_BALANCE_ERROR, RUN_CASE, RUN_SMOKE,
+                                         SIMULATED_TIME, TIME, WIRE_T_MAX)
 
 __all__ = ["REPORT_NAME", "SECTIONS", "BALANCE_LIMIT", "MISMATCH_LIMIT", "write_report",
-           "report_html"]
+           "report_html", "run_warnings"]
 
 REPORT_NAME = "report.html"
 SECTIONS = {"run": "Run", "warnings": "Warnings", "case": "Case", "timeseries": "Time series",
@@ -111,11 +116,22 @@ def write_report(run_dir: Path) -> Path:
     return path
 
 
+def run_warnings(run_dir: Path) -> list[str]:
+    """The warnings the report lists for the run in ``run_dir`` (read from its files).
+
+    Raises:
+        CaseError: ``run_dir`` is not the folder of a run.
+    """
+    run = _read_run(Path(run_dir))
+    _detect_warnings(run)
+    return run.warnings
+
+
 def report_html(run_dir: Path) -> str:
     """The report of the run in ``run_dir`` as one HTML document (see :func:`write_report`)."""
     run = _read_run(Path(run_dir))
     _detect_warnings(run)
-    name = run.case.get("name") or (run.results or {}).get("case") or run.folder.name
+    name = run.case.get("name") or (run.results or {}).get(RUN_CASE) or run.folder.name
     body = [
         f"<h1>{_e(name)}</h1>",
         f"<p>{_e(run.case.get('description', ''))}</p>",
@@ -221,23 +237,23 @@ def _detect_warnings(run: _Run) -> None:
     if res is None:
         w.append("no results.json: the run stopped before writing its summary (killed, or still "
                  "running)")
-    elif res.get("complete") is not True:
-        if "simulated_time [s]" in res:
-            how = (f"simulated {_fmt(res.get('simulated_time [s]'))} s of "
-                   f"{_fmt(res.get('end_time [s]'))} s")
+    elif res.get(COMPLETE) is not True:
+        if SIMULATED_TIME in res:
+            how = (f"simulated {_fmt(res.get(SIMULATED_TIME))} s of "
+                   f"{_fmt(res.get(END_TIME))} s")
         else:
-            how = (f"{res.get('bias_points_completed', '?')} of {res.get('bias_points', '?')} "
+            how = (f"{res.get(BIAS_POINTS_COMPLETED, '?')} of {res.get(BIAS_POINTS, '?')} "
                    "bias points")
         w.append(f"incomplete run: {how}")
     if run.failure is not None:
         w.append(f"failure_report.json: {run.failure.get('message', '(no message)')}")
-    if res is not None and res.get("complete") is not True and run.checkpoint is not None:
+    if res is not None and res.get(COMPLETE) is not True and run.checkpoint is not None:
         w.append(f"a checkpoint is on disk: continue with `ecx-device run CASE --restart "
                  f"{run.folder}`")
-    if res is not None and res.get("smoke"):
+    if res is not None and res.get(RUN_SMOKE):
         w.append("smoke run (--smoke): coarse mesh and shortened protocol, a check that the case "
                  "runs, not a result")
-    for key in ("max_cu_balance_error [-]", "max_cd_balance_error [-]"):
+    for key in (MAX_CU_BALANCE_ERROR, MAX_CD_BALANCE_ERROR):
         value = (res or {}).get(key)
         if isinstance(value, (int, float)) and value > BALANCE_LIMIT:
             w.append(f"{key} = {_fmt(value)} exceeds {BALANCE_LIMIT:g}")
@@ -245,7 +261,7 @@ def _detect_warnings(run: _Run) -> None:
     w.extend(_missing_outputs(run))
     for folder in _iv_folders(run.folder):
         sub, _ = _read_json(folder / "results.json")
-        if sub is None or sub.get("complete") is not True:
+        if sub is None or sub.get(COMPLETE) is not True:
             w.append(f"{folder.name}: the I-V sweep did not finish (no complete results.json)")
         rows, _ = _read_csv(folder / "iv.csv")
         w.extend(_mismatch_warnings(rows, f"{folder.name}/iv.csv"))
@@ -256,18 +272,17 @@ def _mismatch_warnings(rows: list[dict[str, float]], where: str) -> list[str]:
     terminal's current_resolution [A] (when the file has that column)."""
     bad = []
     for row in rows:
-        mismatch = row.get("current_mismatch [-]", math.nan)
+        mismatch = row.get(CURRENT_MISMATCH, math.nan)
         if not mismatch > MISMATCH_LIMIT:
             continue
-        gap = abs(row.get("current [A]", math.nan) - row.get("cathode_current [A]", math.nan))
-        if gap <= row.get("current_resolution [A]", -math.inf):
+        gap = abs(row.get(CURRENT, math.nan) - row.get(CATHODE_CURRENT, math.nan))
+        if gap <= row.get(CURRENT_RESOLUTION, -math.inf):
             continue
         bad.append((mismatch, row))
     if not bad:
         return []
     worst, row = max(bad, key=lambda b: b[0])
-    at = (f"t = {_fmt(row['time [s]'])} s" if "time [s]" in row
-          else f"V = {_fmt(row.get('bias [V]'))} V")
+    at = (f"t = {_fmt(row[TIME])} s" if TIME in row else f"V = {_fmt(row.get(BIAS))} V")
     return [f"{where}: anode and cathode currents differ by more than {MISMATCH_LIMIT:g} "
             f"(relative) in {len(bad)} of {len(rows)} rows; worst {_fmt(worst)} at {at}"]
 
@@ -276,7 +291,7 @@ def _missing_outputs(run: _Run) -> list[str]:
     """Snapshot maps and stage I-V sweeps the case asked for, up to the time reached, that are
     not in the folder."""
     spec = run.case.get("exchange") or {}
-    reached = (run.results or {}).get("simulated_time [s]")
+    reached = (run.results or {}).get(SIMULATED_TIME)
     if not spec.get("enabled") or not isinstance(reached, (int, float)):
         return []
     due = [t for t in spec.get("snapshot_times") or [] if t <= reached * (1 + 1e-9)]
@@ -297,7 +312,7 @@ def _run_section(run: _Run) -> str:
     res = run.results
     if res is None:
         status, label = "failed", "no results.json"
-    elif res.get("complete") is True:
+    elif res.get(COMPLETE) is True:
         status, label = "complete", "complete"
     else:
         status = "failed" if run.failure is not None else "incomplete"
@@ -309,7 +324,7 @@ def _run_section(run: _Run) -> str:
         columns = ['<div><h3>Summary (results.json)</h3>' + _table(
             ["key", "value"], [[_e(k), _num(v, f"results.json:{k}")]
                                for k, v in scalars.items()]) + "</div>"]
-        final = res.get("final")
+        final = res.get(FINAL)
         if isinstance(final, dict):
             columns.append("<div><h3>Final state (results.json, <code>final</code>)</h3>"
                            + _table(["quantity", "value"],
@@ -428,8 +443,8 @@ def _iv_section(run: _Run) -> str:
 
 def _iv_block(folder: Path, title: str, prefix: str) -> str:
     rows, columns = _read_csv(folder / "iv.csv")
-    shown = [c for c in ("bias [V]", "current [A]", "cathode_current [A]", "current_mismatch [-]",
-                         "wire_T_max [K]") if c in columns]
+    shown = [c for c in (BIAS, CURRENT, CATHODE_CURRENT, CURRENT_MISMATCH, WIRE_T_MAX)
+             if c in columns]
     parts = [f"<h3>{_e(title)}</h3>", _figures(folder.parent if prefix else folder,
                                                [folder / "iv.png"]) or
              f'<p class="muted">No {prefix}iv.png.</p>']
@@ -471,7 +486,7 @@ def _under_iv_or_skipped(root: Path, path: Path) -> bool:
 
 def _balances_section(run: _Run) -> str:
     res = run.results or {}
-    keys = [k for k in ("max_cu_balance_error [-]", "max_cd_balance_error [-]") if k in res]
+    keys = [k for k in (MAX_CU_BALANCE_ERROR, MAX_CD_BALANCE_ERROR) if k in res]
     if not keys:
         return ('<p class="muted">No Cu/Cd balances: this run has no exchange dynamics.</p>'
                 if run.results is not None else "<p>No results.json.</p>")

@@ -21,6 +21,7 @@ from ecx_device.materials.database import references
 from ecx_device.models import choose
 from ecx_device.outputs.quantities import write_json
 from ecx_device.runs import checkpoint
+from ecx_device.runs.progress import Progress
 
 
 class StopOnSignal:
@@ -72,7 +73,9 @@ class RunFolder:
         smoke: The run is a smoke run (part of the checkpoint fingerprint).
         restart: Continue the run in ``out`` (it must hold a checkpoint).
         overwrite: Allow writing into a non-empty folder.
-        log: Progress printer (rank 0 only); None is silent.
+        log: How progress is shown (rank 0 only): a :class:`~ecx_device.runs.progress.Progress`,
+            or a line printer for one (``print``: a bar on a terminal, periodic lines
+            otherwise; another printer: every line); None is silent.
 
     Raises:
         CaseError: ``out`` is not empty (and neither ``restart`` nor ``overwrite``), or a
@@ -83,7 +86,7 @@ class RunFolder:
                  restart: bool = False, overwrite: bool = False, log=print):
         self.case, self.out, self.comm = case, Path(out), comm
         self.smoke, self.restart = smoke, restart
-        self._log = log if comm.rank == 0 else None
+        self.progress = Progress.of(log) if comm.rank == 0 else Progress(None)
         if comm.rank == 0:
             if restart and not (self.out / checkpoint.FOLDER).is_dir():
                 raise CaseError(f"--restart {str(self.out)!r}: not a run folder with a "
@@ -100,9 +103,8 @@ class RunFolder:
         return checkpoint.case_hash(self.case.model_dump_json() + f"smoke={self.smoke}")
 
     def log(self, msg: str) -> None:
-        """Print a progress line (rank 0)."""
-        if self._log:
-            self._log(msg)
+        """Show a message about the run (rank 0; see :class:`Progress`)."""
+        self.progress.message(msg)
 
     def json(self, name: str, data: dict) -> None:
         """Write ``name`` in the folder (rank 0, atomically)."""

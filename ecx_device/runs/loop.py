@@ -20,6 +20,12 @@ from dataclasses import dataclass, field
 from ecx_device.errors import Interrupted, SolverError
 from ecx_device.fem import MPI
 from ecx_device.outputs.quantities import SeriesWriter
+from ecx_device.outputs.registry import (BIAS, BIAS_POINTS, BIAS_POINTS_COMPLETED,
+                                         CD_BALANCE_ERROR, COMPLETE, CU_BALANCE_ERROR, END_TIME,
+                                         EXCHANGED_VOLUME, FRONT_POSITION, NEWTON_ITERATIONS,
+                                         REJECTED_STEPS, RUN_KIND, RUN_REJECTED_STEPS,
+                                         SIMULATED_TIME, STEPS, TIME, TIME_STEP, WALL_TIME)
+from ecx_device.outputs.summary import headline
 from ecx_device.runs import checkpoint
 from ecx_device.runs.common import RunFolder, RunResult, StopOnSignal
 from ecx_device.runs.stepsize import Stepsize
@@ -63,6 +69,7 @@ class BiasStepper:
                  continuation: Continuation):
         self.problem, self.points, self.continuation = problem, points, continuation
         self.done = 0
+        self.rejected = 0  # halvings of the bias step, all points
         self._report = None
         self._wall = 0.0
 
@@ -80,24 +87,33 @@ class BiasStepper:
     def advance(self) -> None:
         """Solve the next point (raises SolverError when its bias cannot be reached)."""
         t0 = time.perf_counter()
-        self._report = self.continuation.reach(self.problem, self.points[self.done][1])
+        try:
+            self._report = self.continuation.reach(self.problem, self.points[self.done][1])
+        except SolverError as err:  # the failed point's halvings count too (results.json)
+            self.rejected += err.details.get("rejected_steps", 0)
+            raise
         self.done += 1
+        self.rejected += self._report.rejected
         self._wall = time.perf_counter() - t0
 
     def row(self) -> dict[str, float]:
         """Time (when the points have one), bias, the problem's quantities, iterations."""
         t, v = self.points[self.done - 1]
-        return {**({"time [s]": t} if t is not None else {}), "bias [V]": v,
+        return {**({TIME: t} if t is not None else {}), BIAS: v,
                 **self.problem.quantities(),
-                "newton_iterations [-]": self._report.newton_iterations,
-                "rejected_steps [-]": self._report.rejected}
+                NEWTON_ITERATIONS: self._report.newton_iterations,
+                REJECTED_STEPS: self._report.rejected}
+
+    def position(self) -> tuple[float, float, str]:
+        """(done, total, unit) for the progress display: bias points."""
+        return self.done, len(self.points), "bias points"
 
     def progress(self, row: dict[str, float]) -> str:
-        """One progress line."""
+        """The step line (``--verbose``)."""
         t = self.points[self.done - 1][0]
         when = f"t = {t:.4g} s, " if t is not None else ""
-        return (f"[{self.done}/{len(self.points)}] {when}V = {row['bias [V]']:+.3f} V: "
-                f"{headline(row)} ({self._report.newton_iterations} Newton its, "
+        return (f"[{self.done}/{len(self.points)}] {when}{headline(row)} "
+                f"({self._report.newton_iterations} Newton its, "
                 f"{self._report.rejected} rejected, {self._wall:.1f} s)")
 
     def failure_context(self) -> dict:
@@ -107,18 +123,18 @@ class BiasStepper:
 
     def meta(self) -> dict:
         """Checkpoint meta."""
-        return {"completed": self.done,
+        return {"completed": self.done, "rejected": self.rejected,
                 "bias [V]": float(self.problem.ctx.constants["bias"].value), "time [s]": self.time}
 
     def load(self, meta: dict) -> None:
         """Continue after a checkpoint's :meth:`meta`."""
-        self.done = meta["completed"]
+        self.done, self.rejected = meta["completed"], meta.get("rejected", 0)
         self.problem.ctx.constants["bias"].value = meta["bias [V]"]
 
     def summary(self) -> dict:
         """Entries of results.json."""
-        return {"bias_points_completed": self.done, "bias_points": len(self.points),
-                "complete": self.finished}
+        return {BIAS_POINTS_COMPLETED: self.done, BIAS_POINTS: len(self.points),
+                STEPS: self.done, RUN_REJECTED_STEPS: self.rejected, COMPLETE: self.finished}
 
 
 class TimeStepper:
@@ -179,16 +195,20 @@ class TimeStepper:
 
     def row(self) -> dict[str, float]:
         """Time, bias, the splitting's quantities and the step counters."""
-        return {"time [s]": self.time, "bias [V]": float(self.splitting.ctx.constants["bias"].value),
-                **self.splitting.quantities(), "time_step [s]": self._step,
-                "rejected_steps [-]": self.rejected}
+        return {TIME: self.time, BIAS: float(self.splitting.ctx.constants["bias"].value),
+                **self.splitting.quantities(), TIME_STEP: self._step,
+                REJECTED_STEPS: self.rejected}
+
+    def position(self) -> tuple[float, float, str]:
+        """(done, total, unit) for the progress display: simulated time."""
+        return self.time, self.t_end, "s"
 
     def progress(self, row: dict[str, float]) -> str:
-        """One progress line."""
+        """The step line (``--verbose``)."""
+        front = row[FRONT_POSITION]
         return (f"[step {self.steps}] t = {self.time:.4g} s, dt = {self._step:.3g} s, "
-                f"V = {row['bias [V]']:+.3f} V: {headline(row)}, "
-                f"X vol = {row['exchanged_volume [nm^3]']:.4g} nm^3, "
-                f"front = {row['front_position [nm]']:.1f} nm")
+                f"{headline(row)}, X vol = {row[EXCHANGED_VOLUME]:.4g} nm^3, front "
+                + (f"{front:.1f} nm" if front == front else "none yet"))
 
     def failure_context(self) -> dict:
         """Where a failure happened, for failure_report.json."""
@@ -207,17 +227,8 @@ class TimeStepper:
 
     def summary(self) -> dict:
         """Entries of results.json."""
-        return {"kind": "exchange", "simulated_time [s]": self.time, "end_time [s]": self.t_end,
-                "steps": self.steps, "rejected_steps": self.rejected, "complete": self.finished}
-
-
-def headline(row: dict[str, float]) -> str:
-    """The progress-line summary of a row: current, and the hot spot when heat is solved."""
-    text = f"I = {row['current [A]']:.4g} A"
-    if "wire_T_max [K]" in row:
-        text += (f", T_max = {row['wire_T_max [K]']:.1f} K at z = "
-                 f"{row['wire_T_max_axial_position [nm]']:.1f} nm")
-    return text
+        return {RUN_KIND: self.kind, SIMULATED_TIME: self.time, END_TIME: self.t_end,
+                STEPS: self.steps, RUN_REJECTED_STEPS: self.rejected, COMPLETE: self.finished}
 
 
 @dataclass
@@ -302,10 +313,11 @@ def run_loop(folder: RunFolder, stepper, series: SeriesWriter, outputs: Outputs,
         SolverError: a step failed for good (checkpoint and failure report are on disk).
         Interrupted: SIGINT/SIGTERM (checkpoint on disk).
     """
-    comm = folder.comm
+    comm, progress = folder.comm, folder.progress
     wall0 = time.perf_counter()
     result = RunResult(folder.out, rows=series.rows)
     save = _checkpointer(folder, stepper, series, outputs)
+    progress.start(*stepper.position(), label=folder.case.name)
     try:
         with outputs, StopOnSignal() as stop:
             if hasattr(stepper, "start") and not restart:
@@ -323,7 +335,7 @@ def run_loop(folder: RunFolder, stepper, series: SeriesWriter, outputs: Outputs,
                 row = stepper.row()
                 series.append(row)
                 outputs.after_step(stepper.time, stepper.finished, save)
-                folder.log(stepper.progress(row))
+                progress.step(stepper.position()[0], row, lambda: stepper.progress(row))
                 signum = comm.allreduce(stop.signal or 0, op=MPI.MAX)
                 if signum and not stepper.finished:
                     save()
@@ -332,8 +344,9 @@ def run_loop(folder: RunFolder, stepper, series: SeriesWriter, outputs: Outputs,
                         f"checkpoint are in {folder.out}; continue with: ecx-device run CASE "
                         f"--restart {folder.out}", signum)
     finally:
+        progress.stop()
         result.wall_time = time.perf_counter() - wall0
-        folder.json("results.json", {**extra_results, "wall_time [s]": result.wall_time,
+        folder.json("results.json", {**extra_results, WALL_TIME: result.wall_time,
                                      **stepper.summary(), **_balances(series.rows),
                                      "final": series.rows[-1] if series.rows else None})
     return result
@@ -355,7 +368,7 @@ def _checkpointer(folder: RunFolder, stepper, series: SeriesWriter, outputs: Out
 def _balances(rows: list[dict]) -> dict:
     """Largest balance errors of an exchange run (results.json)."""
     out = {}
-    for key in ("cu_balance_error [-]", "cd_balance_error [-]"):
+    for key in (CU_BALANCE_ERROR, CD_BALANCE_ERROR):
         values = [r[key] for r in rows if key in r]
         if values:
             out[f"max_{key}"] = max(values)

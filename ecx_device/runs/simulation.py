@@ -7,6 +7,7 @@ points, or, with ``exchange.enabled``, the composition in time. ``run_iv()`` swe
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from ecx_device.case.schema import Case, CompositionSpec, ExchangeSpec
@@ -16,6 +17,7 @@ from ecx_device.fem import MPI
 from ecx_device.models import DeviceModel, anode_kinetics, build_model, choose
 from ecx_device.outputs.fields import FieldWriter, FieldWriters
 from ecx_device.outputs.quantities import SeriesWriter, read_series
+from ecx_device.outputs.registry import F_POTENTIAL, F_TEMPERATURE
 from ecx_device.outputs.snapshots import snapshot_table, write_snapshot
 from ecx_device.physics.wire_semiconductor import UNKNOWN_NAMES as SEMICONDUCTOR_NAMES
 from ecx_device.runs import checkpoint
@@ -25,7 +27,7 @@ from ecx_device.runs.loop import (FIELD_FRAMES, BiasStepper, Continuation, Outpu
 from ecx_device.runs.stepsize import Stepsize
 
 #: Output names (with units) of the unknowns, for fields and tables.
-UNKNOWN_NAMES = {"T": "temperature [K]", "phi": "potential [V]", **SEMICONDUCTOR_NAMES}
+UNKNOWN_NAMES = {"T": F_TEMPERATURE, "phi": F_POTENTIAL, **SEMICONDUCTOR_NAMES}
 
 
 def smoke_case(case: Case) -> Case:
@@ -45,7 +47,11 @@ class Simulation:
         overwrite: Allow writing into a non-empty folder.
         restart: The folder holds a checkpointed run to continue (see :meth:`run`).
         comm: MPI communicator.
-        log: Progress printer (rank 0 only); ``None`` is silent.
+        log: How progress is shown (rank 0 only): ``print`` (default: a progress bar on a
+            terminal, a line at most every minute otherwise, and a summary at the end), another
+            line printer (it gets every line: messages, one per step, the summary), a
+            :class:`~ecx_device.runs.progress.Progress` (e.g. ``Progress(print, "steps")``),
+            or ``None`` for silence.
     """
 
     def __init__(self, case: Case, out_dir: Path | str | None = None, *, smoke: bool = False,
@@ -61,10 +67,10 @@ class Simulation:
         self.out = Path(out_dir or case.outputs.directory or Path("results") / case.name)
         self.folder = RunFolder(self.case, self.out, comm, smoke=smoke, restart=restart,
                                 overwrite=overwrite, log=log)
-        self._log = self.folder._log
+        self.progress = self.folder.progress
 
     def log(self, msg: str) -> None:
-        """Print a progress line (rank 0)."""
+        """Show a message about the run (rank 0)."""
         self.folder.log(msg)
 
     def build(self) -> DeviceModel:
@@ -88,10 +94,24 @@ class Simulation:
                 converged state and ``failure_report.json`` are on disk.
             Interrupted: SIGINT/SIGTERM; outputs and a checkpoint are on disk.
         """
+        t0 = time.perf_counter()
         try:
             return self._run()
         finally:
             self._report()
+            self._summary(t0)
+
+    def _summary(self, t0: float) -> None:
+        """The summary lines (rank 0): read from the folder, so a failed run gets one too."""
+        if self.comm.rank != 0 or self.progress.silent:
+            return
+        from ecx_device.outputs.summary import summary_lines
+
+        try:
+            lines = summary_lines(self.out, time.perf_counter() - t0)
+        except Exception as err:  # never hide the run's own error behind the summary's
+            lines = [f"(no summary: {type(err).__name__}: {err})"]
+        self.progress.summary(lines)
 
     def _report(self) -> None:
         """``report.html`` of whatever the run left (also a failed or stopped one; rank 0)."""
@@ -124,7 +144,6 @@ class Simulation:
             done = [t for t in sorted(case.exchange.snapshot_times)
                     if snapshot_table(self.out, t).is_file()]
             self.stage_iv_sweeps(done)
-        self.log(f"done in {result.wall_time:.1f} s; outputs in {self.out}")
         return result
 
     def _continuation(self) -> Continuation:
@@ -179,6 +198,14 @@ class Simulation:
             SolverError: a bias cannot be reached (rows so far are on disk).
             Interrupted: SIGINT/SIGTERM (rows so far are on disk; rerun to repeat the sweep).
         """
+        t0 = time.perf_counter()
+        try:
+            return self._run_iv()
+        finally:
+            self._summary(t0)
+
+    def _run_iv(self) -> RunResult:
+        """:meth:`run_iv` without the summary (also the stage sweeps of an exchange run)."""
         case = self.case
         self.folder.write_provenance()
         biases = case.iv.biases()
@@ -212,7 +239,6 @@ class Simulation:
 
             iv_plot(self.out / "iv.png", result.rows, case.name)
         self._report()
-        self.log(f"done in {result.wall_time:.1f} s; I-V table in {self.out / 'iv.csv'}")
         return result
 
     def stage_iv_sweeps(self, times: list[float]) -> None:
@@ -228,7 +254,7 @@ class Simulation:
                 "exchange": ExchangeSpec()})
             self.log(f"I-V sweep at the composition of t = {t:.6g} s")
             Simulation(stage, self.out / f"iv_t{t:.6g}s", smoke=self.smoke, overwrite=True,
-                       comm=self.comm, log=self._log).run_iv()
+                       comm=self.comm, log=self.progress.nested())._run_iv()
 
 
 class _IVOutputs(Outputs):
