@@ -267,7 +267,8 @@ class FrontExchange:
         zero = dolfinx.fem.Constant(d.mesh, 0.0)
         nothing = d.volume(zero, wr)
         return {
-            "cu_mobile": d.volume(N * c, wr, **lump), "cu_lattice": d.volume(nu * N * X, wr, **lump),
+            "cu_mobile": d.volume(N * c, wr, **lump),
+            "cu_lattice": d.volume(nu * N * X, wr, **lump),
             "cd_missing": d.volume(N * X, wr, **lump), "exchanged": d.volume(X, wr, **lump),
             "volume": d.volume(one, wr, **lump), "vacancies": d.volume(N * v, wr, **lump),
             "cu_in_rate": d.volume(N * ((c - c0) + nu * (X - X0)) / self.dt, wr, **lump),
