@@ -7,6 +7,7 @@ area (m^2):
 
 - 3D: dV = s^3 dx;
 - axisymmetric (x = r, y = z): dV = 2 pi r s^3 dx, dA = 2 pi r s^2 ds;
+- spherical (1D radial, x = r): dV = 4 pi r^2 s^3 dx, dA = 4 pi r^2 s^2 at a point (tests);
 - 1D (the wire alone, electrodes lumped): dV = A s dx with the wire cross-section A, and the
   lateral wire surface is dA = P s dx with its perimeter P, so surface losses become a sink per
   unit length.
@@ -16,12 +17,12 @@ from __future__ import annotations
 
 import math
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ecx_device.device.geometry import DeviceGeometry
+from ecx_device.device.geometry import DeviceGeometry, ParticleGeometry
 from ecx_device.device.mesh_cache import cache_dir, cached_mesh, cached_mesh_file, load_arrays
 from ecx_device.device.names import Facet, Region
 from ecx_device.errors import CaseError
@@ -109,7 +110,8 @@ class Domain:
         facet_tags: Tags of the named facet groups.
         cells: Region name -> tag.
         facets: Facet-group name -> tag.
-        dimension: "1d", "axisymmetric", "3d", or "planar" (2D Cartesian per metre of depth,
+        dimension: "1d", "axisymmetric", "3d", "spherical" (1D radial, r = x >= 0, dV =
+            4 pi r^2 dr, used by verification tests) or "planar" (2D Cartesian per metre of depth,
             used by verification tests).
         wire_diameter: Wire diameter (m), used for the lumped 1D cross-section.
     """
@@ -121,6 +123,8 @@ class Domain:
     facets: dict[str, int]
     dimension: str
     wire_diameter: float
+    #: Further entries of markers.json (e.g. the element names of a particle's host and guest).
+    extra: dict = field(default_factory=dict)
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
@@ -135,7 +139,8 @@ class Domain:
         return domain
 
     @classmethod
-    def from_geometry(cls, geom: DeviceGeometry, comm=MPI.COMM_WORLD) -> Domain:
+    def from_geometry(cls, geom: DeviceGeometry | ParticleGeometry,
+                      comm=MPI.COMM_WORLD) -> Domain:
         """Mesh ``geom`` on rank 0 (or find it in the mesh cache) and distribute it."""
         return cls._from_cache(lambda: cached_mesh(geom), geom.dimension,
                                geom.wire_diameter * MESH_UNIT, comm)
@@ -216,6 +221,8 @@ class Domain:
         s = MESH_UNIT
         if self.dimension == "axisymmetric":
             return 2 * math.pi * ufl.SpatialCoordinate(self.mesh)[0] * s**3
+        if self.dimension == "spherical":
+            return 4 * math.pi * ufl.SpatialCoordinate(self.mesh)[0] ** 2 * s**3
         if self.dimension == "1d":
             return self.wire_area * s
         if self.dimension == "planar":
@@ -226,6 +233,8 @@ class Domain:
         s = MESH_UNIT
         if self.dimension == "axisymmetric":
             return 2 * math.pi * ufl.SpatialCoordinate(self.mesh)[0] * s**2
+        if self.dimension == "spherical":
+            return 4 * math.pi * ufl.SpatialCoordinate(self.mesh)[0] ** 2 * s**2
         if self.dimension == "1d":
             return self.wire_area  # an end point of the 1D wire stands for its cross-section
         if self.dimension == "planar":
@@ -235,13 +244,17 @@ class Domain:
     def _centroid_weight(self, surface: bool):
         """The measure weight with r frozen at each cell's centroid (axisymmetric), so that a
         vertex (lumped) quadrature gives every node, also those on the axis, a positive mass."""
-        if self.dimension != "axisymmetric":
+        if self.dimension not in ("axisymmetric", "spherical"):
             return self._surface_weight() if surface else self._volume_weight()
         if not hasattr(self, "_r_centroid"):
             V0 = dolfinx.fem.functionspace(self.mesh, ("DG", 0))
             self._r_centroid = dolfinx.fem.Function(V0)
             self._r_centroid.interpolate(lambda x: x[0])  # DG0 interpolation: the midpoint
         s = MESH_UNIT
+        if self.dimension == "spherical":  # r^2 averaged over the cell: its exact volume
+            h = ufl.CellVolume(self.mesh)
+            return self._surface_weight() if surface else 4 * math.pi * (
+                self._r_centroid**2 + h * h / 12) * s**3
         return 2 * math.pi * self._r_centroid * (s**2 if surface else s**3)
 
     def volume(self, integrand, *regions: str, lumped: bool = False):
@@ -345,4 +358,5 @@ class Domain:
         """Write the name -> tag tables (JSON, rank 0)."""
         write_json(path, {"cells": self.cells, "facets": self.facets,
                           "dimension": self.dimension,
-                          "wire_diameter_nm": self.wire_diameter / MESH_UNIT}, self.mesh.comm.rank)
+                          "wire_diameter_nm": self.wire_diameter / MESH_UNIT, **self.extra},
+                   self.mesh.comm.rank)

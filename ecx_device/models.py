@@ -3,8 +3,8 @@
 A :class:`~ecx_device.case.schema.Case` goes in; out come the meshes, the physics modules of
 each mesh, the coupling strategy and the anode kinetics (:func:`build_model`). The flags
 ``electrical.wire_model``, ``electrical.self_heating``, ``exchange.enabled``,
-``exchange.cu_source`` and ``composition.shape`` are read here (:func:`choose`) and nowhere else
-in the run layer.
+``exchange.cu_source``, ``exchange.kinetics``, ``composition.shape`` and whether the geometry is a
+``particle`` are read here (:func:`choose`) and nowhere else in the run layer.
 
 The electrical models:
 
@@ -13,6 +13,9 @@ The electrical models:
 - ``drift_diffusion``: Poisson and electron/hole continuity on the wire (a submesh), metals
   equipotential; with ``self_heating`` the carrier heat drives heat conduction on the whole
   device by fixed-point coupling (:mod:`ecx_device.solvers.fixed_point`), else isothermal.
+
+A ``geometry.particle`` (sphere or rod, no electrodes) has no electrical model: a held temperature
+and the front kinetics (:mod:`ecx_device.particle_model`).
 
 With ``exchange.enabled`` the ions (Cu+, vacancies, X) live on the wire mesh and are coupled to
 either electrical model by operator splitting (:mod:`ecx_device.solvers.splitting`) through a
@@ -35,6 +38,7 @@ from ecx_device.fem import MPI, dolfinx
 from ecx_device.materials import Material
 from ecx_device.mesh import Domain
 from ecx_device.outputs.profiles import shell_thickness
+from ecx_device.particle_model import build_particle
 from ecx_device.physics.base import Context
 from ecx_device.physics.composition_output import CompositionOutput
 from ecx_device.physics.exchange import (AnodeKinetics, CationExchange, CuSupply,
@@ -82,6 +86,9 @@ class ModelChoice:
 
     def describe(self) -> str:
         """One line for the run log."""
+        if self.wire_model == "none":
+            return ("model: particle without electrodes at the set temperature; exchange: "
+                    "front kinetics, guest and X on the particle (operator splitting)")
         wire = ("drift-diffusion wire (metals equipotential), " + (
             "self-heated: heat on the whole device" if self.heat else "isothermal")
             if self.wire_model == "drift_diffusion" else "ohmic electro-thermal device")
@@ -92,6 +99,8 @@ class ModelChoice:
 
 def choose(case: Case) -> ModelChoice:
     """The model of ``case`` (the only reader of the model flags)."""
+    if case.geometry.particle is not None:  # no electrodes: a held temperature, front kinetics
+        return ModelChoice("none", False, "none+splitting", True, True)
     dd = case.electrical.wire_model == "drift_diffusion"
     heat = not dd or case.electrical.self_heating
     coupling = "fixed_point" if dd and heat else "newton"
@@ -168,7 +177,7 @@ def mesh_device(case: Case, geom: DeviceGeometry, comm) -> Domain:
     Raises:
         CaseError: a mesh file lacking the wire region or the two sink facet groups.
     """
-    if not case.geometry.mesh_file:
+    if not case.geometry.mesh_file:  # (a particle is always meshed from its geometry)
         return Domain.from_geometry(geom, comm)
     domain = Domain.from_msh(case.geometry.mesh_file, case.geometry.dimension,
                              case.geometry.wire.diameter, comm)
@@ -201,8 +210,23 @@ def build_model(case: Case, comm=MPI.COMM_WORLD, *, mesh_scale: float = 1.0,
         log(choice.describe())
     materials = region_materials(case)
     exchanged = materials.pop(WIRE_EXCHANGED)
+    if choice.wire_model == "none":
+        return _particle(case, choice, device, geom, materials, exchanged, mesh_scale)
+    if case.exchange.kinetics == "front":
+        raise CaseError("exchange.kinetics = 'front': needs geometry.particle (donor contacts "
+                        "or a bath); expected kinetics: bulk on the device")
     builder = _drift_diffusion if choice.wire_model == "drift_diffusion" else _ohmic
     return builder(case, choice, device, geom, materials, exchanged)
+
+
+def _particle(case: Case, choice: ModelChoice, device: Domain, geom, materials, exchanged,
+              mesh_scale: float) -> DeviceModel:
+    """A particle without electrodes: a held temperature and the front kinetics
+    (:mod:`ecx_device.particle_model`); fields: X and the cation densities."""
+    parts = build_particle(case, geom, device, materials, exchanged, mesh_scale)
+    model = DeviceModel(choice, parts.ctx, parts.electrical, splitting=parts.splitting)
+    model.series.append(FieldSeries("fields", parts.output_ctx, parts.output_modules))
+    return model
 
 
 def _context(case: Case, choice: ModelChoice, domain: Domain, materials: dict[str, Material],

@@ -27,11 +27,12 @@ atexit.register(shutil.rmtree, _MESH_CACHE, ignore_errors=True)
 
 
 def box_domain(n: int, dimension: str, size_nm: float = 100.0) -> Domain:
-    """A square (2D cartesian or axisymmetric r-z) or interval (1D) filled with the ``wire``
+    """A square (2D cartesian or axisymmetric r-z) or interval (1D, or spherical: r in
+    [0, size]) filled with the ``wire``
     region; the bottom boundary (z = 0) is ``cu_sink``, every other outer boundary ``w_sink``
     (in axisymmetric form the r = 0 side is left untagged: it is the symmetry axis)."""
     comm = MPI.COMM_WORLD
-    if dimension == "1d":
+    if dimension in ("1d", "spherical"):
         mesh = dolfinx.mesh.create_interval(comm, n, [0.0, size_nm])
     else:
         mesh = dolfinx.mesh.create_rectangle(comm, [[0.0, 0.0], [size_nm, size_nm]], [n, n])
@@ -45,7 +46,7 @@ def box_domain(n: int, dimension: str, size_nm: float = 100.0) -> Domain:
     def other(x):
         # A facet belongs to a side when all its vertices lie on it, so name the sides explicitly.
         top_or_outer = np.isclose(x[ax], L) | np.isclose(x[0], L)
-        if dimension in ("axisymmetric", "1d"):
+        if dimension in ("axisymmetric", "1d", "spherical"):
             return top_or_outer
         return top_or_outer | np.isclose(x[0], 0.0)
 

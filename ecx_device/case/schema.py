@@ -44,6 +44,7 @@ Duration = _quantity("s", positive=True)
 NonNegativeTime = _quantity("s", nonnegative=True)
 Speed = _quantity("m/s", positive=True)
 TemperatureChange = _quantity("K", positive=True)
+Concentration = _quantity("mol/m^3", positive=True)
 
 
 class Section(BaseModel):
@@ -84,20 +85,60 @@ class MeshSpec(Section):
     metal_size: Length
 
 
+class DonorSpec(Section):
+    """A donor crystal touching a rod (``geometry.particle.donors``; front kinetics)."""
+
+    at: Literal["top", "bottom", "side"] = Field(
+        description="top/bottom: a disk on that end face, centred on the axis; side: a ring "
+        "band of the lateral surface (axisymmetric)")
+    radius: Length = Field(description="disk radius, or half-width of a side band")
+    z: NonNegativeLength = Field(0.0, description="axial centre of a side band")
+    entry_sites: Annotated[float | None, Field(gt=0)] = Field(
+        None, description="serial entry channels of the contact; default every site of it")
+
+
+class ParticleSpec(Section):
+    """A sphere or rod without electrodes: a nanocrystal in a bath, or a wire on a heated grid
+    with donor contacts (``exchange.kinetics: front``)."""
+
+    shape: Literal["sphere", "rod"]
+    diameter: Length
+    length: Length | None = Field(None, description="rod length (rods only)")
+    donors: list[DonorSpec] = Field(default_factory=list)
+    mesh_size: Length
+    contact_mesh_size: Length = Field(description="element size at the donor contacts, or "
+                                      "at the surface in a bath")
+
+
 class GeometrySpec(Section):
-    """Device geometry; one description serves 1D, 2D axisymmetric and 3D meshes."""
+    """Device geometry; one description serves 1D, 2D axisymmetric and 3D meshes. Either the
+    device (``wire``, ``cu_electrode``, ``w_tip``, ``mesh``) or a ``particle``."""
 
     dimension: Literal["1d", "axisymmetric", "3d"]
-    wire: WireSpec
-    cu_electrode: CuElectrodeSpec
-    w_tip: WTipSpec
-    mesh: MeshSpec
+    wire: WireSpec | None = None
+    cu_electrode: CuElectrodeSpec | None = None
+    w_tip: WTipSpec | None = None
+    mesh: MeshSpec | None = None
+    particle: ParticleSpec | None = None
     mesh_file: str | None = Field(
         None, description="read this .msh (nm, named physical groups as written by "
         "`ecx-device mesh`) instead of meshing; relative to the case file")
 
     @model_validator(mode="after")
     def _consistent(self) -> GeometrySpec:
+        device = [k for k in ("wire", "cu_electrode", "w_tip", "mesh") if getattr(self, k)]
+        if self.particle is not None:
+            if device or self.mesh_file:
+                raise ValueError(f"a particle has no {', '.join(device) or 'mesh_file'}; "
+                                 "expected either particle or the device sections")
+            if (self.particle.shape == "rod") != (self.particle.length is not None):
+                raise ValueError("particle.length: expected a length for a rod and none for "
+                                 "a sphere")
+            return self
+        missing = [k for k in ("wire", "cu_electrode", "w_tip", "mesh") if k not in device]
+        if missing:
+            raise ValueError(f"missing {', '.join(missing)}: expected the device (wire, "
+                             "cu_electrode, w_tip, mesh) or a particle")
         if self.cu_electrode.thickness <= self.wire.cu_contact_length:
             raise ValueError(
                 f"cu_electrode.thickness ({self.cu_electrode.thickness:g} m) must exceed "
@@ -278,6 +319,13 @@ class IVSpec(Section):
         return forward + forward[-2::-1] if self.return_sweep else forward
 
 
+class BathSpec(Section):
+    """The solution around a particle (``exchange.cu_source: bath``)."""
+
+    concentration: Concentration = Field(description="guest cation concentration, e.g. "
+                                         "'0.1 mol/L'")
+
+
 class ExchangeSpec(Section):
     """Cation-exchange dynamics (Cu+ transport, vacancies, sublimation, exchange reaction) in
     time along the bias protocol; see ``ecx_device/physics/exchange.py`` and docs/model.md 6."""
@@ -292,9 +340,22 @@ class ExchangeSpec(Section):
         "-> Cu2S + Cd: 0.364 V); reaction_zhang2017 = the same with the formation energies "
         "Zhang et al. 2017 quote; zhang2017 / tabulated = the aqueous standard potential E0 vs "
         "SHE as Zhang et al. quote it / as tabulated (for comparison only)")
-    cu_source: Literal["anode", "surface", "none"] = Field(
+    cu_source: Literal["anode", "surface", "none", "donors", "bath"] = Field(
         "anode", description="anode: Butler-Volmer dissolution at the anode interface; surface: a "
-        "chemical supply on the free wire surface (thermal variant, Casu et al. 2023)")
+        "chemical supply on the free wire surface (thermal variant, Casu et al. 2023); donors: "
+        "the donor contacts of geometry.particle, bath: its whole surface in exchange.bath "
+        "(both with kinetics: front)")
+    kinetics: Literal["bulk", "front"] = Field(
+        "bulk", description="bulk: exchange at every site of the volume (physics/exchange.py); "
+        "front: supply- and front-limited, conversion only in a reaction zone at the front "
+        "(physics/front_kinetics.py, docs/model.md 8.8; needs geometry.particle)")
+    reaction_zone_width: Length = Field(
+        2e-9, description="front kinetics: width of the reaction zone, a numerical length (the "
+        "front speed does not depend on it); at least 1.5 x geometry.particle.mesh_size")
+    seed_size: Length | None = Field(
+        None, description="front kinetics: radius of the product seed under each donor, or "
+        "thickness of the seed shell in a bath; default 3 x reaction_zone_width")
+    bath: BathSpec | None = None
     sublimation: bool = True
     cathode_reduction_velocity: Speed = Field(1e-3, description="k_red of Cu+ at the inert "
                                               "electrode (m/s)")

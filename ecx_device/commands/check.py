@@ -35,7 +35,10 @@ def _exchange_line(case) -> str:
     metal = case_anode_metal(case)
     spec = case.exchange
     if metal is None:
-        source = "Cu from the free surface" if spec.cu_source == "surface" else "no Cu source"
+        source = {"surface": "Cu from the free surface",
+                  "donors": "front kinetics, guest from the donor contacts",
+                  "bath": "front kinetics, guest from the bath"}.get(spec.cu_source,
+                                                                     "no Cu source")
     else:
         e_eq = anode_equilibrium_voltage(case, metal)
         source = (f"anode {metal.name} (E_eq = {e_eq:+.3f} V, "

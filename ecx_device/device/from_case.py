@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from ecx_device.case.schema import Case
-from ecx_device.device.geometry import DeviceGeometry
+from ecx_device.device.geometry import DeviceGeometry, ParticleDonor, ParticleGeometry
 from ecx_device.device.names import Region
 from ecx_device.errors import CaseError
 from ecx_device.materials import Material, load_material
@@ -32,7 +32,7 @@ _GEOMETRY_KEYS = {
 WIRE_EXCHANGED = "wire_exchanged"
 
 
-def device_geometry(case: Case, mesh_scale: float = 1.0) -> DeviceGeometry:
+def device_geometry(case: Case, mesh_scale: float = 1.0) -> DeviceGeometry | ParticleGeometry:
     """Convert the case's geometry section (m) to the mesher's description (nm), validated.
 
     Args:
@@ -42,6 +42,8 @@ def device_geometry(case: Case, mesh_scale: float = 1.0) -> DeviceGeometry:
     Raises:
         CaseError: the geometry cannot be built (the message names the case keys).
     """
+    if case.geometry.particle is not None:
+        return particle_geometry(case, mesh_scale)
     geom = _device_geometry(case, mesh_scale)
     try:
         geom.validate()
@@ -53,11 +55,14 @@ def device_geometry(case: Case, mesh_scale: float = 1.0) -> DeviceGeometry:
     return geom
 
 
+def _nm(x: float) -> float:
+    """m -> nm without the conversion's rounding noise (1.9999999999999998)."""
+    return float(f"{x / MESH_UNIT:.12g}")
+
+
 def _device_geometry(case: Case, mesh_scale: float) -> DeviceGeometry:
     g = case.geometry
-
-    def nm(x: float) -> float:
-        return float(f"{x / MESH_UNIT:.12g}")  # drop m -> nm rounding noise (1.9999999999999998)
+    nm = _nm
 
     return DeviceGeometry(
         dimension=g.dimension,
@@ -122,3 +127,53 @@ def anode_equilibrium_voltage(case: Case, metal: AnodeMetal) -> float:
     if choice.startswith("reaction"):
         return metal.exchange_voltage(zhang=choice == "reaction_zhang2017")
     return metal.potential(zhang=choice == "zhang2017")
+
+
+def particle_geometry(case: Case, mesh_scale: float = 1.0) -> ParticleGeometry:
+    """The particle of ``geometry.particle`` (nm), validated together with the exchange keys it
+    needs (front kinetics, its source, a 0 V protocol, a resolved reaction zone).
+
+    Raises:
+        CaseError: one line naming the case key.
+    """
+    p = case.geometry.particle
+    geom = ParticleGeometry(
+        dimension=case.geometry.dimension, shape=p.shape, diameter=_nm(p.diameter),
+        length=_nm(p.length) if p.length is not None else 0.0,
+        donors=tuple(ParticleDonor(d.at, _nm(d.radius), _nm(d.z), d.entry_sites)
+                     for d in p.donors),
+        mesh_size=_nm(p.mesh_size) * mesh_scale,
+        contact_mesh_size=_nm(p.contact_mesh_size) * mesh_scale)
+    try:
+        geom.validate()
+    except ValueError as err:
+        raise CaseError(f"geometry.particle.{err}") from None
+    _check_particle_exchange(case, geom, mesh_scale)
+    return geom
+
+
+def _check_particle_exchange(case: Case, geom: ParticleGeometry, mesh_scale: float) -> None:
+    """A particle runs the front kinetics from its donors or a bath, at 0 V (no electrodes)."""
+    ex = case.exchange
+    if not ex.enabled or ex.kinetics != "front":
+        raise CaseError(f"exchange.kinetics = {ex.kinetics!r} (enabled: {ex.enabled}): a "
+                        "particle needs exchange.enabled: true and kinetics: front")
+    want = "donors" if geom.donors else "bath"
+    if ex.cu_source != want:
+        raise CaseError(f"exchange.cu_source = {ex.cu_source!r}: expected {want!r} for a "
+                        f"particle {'with' if geom.donors else 'without'} donor contacts")
+    if (ex.bath is not None) != (want == "bath"):
+        raise CaseError(f"exchange.bath = {ex.bath!r}: expected a bath exactly when "
+                        "cu_source is 'bath'")
+    if ex.sublimation:
+        raise CaseError("exchange.sublimation = true: the front kinetics have no vacancy "
+                        "channel; expected sublimation: false for a particle")
+    used = {round(p.voltage, 12) for p in case.bias.protocol.bias_points()}
+    if used - {0.0}:
+        raise CaseError(f"bias.protocol: voltages {sorted(used)} V; a particle has no "
+                        "electrodes, expected 0 V holds")
+    zone = _nm(ex.reaction_zone_width) * mesh_scale
+    if zone < 1.5 * geom.mesh_size * (1 - 1e-9):
+        raise CaseError(f"exchange.reaction_zone_width = {zone:g} nm: expected at least 1.5 x "
+                        f"geometry.particle.mesh_size ({1.5 * geom.mesh_size:g} nm) so the "
+                        "zone spans two cells")

@@ -14,7 +14,7 @@ from typing import Final
 
 from ecx_device.device.names import DIMENSIONS
 
-__all__ = ["MAX_CELLS", "SIZE_GRADIENT", "DeviceGeometry"]
+__all__ = ["MAX_CELLS", "SIZE_GRADIENT", "DeviceGeometry", "ParticleDonor", "ParticleGeometry"]
 
 # Largest mesh validate() accepts: beyond this a typo in a size (nm for um) would hang gmsh for
 # hours or exhaust memory on a workstation; real studies that need more can raise it.
@@ -285,3 +285,144 @@ class DeviceGeometry:
         if radius <= self.w_tangent_radius:
             return self.w_sphere_center_z - math.sqrt(self.w_apex_radius**2 - radius**2)
         return self.w_tangent_z + (radius - self.w_tangent_radius) / math.tan(self._half_angle_rad)
+
+
+@dataclass(frozen=True)
+class ParticleDonor:
+    """A donor crystal's contact on a rod (nm).
+
+    Attributes:
+        at: ``"top"`` (a disk on the end face z = L, centred on the axis), ``"bottom"`` (the
+            same on z = 0) or ``"side"`` (axisymmetric: a ring band of the lateral surface
+            centred at ``z``; a spot needs 3D, which particles do not offer).
+        radius: Disk radius (end faces) or half-width of the band (side) (nm).
+        z: Axial centre of a side band (nm).
+        entry_sites: Serial entry channels of the contact (-); None: every site of the contact.
+    """
+
+    at: str
+    radius: float
+    z: float = 0.0
+    entry_sites: float | None = None
+
+
+@dataclass(frozen=True)
+class ParticleGeometry:
+    """A sphere or rod without electrodes (a nanocrystal in a bath, a wire on a heated grid),
+    meshed as the ``wire`` region; all lengths in nm.
+
+    The rod's axis is z, from z = 0 to z = length; the sphere is centred at z = 0. Axisymmetric
+    (r = x >= 0, z = y) for both; ``"1d"`` for a rod only (the interval [0, length], donors on
+    its end points, which stand for the whole cross-section).
+
+    Attributes:
+        dimension: ``"axisymmetric"`` or ``"1d"``.
+        shape: ``"sphere"`` or ``"rod"``.
+        diameter: Sphere or rod diameter (nm).
+        length: Rod length (nm; unused for a sphere).
+        donors: Donor contacts (rods only); none: the whole surface is the contact (bath).
+        mesh_size: Element size in the particle (nm).
+        contact_mesh_size: Element size at the donor contacts, or at the surface of a particle
+            in a bath (nm).
+    """
+
+    dimension: str = "axisymmetric"
+    shape: str = "sphere"
+    diameter: float = 8.0
+    length: float = 0.0
+    donors: tuple[ParticleDonor, ...] = ()
+    mesh_size: float = 0.4
+    contact_mesh_size: float = 0.2
+
+    @property
+    def gdim(self) -> int:
+        """Geometric dimension of the mesh: 1 or 2."""
+        return {"1d": 1, "axisymmetric": 2}[self.dimension]
+
+    @property
+    def radius(self) -> float:
+        """Radius (nm)."""
+        return 0.5 * self.diameter
+
+    @property
+    def wire_diameter(self) -> float:
+        """The diameter under the name the Domain reads (the 1D cross-section)."""
+        return self.diameter
+
+    @property
+    def metal_mesh_size(self) -> float:
+        """The largest element size (the mesher's upper bound; there is no metal)."""
+        return self.mesh_size
+
+    @property
+    def volume(self) -> float:
+        """Analytic volume (nm^3)."""
+        if self.shape == "sphere":
+            return 4.0 / 3.0 * math.pi * self.radius**3
+        return math.pi * self.radius**2 * self.length
+
+    def donor_area(self, donor: ParticleDonor) -> float:
+        """Analytic contact area of ``donor`` (nm^2); in 1D the cross-section."""
+        if self.dimension == "1d" or donor.at != "side":
+            return math.pi * (self.radius**2 if self.dimension == "1d" else donor.radius**2)
+        return 2.0 * math.pi * self.radius * 2.0 * donor.radius
+
+    def validate(self) -> None:
+        """Check that the values describe a buildable particle.
+
+        Raises:
+            ValueError: One line, ``"<field>: <value> ...; expected ..."``.
+        """
+        if self.dimension not in ("axisymmetric", "1d"):
+            raise ValueError(f"dimension: {self.dimension!r}; expected 'axisymmetric' or '1d' "
+                             "for a particle")
+        if self.shape not in ("sphere", "rod"):
+            raise ValueError(f"shape: {self.shape!r}; expected 'sphere' or 'rod'")
+        for name in ("diameter", "mesh_size", "contact_mesh_size"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name}: {value!r} nm; expected a finite length > 0")
+        if self.shape == "rod" and not self.length > 0:
+            raise ValueError(f"length: {self.length!r} nm; expected a rod length > 0")
+        if self.shape == "sphere" and (self.donors or self.dimension == "1d"):
+            raise ValueError("shape: 'sphere'; expected a rod for donors or a 1d mesh (a sphere "
+                             "is axisymmetric, in a bath)")
+        if self.contact_mesh_size > self.mesh_size:
+            raise ValueError(f"contact_mesh_size: {self.contact_mesh_size} nm exceeds mesh_size "
+                             f"({self.mesh_size} nm); expected contact <= particle mesh size")
+        if self.mesh_size >= self.radius:
+            raise ValueError(f"mesh_size: {self.mesh_size} nm; expected less than the radius "
+                             f"({self.radius} nm)")
+        for i, donor in enumerate(self.donors):
+            self._validate_donor(i, donor)
+        if self.estimated_cells() > MAX_CELLS:
+            raise ValueError(f"mesh_size: the mesh would have about {self.estimated_cells():.2g} "
+                             f"cells; expected at most {MAX_CELLS:.0e}")
+
+    def _validate_donor(self, i: int, donor: ParticleDonor) -> None:
+        where = f"donors[{i}]"
+        if donor.at not in ("top", "bottom", "side"):
+            raise ValueError(f"{where}.at: {donor.at!r}; expected 'top', 'bottom' or 'side'")
+        if self.dimension == "1d":
+            if donor.at == "side":
+                raise ValueError(f"{where}.at: 'side'; expected 'top' or 'bottom' on a 1d rod")
+            return
+        if not (donor.radius >= self.contact_mesh_size):
+            raise ValueError(f"{where}.radius: {donor.radius} nm; expected at least "
+                             f"contact_mesh_size ({self.contact_mesh_size} nm)")
+        if donor.at != "side" and donor.radius >= self.radius:
+            raise ValueError(f"{where}.radius: {donor.radius} nm; expected less than the rod "
+                             f"radius ({self.radius} nm) on an end face")
+        if donor.at == "side" and not (donor.radius < donor.z < self.length - donor.radius):
+            raise ValueError(f"{where}.z: {donor.z} nm; expected the band (half-width "
+                             f"{donor.radius} nm) inside the rod's length ({self.length} nm)")
+        if donor.entry_sites is not None and not donor.entry_sites > 0:
+            raise ValueError(f"{where}.entry_sites: {donor.entry_sites!r}; expected > 0")
+
+    def estimated_cells(self) -> float:
+        """Rough cell count (triangles of the r-z section, or 1D intervals)."""
+        if self.dimension == "1d":
+            return self.length / self.contact_mesh_size
+        area = (math.pi * self.radius**2 / 2 if self.shape == "sphere"
+                else self.radius * self.length)
+        return 4 / math.sqrt(3) * area / self.mesh_size**2

@@ -29,8 +29,9 @@ from types import TracebackType
 import gmsh
 import numpy as np
 
-from ecx_device.device.geometry import SIZE_GRADIENT, DeviceGeometry
-from ecx_device.device.names import FACET_TAGS, REGION_TAGS, Facet, Region
+from ecx_device.device.geometry import SIZE_GRADIENT, DeviceGeometry, ParticleGeometry
+from ecx_device.device.names import (DONOR_TAG_BASE, FACET_TAGS, REGION_TAGS, Facet, Region,
+                                     donor_facet)
 
 __all__ = ["build_model", "gmsh_session", "mesher_threads", "write_msh"]
 
@@ -71,7 +72,7 @@ class gmsh_session:  # noqa: N801 - lower case on purpose: reads like a function
         self._initialised_here = False
 
 
-def build_model(geom: DeviceGeometry, name: str = "device") -> None:
+def build_model(geom: DeviceGeometry | ParticleGeometry, name: str = "device") -> None:
     """Build, tag and mesh the device in a new gmsh model called `name`.
 
     gmsh must already be initialised by the caller. A model of the same name is replaced; the new
@@ -98,13 +99,16 @@ def build_model(geom: DeviceGeometry, name: str = "device") -> None:
         gmsh.model.remove()
     gmsh.model.add(name)
     _set_mesh_options(geom)
-    if geom.dimension == "1d":
+    if isinstance(geom, ParticleGeometry):
+        _build_particle(geom)
+    elif geom.dimension == "1d":
         _build_1d(geom)
     else:
         _build_2d_3d(geom)
 
 
-def write_msh(geom: DeviceGeometry, path: str | os.PathLike[str]) -> pathlib.Path:
+def write_msh(geom: DeviceGeometry | ParticleGeometry,
+              path: str | os.PathLike[str]) -> pathlib.Path:
     """Build and mesh the device and write it as a gmsh .msh file (format 4.1, ASCII).
 
     gmsh is initialised (quietly) if needed and finalised afterwards only if this call initialised
@@ -133,7 +137,7 @@ def write_msh(geom: DeviceGeometry, path: str | os.PathLike[str]) -> pathlib.Pat
 # Implementation
 
 
-def _set_mesh_options(geom: DeviceGeometry) -> None:
+def _set_mesh_options(geom: DeviceGeometry | ParticleGeometry) -> None:
     """Make the size fields the only source of element sizes and fix the element type/order."""
     for option in ("MeshSizeExtendFromBoundary", "MeshSizeFromPoints", "MeshSizeFromCurvature"):
         gmsh.option.setNumber(f"Mesh.{option}", 0)
@@ -484,3 +488,97 @@ def _extent(dim: int, tag: int) -> float:
 def _add_group(dim: int, tags: list[int], name: str, tag_of: dict[str, int]) -> None:
     """Create a named physical group with its fixed tag."""
     gmsh.model.addPhysicalGroup(dim, tags, tag=tag_of[name], name=str(name))
+
+
+# --------------------------------------------------------------------------------------------------
+# Particles (sphere or rod, no electrodes; device.geometry.ParticleGeometry)
+
+
+def _build_particle(geom: ParticleGeometry) -> None:
+    """A particle as the ``wire`` region: the interval [0, L] of a rod (1d), or the r-z section
+    of a rod (rectangle) or sphere (half disk), with ``axis``, ``wire_surface`` and one
+    ``donor_<i>`` facet group per donor contact; refined to the contact size near the donors
+    (or, in a bath, near the whole surface)."""
+    if geom.dimension == "1d":
+        _build_particle_1d(geom)
+        return
+    occ = gmsh.model.occ
+    curves = _sphere_section(geom) if geom.shape == "sphere" else _rod_section(geom)
+    surface = occ.addPlaneSurface([occ.addCurveLoop([tag for tag, _ in curves])])
+    occ.synchronize()
+    _add_group(2, [surface], Region.WIRE, REGION_TAGS)
+    groups: dict[str, list[int]] = {}
+    for tag, name in curves:
+        groups.setdefault(name, []).append(tag)
+    for name, tags in groups.items():
+        tag_of = ({name: DONOR_TAG_BASE + int(name.split("_")[1])}
+                  if name.startswith("donor_") else FACET_TAGS)
+        _add_group(1, tags, name, tag_of)
+    refine = [t for n, ts in groups.items() if n.startswith("donor_") for t in ts] or \
+        groups[Facet.WIRE_SURFACE]
+    near = max((d.radius for d in geom.donors), default=2 * geom.mesh_size)
+    field = gmsh.model.mesh.field
+    distance = field.add("Distance")
+    field.setNumbers(distance, "CurvesList", refine)
+    field.setNumber(distance, "Sampling", 200)
+    field.setAsBackgroundMesh(_add_threshold(distance, geom.contact_mesh_size, geom.mesh_size,
+                                             near))
+    gmsh.model.mesh.generate(2)
+
+
+def _particle_points(occ, points: list[tuple[float, float]]) -> list[int]:
+    return [occ.addPoint(r, z, 0.0) for r, z in points]
+
+
+def _sphere_section(geom: ParticleGeometry) -> list[tuple[int, str]]:
+    """Half disk r >= 0 of radius R centred at the origin: two arcs and the axis."""
+    occ = gmsh.model.occ
+    R = geom.radius
+    south, east, north, centre = _particle_points(occ, [(0, -R), (R, 0), (0, R), (0, 0)])
+    curves = [(occ.addCircleArc(south, centre, east), Facet.WIRE_SURFACE),
+              (occ.addCircleArc(east, centre, north), Facet.WIRE_SURFACE),
+              (occ.addLine(north, south), Facet.AXIS)]
+    occ.remove([(0, centre)])
+    return curves
+
+
+def _rod_section(geom: ParticleGeometry) -> list[tuple[int, str]]:
+    """Rectangle [0, R] x [0, L] walked anticlockwise (bottom, side, top, axis), its edges
+    split where donor contacts begin and end; each edge piece is named."""
+    R, L = geom.radius, geom.length
+    # (r, z) corners and split points, each with the name of the piece that starts there
+    bottom = sorted([(d.radius, i) for i, d in enumerate(geom.donors) if d.at == "bottom"])
+    side = sorted([(d.z, d.radius, i) for i, d in enumerate(geom.donors) if d.at == "side"])
+    top = sorted([(d.radius, i) for i, d in enumerate(geom.donors) if d.at == "top"])
+    walk: list[tuple[float, float, str]] = []
+    if bottom:
+        r, i = bottom[0]
+        walk += [(0.0, 0.0, donor_facet(i)), (r, 0.0, Facet.WIRE_SURFACE)]
+    else:
+        walk.append((0.0, 0.0, Facet.WIRE_SURFACE))
+    walk.append((R, 0.0, Facet.WIRE_SURFACE))
+    for z, half, i in side:
+        walk += [(R, z - half, donor_facet(i)), (R, z + half, Facet.WIRE_SURFACE)]
+    walk.append((R, L, Facet.WIRE_SURFACE))
+    if top:
+        r, i = top[0]
+        walk += [(r, L, donor_facet(i))]
+    walk.append((0.0, L, Facet.AXIS))
+    occ = gmsh.model.occ
+    tags = _particle_points(occ, [(r, z) for r, z, _ in walk])
+    return [(occ.addLine(tags[k], tags[(k + 1) % len(tags)]), walk[k][2])
+            for k in range(len(tags))]
+
+
+def _build_particle_1d(geom: ParticleGeometry) -> None:
+    """A rod as the interval [0, L] on x; donors on its end points."""
+    occ = gmsh.model.occ
+    ends = {"bottom": occ.addPoint(0.0, 0.0, 0.0), "top": occ.addPoint(geom.length, 0.0, 0.0)}
+    rod = occ.addLine(ends["bottom"], ends["top"])
+    occ.synchronize()
+    _add_group(1, [rod], Region.WIRE, REGION_TAGS)
+    for i, d in enumerate(geom.donors):
+        _add_group(0, [ends[d.at]], donor_facet(i), {donor_facet(i): DONOR_TAG_BASE + i})
+    gmsh.model.mesh.setSize(gmsh.model.getEntities(0), geom.mesh_size)
+    gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 1)
+    gmsh.model.mesh.generate(1)

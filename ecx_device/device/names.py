@@ -9,7 +9,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Final
 
-__all__ = ["DIMENSIONS", "FACETS", "FACET_TAGS", "REGIONS", "REGION_TAGS", "Facet", "Region"]
+__all__ = ["DIMENSIONS", "DONOR_TAG_BASE", "FACETS", "FACET_TAGS", "REGIONS", "REGION_TAGS",
+           "Facet", "Region", "donor_facet"]
 
 
 class Region(StrEnum):
@@ -52,3 +53,13 @@ FACET_TAGS: Final[dict[str, int]] = {
 }
 
 DIMENSIONS: Final[tuple[str, ...]] = ("1d", "axisymmetric", "3d")
+
+# A particle (sphere or rod, no electrodes; device/geometry.ParticleGeometry) is meshed as the
+# ``wire`` region with ``wire_surface`` and ``axis`` facets, and one facet group per donor
+# contact: ``donor_0``, ``donor_1``, ... with tags DONOR_TAG_BASE + i.
+DONOR_TAG_BASE: Final[int] = 30
+
+
+def donor_facet(index: int) -> str:
+    """Name of the facet group of donor contact ``index`` (0-based)."""
+    return f"donor_{index}"

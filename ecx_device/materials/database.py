@@ -7,6 +7,7 @@ temperature (K) returning SI values (NumPy by default, UFL with ``ops=UflOps``).
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 from dataclasses import dataclass, field
@@ -38,11 +39,22 @@ def available_materials() -> list[str]:
 
 @dataclass(frozen=True)
 class Material:
-    """A named set of property models."""
+    """A named set of property models.
+
+    Attributes:
+        name, description: As in the data file.
+        properties: Property name -> model.
+        cation: Chemical symbol of the cation (``cation.element`` in the data file; '' if not
+            given), for the element maps of a run.
+        cations_per_anion: Cations per anion site (``cation.per_anion``: 2 for Cu2Se, 1 for
+            CdS): the guest atoms one converted site takes up in the front kinetics.
+    """
 
     name: str
     description: str
     properties: dict[str, PropertyModel] = field(default_factory=dict)
+    cation: str = ""
+    cations_per_anion: float = 1.0
 
     def __call__(self, prop: str, T: Any, ops: type[Ops] = Ops) -> Any:
         """Value of property ``prop`` at temperature ``T`` (K), SI units."""
@@ -67,7 +79,7 @@ class Material:
             if unknown:
                 raise CaseError(f"{where}.{prop}.source = {unknown}: unknown reference key(s); "
                                 "use keys of materials/data/references.yaml or leave source out")
-        return Material(self.name, self.description, props)
+        return dataclasses.replace(self, properties=props)
 
     def sources(self) -> set[str]:
         """Reference keys behind this material's values."""
@@ -101,7 +113,10 @@ def load_material(name: str) -> Material:
             raise ValueError(f"materials/{name}.{prop}: source keys {missing or '(none)'} are "
                              "not in references.yaml")
         props[prop] = model
-    return Material(data["name"], data.get("description", "").strip(), props)
+    cation = data.get("cation", {})
+    return Material(data["name"], data.get("description", "").strip(), props,
+                    cation=str(cation.get("element", "")),
+                    cations_per_anion=float(cation.get("per_anion", 1.0)))
 
 
 @functools.cache

@@ -48,6 +48,10 @@ PROPERTY_UNITS: dict[str, str] = {
     "cd_release_enthalpy_cu_assisted": "J/mol",
     # --- heterostructure of the drift-diffusion wire (issue 3): band alignment by affinity ---
     "electron_affinity": "eV",
+    # --- front kinetics (issue 13; physics/front_kinetics.py, docs/model.md 8.8) ---
+    "exchange_driving_energy": "eV",  # -Delta g_x per exchange event, > 0 when it runs
+    "surface_exchange_velocity": "m/s",  # bath -> surface entry law
+    "bath_partition_coefficient": "",  # guest per volume in the surface layer / in the bath
 }
 
 #: Mass of a Cd atom (kg), for the Hertz-Knudsen-Langmuir flux of model.md 3.7: standard atomic
@@ -409,6 +413,10 @@ MIXING_RULES: dict[str, str] = {
     # --- heterostructure of the drift-diffusion wire (issue 3): the affinity, like the band
     # gap, is an energy that a composition average shifts linearly (virtual-crystal rule) ---
     "electron_affinity": "linear",
+    # --- front kinetics (issue 13): an energy mixes linearly, a rate constant log-linearly ---
+    "exchange_driving_energy": "linear",
+    "surface_exchange_velocity": "log_linear",
+    "bath_partition_coefficient": "linear",
 }
 
 

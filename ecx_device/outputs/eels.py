@@ -7,8 +7,9 @@ The areal density seen by a beam along unit vector b at image point s is the cho
 computed here by sampling the run's density fields on a regular grid (pixel size in the image
 plane, half a pixel along the beam) and summing. An axisymmetric run is revolved about its axis:
 the 3D point (x, y, z) takes the value of the r-z field at (sqrt(x^2 + y^2), z). Outputs: one PNG
-per element, a two-colour overlay (Cd red, Cu green, as in the experimental maps) and a .npz with
-the arrays, the pixel size and the image axes.
+per element, a two-colour overlay (host cation red, guest green: Cd and Cu for the device, as in
+the experimental maps; Pb and Cd for a PbS nanocrystal) and a .npz with the arrays, the pixel
+size and the image axes.
 """
 
 from __future__ import annotations
@@ -21,12 +22,21 @@ from ecx_device.errors import CaseError
 from ecx_device.units import MESH_UNIT
 
 FIELDS = {"Cd": "Cd_density [m^-3]", "Cu": "Cu_density [m^-3]"}
+
+
+def element_fields(elements: dict | None = None) -> dict[str, str]:
+    """Host and guest element -> density field, in that order (host red, guest green); the
+    ``elements`` entry of a run's markers.json (a particle run: e.g. Pb and Cd), else Cd/Cu."""
+    if not elements:
+        return dict(FIELDS)
+    return {e: f"{e}_density [m^-3]" for e in (elements["host"], elements["guest"])}
 _AXES = {"x": 0, "y": 1, "z": 2}
 
 
 def project(grid, dimension: str, beam: str, pixel: float,
             bounds: tuple[float, ...] | None = None,
-            wire_tag: int | None = None) -> tuple[dict[str, np.ndarray], dict]:
+            wire_tag: int | None = None,
+            fields: dict[str, str] | None = None) -> tuple[dict[str, np.ndarray], dict]:
     """Project the density fields of a PyVista dataset along ``beam``.
 
     Args:
@@ -38,6 +48,7 @@ def project(grid, dimension: str, beam: str, pixel: float,
             dataset's extent (revolved for axisymmetric data).
         wire_tag: If given, only points in cells whose ``region`` equals it count (the density
             fields describe the wire; the electrodes are masked out).
+        fields: Element -> density field name, host first (default Cd, Cu).
 
     Returns:
         ``{element: areal density image [m^-2]}`` (rows: second image axis, columns: first) and
@@ -79,7 +90,7 @@ def project(grid, dimension: str, beam: str, pixel: float,
         valid &= np.asarray(sampled.point_data["region"]) == wire_tag
     dl = (pixel / 2) * MESH_UNIT  # m along the beam
     images = {}
-    for element, name in FIELDS.items():
+    for element, name in (fields or FIELDS).items():
         if name not in sampled.point_data:
             raise CaseError(f"the run has no {name!r} field (prescribe a composition)")
         n = np.where(valid, np.asarray(sampled.point_data[name], dtype=float), 0.0)
@@ -101,7 +112,8 @@ def write_maps(out: Path, images: dict[str, np.ndarray], info: dict, title: str)
     extent = (h[0] - info["pixel_nm"] / 2, h[-1] + info["pixel_nm"] / 2,
               v[0] - info["pixel_nm"] / 2, v[-1] + info["pixel_nm"] / 2)
     written = []
-    for element, cmap in (("Cd", "Reds"), ("Cu", "Greens")):
+    host, guest = list(images)
+    for element, cmap in ((host, "Reds"), (guest, "Greens")):
         fig, ax = plt.subplots(figsize=(4, 6))
         im = ax.imshow(images[element], origin="lower", extent=extent, cmap=cmap)
         fig.colorbar(im, ax=ax, label=f"{element} areal density [m$^{{-2}}$]")
@@ -113,21 +125,21 @@ def write_maps(out: Path, images: dict[str, np.ndarray], info: dict, title: str)
         fig.savefig(path, dpi=120)
         plt.close(fig)
         written.append(path)
-    peak = max(images["Cd"].max(), images["Cu"].max(), np.finfo(float).tiny)
-    rgb = np.zeros((*images["Cd"].shape, 3))
-    rgb[..., 0] = images["Cd"] / peak
-    rgb[..., 1] = images["Cu"] / peak
+    peak = max(images[host].max(), images[guest].max(), np.finfo(float).tiny)
+    rgb = np.zeros((*images[host].shape, 3))
+    rgb[..., 0] = images[host] / peak
+    rgb[..., 1] = images[guest] / peak
     fig, ax = plt.subplots(figsize=(4, 6))
     ax.imshow(np.clip(rgb, 0, 1), origin="lower", extent=extent)
     ax.set_xlabel(f"{h_ax} [nm]")
     ax.set_ylabel(f"{v_ax} [nm]")
-    ax.set_title(f"{title}: Cd (red) / Cu (green)")
+    ax.set_title(f"{title}: {host} (red) / {guest} (green)")
     fig.tight_layout()
     path = out / "eels_overlay.png"
     fig.savefig(path, dpi=120)
     plt.close(fig)
     written.append(path)
-    np.savez(out / "eels.npz", Cd=images["Cd"], Cu=images["Cu"], pixel_nm=info["pixel_nm"],
+    np.savez(out / "eels.npz", **images, pixel_nm=info["pixel_nm"],
              horizontal_nm=h, vertical_nm=v, axes=np.array(info["axes"]))
     written.append(out / "eels.npz")
     return written
@@ -159,6 +171,7 @@ def eels_for_run(run_dir: Path, time: float | None, beam: str, pixel: float) -> 
     else:
         bounds = (b[0] - pad, b[1] + pad, b[2] - pad, b[3] + pad, b[4] - pad, b[5] + pad)
     images, meta = project(grid, info["dimension"], beam, pixel, bounds,
-                           wire_tag=info["cells"]["wire"])
+                           wire_tag=info["cells"]["wire"],
+                           fields=element_fields(info.get("elements")))
     folder = run_dir / f"eels_t{t:.6g}s_beam{beam}"
     return write_maps(folder, images, meta, f"t = {t:.4g} s, beam {beam}")

@@ -247,18 +247,22 @@ def exchange_history_figure(rows: list[dict[str, float]], title: str):
     return fig
 
 
-def composition_map(path, z: np.ndarray, r: np.ndarray, X: np.ndarray, title: str) -> Path:
-    """X on the (z, r) half-plane of the wire, mirrored about the axis (lengths in nm)."""
+def composition_map(path, z: np.ndarray, r: np.ndarray, X: np.ndarray, title: str,
+                    z_label: str | None = None) -> Path:
+    """X on the (z, r) half-plane of the wire, mirrored about the axis (lengths in nm); NaN
+    (outside a particle) is left blank."""
     plt = _pyplot()
     full_r = np.concatenate([-r[::-1], r])
     full_X = np.concatenate([X[:, ::-1], X], axis=1)
-    fig, ax = plt.subplots(figsize=(8, 2.4))
+    slender = (z[-1] - z[0]) > 3 * 2 * r[-1]  # a wire; else a particle about as long as wide
+    fig, ax = plt.subplots(figsize=(8, 2.4) if slender else (5.5, 4.5))
     m = ax.pcolormesh(z, full_r, full_X.T, vmin=0, vmax=1, cmap="viridis", shading="auto")
-    fig.colorbar(m, ax=ax, label="X (0 CdS, 1 Cu$_2$S)")
-    ax.set_xlabel("z from the Cu surface [nm]")
+    fig.colorbar(m, ax=ax, label="X (0 host, 1 exchanged)")
+    ax.set_xlabel(z_label or "z from the Cu surface [nm]")
     ax.set_ylabel("r [nm]")
     ax.set_aspect("equal")
-    ax.set_title(title if (X > 0).any() else f"{title} (X = 0 everywhere: nothing exchanged)",
+    exchanged = (np.nan_to_num(X) > 0).any()
+    ax.set_title(title if exchanged else f"{title} (X = 0 everywhere: nothing exchanged)",
                  fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -23,9 +23,7 @@ def write_snapshot(out: Path, X, t: float, case) -> None:
     """Write the snapshot of the composition ``X`` (P1 Function on the wire) at time ``t`` (s):
     ``snapshots/composition_t<t>s.npz`` (z [nm], r [nm], X) and ``.png`` (rank 0)."""
     geom = case.geometry
-    R = geom.wire.diameter / 2 / MESH_UNIT
-    z0 = -geom.wire.cu_contact_length / MESH_UNIT if geom.dimension != "1d" else 0.0
-    L = geom.wire.free_length / MESH_UNIT
+    z0, L, R = _extent(geom)
     z = np.linspace(z0, L, 241)
     r = np.linspace(0.0, R * (1 - 1e-9), 41)
     zz, rr = np.meshgrid(z, r, indexing="ij")
@@ -34,7 +32,10 @@ def write_snapshot(out: Path, X, t: float, case) -> None:
         values = np.repeat(line[:, None], len(r), axis=1)
     else:
         values = sample(X, wire_points(geom.dimension, zz.ravel(), rr.ravel()))
-    values = np.clip(np.nan_to_num(values.reshape(len(z), len(r)), nan=0.0), 0.0, 1.0)
+    values = values.reshape(len(z), len(r))
+    # outside a sphere the grid has no value: NaN there (blank in the map); a wire fills its grid
+    values = np.clip(values if geom.particle is not None else np.nan_to_num(values, nan=0.0),
+                     0.0, 1.0)
     if X.function_space.mesh.comm.rank != 0:
         return
     table = snapshot_table(out, t)
@@ -43,4 +44,16 @@ def write_snapshot(out: Path, X, t: float, case) -> None:
     from ecx_device.outputs.plots import composition_map
 
     composition_map(table.with_suffix(".png"), z, r, values,
-                    f"{case.name}: X at t = {t:.4g} s")
+                    f"{case.name}: X at t = {t:.4g} s",
+                    "z [nm]" if geom.particle is not None else None)
+
+
+def _extent(geom) -> tuple[float, float, float]:
+    """(z_min, z_max, radius) of the wire (embedded part included) or particle, in nm."""
+    p = geom.particle
+    if p is not None:
+        R = p.diameter / 2 / MESH_UNIT
+        return (-R, R, R) if p.shape == "sphere" else (0.0, p.length / MESH_UNIT, R)
+    R = geom.wire.diameter / 2 / MESH_UNIT
+    z0 = -geom.wire.cu_contact_length / MESH_UNIT if geom.dimension != "1d" else 0.0
+    return z0, geom.wire.free_length / MESH_UNIT, R

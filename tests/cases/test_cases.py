@@ -8,7 +8,8 @@ terminal's reaction flux is resolved only to ``current_resolution [A]`` (physics
 docstring), which next to a highly conducting Cu2S contact is ~1e-4 of a 2e-13 A current, so it
 would not reproduce to 1e-6 on another machine; for the same reason their anode/cathode mismatch
 may exceed 1e-6 by no more than that resolution. Self-heated drift-diffusion cases also record the
-peak wire temperature, reproducible to the electro-thermal iteration's tolerance.
+peak wire temperature, reproducible to the electro-thermal iteration's tolerance. Front-kinetics
+cases (a particle without electrodes, no current) record the exchanged volume.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ EXPECTED = Path(__file__).with_name("expected.json")
 QUANTITY = "current [A]"
 GROUNDED = "cathode_current [A]"
 TEMPERATURE = "wire_T_max [K]"
+EXCHANGED = "exchanged_volume [nm^3]"
 
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
@@ -34,7 +36,8 @@ def test_case_smoke(path, tmp_path):
     case = load_case(path)
     result = Simulation(case, tmp_path / case.name, smoke=True, log=None).run()
     final = result.final
-    quantity = GROUNDED if case.electrical.wire_model == "drift_diffusion" else QUANTITY
+    quantity = (EXCHANGED if case.exchange.kinetics == "front"
+                else GROUNDED if case.electrical.wire_model == "drift_diffusion" else QUANTITY)
     gap = abs(final[QUANTITY] - final[GROUNDED])
     assert (final["current_mismatch [-]"] < 1e-6
             or gap <= final.get("current_resolution [A]", 0.0)), final
