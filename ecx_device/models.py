@@ -57,7 +57,7 @@ from ecx_device.solvers.splitting import ExchangeSplitting, FieldLink, StepLimit
 #: ~1e-35 for a trickle of Cu), so PETSc's absolute test would stop it at once: off here, and
 #: convergence judged on the residual (an ion step has no Dirichlet jump, and its unknowns can be
 #: tiny, c ~ 1e-9, so a relative update test stops too early).
-ION_PETSC_OPTIONS = {"snes_rtol": 1e-11, "snes_atol": 0.0, "snes_stol": 1e-14,
+ION_PETSC_OPTIONS = {"snes_rtol": 1e-14, "snes_atol": 0.0, "snes_stol": 1e-14,
                      "snes_linesearch_type": "bt"}
 
 #: Bounds of the ion unknowns (per S site): the ion step is solved as a variational inequality,
@@ -428,7 +428,8 @@ def _splitting(case: Case, electrical: Problem, ictx: Context, materials, link: 
     limits = StepLimits(max_fraction_change=spec.max_fraction_change,
                         max_temperature_change=spec.max_temperature_change,
                         max_bias_step=s.max_bias_step, min_bias_step=s.min_bias_step,
-                        max_temperature=s.max_temperature)
+                        max_temperature=s.max_temperature,
+                        ionic_charge=case.electrical.wire_model == "drift_diffusion")
     radius = case.geometry.wire.diameter / 2
     dim = case.geometry.dimension
     return ExchangeSplitting(electrical, ions, module, link, limits, spec.stations,

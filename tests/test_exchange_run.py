@@ -1,7 +1,7 @@
 """Run-level tests of exchange runs on the coupled model (the exchange on the self-heated
 drift-diffusion wire).
 
-A small 1D copy of the default case (+1 V held for 3 ms, no fields or plots) is run a few times:
+A small 1D copy of the default case (+1 V held for 3 ms, or 40 us with Li; no fields or plots) is
 with a Li anode (E_eq = -1.43 V: the anode dissolves and the wire exchanges) uninterrupted and
 stopped by a real SIGTERM and restarted; with Cu and Au anodes and reversed polarity, whose anode
 kinetics see the local drop at the Cu contact. The default case itself runs once in its --smoke
@@ -25,7 +25,7 @@ import yaml
 from test_reliability import _cli, _write
 
 from ecx_device.case import load_case
-from ecx_device.errors import CaseError
+from ecx_device.errors import CaseError, SolverError
 from ecx_device.materials.database import anode_metal
 from ecx_device.outputs.quantities import read_series
 from ecx_device.runs.simulation import Simulation
@@ -38,14 +38,19 @@ BALANCE_TOLERANCE = 1e-9
 BALANCE_KEYS = ("cu_balance_error [-]", "cd_balance_error [-]")
 
 
-def _case_1d(polarity: str = "cu_positive", **exchange) -> dict:
-    """The default case on the 1D mesh, +1 V held for 3 ms from t = 0 (so every anode metal sees a
-    constant bias throughout), no fields, plots or snapshots."""
+#: Hold of the Li runs: Li+ piles up at the anode so fast (E_eq = -1.43 V) that the step limit
+#: on the ions' charge change holds the time step at ~3e-7 s; 40 us is ~100 steps.
+LI_HOLD = "40 us"
+
+
+def _case_1d(polarity: str = "cu_positive", duration: str = "3 ms", **exchange) -> dict:
+    """The default case on the 1D mesh, +1 V held for ``duration`` from t = 0 (so every anode
+    metal sees a constant bias throughout), no fields, plots or snapshots."""
     data = copy.deepcopy(yaml.safe_load(DEFAULT_CASE.read_text()))
     assert data.get("exchange", {}).get("enabled"), "the default case must be an exchange run"
     data["geometry"]["dimension"] = "1d"
     data["bias"] = {"polarity": polarity,
-                    "protocol": [{"type": "hold", "voltage": "1.0 V", "duration": "3 ms"}]}
+                    "protocol": [{"type": "hold", "voltage": "1.0 V", "duration": duration}]}
     data["outputs"] = {"fields": False, "plots": False}
     data["exchange"] = {**data["exchange"], "snapshot_times": [], **exchange}
     return data
@@ -61,7 +66,7 @@ def _run(tmp_path: Path, data: dict, name: str = "run") -> tuple[list[dict], dic
 @pytest.fixture(scope="module")
 def li_run(tmp_path_factory):
     """The uninterrupted Li-anode, Cu-positive 1D run (run A), shared by several tests."""
-    return _run(tmp_path_factory.mktemp("li"), _case_1d(anode="Li"))
+    return _run(tmp_path_factory.mktemp("li"), _case_1d(anode="Li", duration=LI_HOLD))
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +97,7 @@ def restarted_run(tmp_path_factory):
     """Run B: the 1D case as a CLI subprocess stopped by a real SIGTERM after two accepted steps,
     then continued in-process with ``restart=True``. Returns what was seen at each stage."""
     tmp_path = tmp_path_factory.mktemp("restart")
-    case = _write(tmp_path, _case_1d(anode="Li"))
+    case = _write(tmp_path, _case_1d(anode="Li", duration=LI_HOLD))
     out = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-m", "ecx_device", "run", str(case), "--out",
                              str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -267,6 +272,27 @@ def test_gold_anode_injects_orders_of_magnitude_less_cu(au_run, cu_run):
           f"theta_Au/theta_Cu {expected:.4g}")
     assert expected / 3 <= rate <= 3 * expected and expected / 3 <= total <= 3 * expected
     assert rate < 1e-6 and total < 1e-6
+
+
+def test_failure_report_says_which_ion_equation_broke_and_where(tmp_path):
+    """A step that cannot be made (an absurd limit of 1e-12 on the change per step, and a
+    smallest step of 0.25 us) stops the run; failure_report.json then names the ion equations
+    with their largest residuals, points in the wire and local values, and the anode's
+    overpotential (Li: E_eq = -1.43 V, so about +1.4 V at a small drop)."""
+    data = _case_1d(anode="Li", max_fraction_change=1e-12, initial_time_step="1 us",
+                    min_time_step="0.25 us")
+    with pytest.raises(SolverError):
+        Simulation(load_case(_write(tmp_path, data)), tmp_path / "run", log=None).run()
+    report = json.loads((tmp_path / "run" / "failure_report.json").read_text())
+    assert report["failed_part"] == "ions" and "changed by" in report["attempt_message"]
+    entries = report["largest_residuals"]
+    assert {e["equation"] for e in entries} == {"c", "v", "X"}
+    length = float(data["geometry"]["wire"]["free_length"].split()[0])  # the 1D wire (nm)
+    for e in entries:
+        assert e["region"] == "wire" and len(e["point [nm]"]) == 1
+        assert 0.0 <= e["point [nm]"][0] <= length
+        assert set(e["values"]) == {"c", "v", "X", "T"} and 299.0 < e["values"]["T"] < 400.0
+    assert 1.0 < report["anode_overpotential [V]"] < 1.5
 
 
 def test_unknown_anode_is_a_one_line_case_error(tmp_path):

@@ -184,8 +184,18 @@ class TimeStepper:
             if result.converged:
                 break
             self.rejected += 1
+            why = result.message or "Newton did not converge"
+            if step * size.cut < size.minimum:  # the last try: say what broke, then give up
+                self._diagnosis = sp.diagnose(why)
             sp.restore(good)
-            size.rejected(step, self.time, result.message or "Newton did not converge")
+            try:
+                size.rejected(step, self.time, why)
+            except SolverError as err:
+                reason = getattr(self, "_diagnosis", {}).get("physical_reason")
+                if not reason:
+                    raise
+                raise SolverError(f"stopped at t = {self.time:.6g} s: {reason} (the next step "
+                                  f"could not be made: {why})", details=err.details) from err
         sp.accept()
         self.time += step
         self.steps += 1
@@ -211,8 +221,9 @@ class TimeStepper:
                 + (f"{front:.1f} nm" if front == front else "none yet"))
 
     def failure_context(self) -> dict:
-        """Where a failure happened, for failure_report.json."""
-        return {"time [s]": self.time}
+        """Where a failure happened, for failure_report.json: the time and what broke in the
+        last attempt (ExchangeSplitting.diagnose)."""
+        return {"time [s]": self.time, **getattr(self, "_diagnosis", {})}
 
     def meta(self) -> dict:
         """Checkpoint meta."""

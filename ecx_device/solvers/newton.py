@@ -384,27 +384,70 @@ class CoupledProblem:
         if self._split_options:
             _set_field_splits(self.problem, self.spaces, self._split_options)
 
-    def residual_norms(self) -> dict[str, float]:
-        """Euclidean norm of each equation's residual at the current state, Dirichlet rows
-        excluded (units of the equation: A for current continuity, W for heat, ...)."""
+    def _residual_arrays(self) -> dict[str, np.ndarray]:
+        """Each equation's residual at the current state on this rank's owned DOFs, Dirichlet
+        rows zeroed."""
         if self._residual_forms is None:
             self._residual_forms = {n: dolfinx.fem.form(self._residual_ufl[n])
                                     for n in self.names}
-        comm = self.ctx.domain.mesh.comm
         if self._terms is not None:
             self._terms.prepare()
         vecs = {n: dolfinx.fem.assemble_vector(form) for n, form in self._residual_forms.items()}
         if self._terms is not None:
             self._terms.add_residual({n: v.array for n, v in vecs.items()})
-        norms = {}
+        arrays = {}
         for n, vec in vecs.items():
             vec.scatter_reverse(dolfinx.la.InsertMode.add)
             owned = vec.index_map.size_local * vec.block_size
             arr = vec.array[:owned].copy()
             for dofs in self._bc_dofs[n]:
                 arr[dofs[dofs < owned]] = 0.0
-            norms[n] = float(np.sqrt(comm.allreduce(float(arr @ arr), op=MPI.SUM)))
-        return norms
+            arrays[n] = arr
+        return arrays
+
+    def residual_norms(self) -> dict[str, float]:
+        """Euclidean norm of each equation's residual at the current state, Dirichlet rows
+        excluded (units of the equation: A for current continuity, W for heat, ...)."""
+        comm = self.ctx.domain.mesh.comm
+        return {n: float(np.sqrt(comm.allreduce(float(a @ a), op=MPI.SUM)))
+                for n, a in self._residual_arrays().items()}
+
+    def largest_residuals(self) -> list[dict]:
+        """Where each equation's residual is largest at the current state (e.g. a failed
+        Newton iterate), largest first: the equation (its unknown's name), the residual entry,
+        the point (mesh coordinates, nm) and region, and every unknown's value there. For failure reports."""
+        comm = self.ctx.domain.mesh.comm
+        found = []
+        for name, arr in self._residual_arrays().items():
+            i = int(np.argmax(np.abs(arr))) if arr.size else -1
+            _, owner = comm.allreduce((abs(float(arr[i])) if i >= 0 else -1.0, comm.rank),
+                                      op=MPI.MAXLOC)
+            entry = None
+            if comm.rank == owner and i >= 0:
+                entry = {"equation": name, "residual": float(arr[i]), **self._dof_report(name, i)}
+            entry = comm.bcast(entry, root=owner)
+            if entry is not None:
+                found.append(entry)
+        return sorted(found, key=lambda e: -abs(e["residual"]))
+
+    def _dof_report(self, name: str, dof: int) -> dict:
+        """Point (nm), region and the unknowns' values at DOF ``dof`` of ``name``'s space (every
+        unknown has the same P-k space, so DOF numbers coincide)."""
+        V = self.spaces[name]
+        point = V.tabulate_dof_coordinates()[dof][: self.ctx.domain.mesh.geometry.dim]
+        values = {n: float(u.x.array[dof]) for n, u in self.u.items()}
+        return {"point [nm]": [float(x) for x in point], "region": self._region_of(V, dof),
+                "values": values}
+
+    def _region_of(self, V, dof: int) -> str:
+        """Name of the region of a cell holding DOF ``dof`` of ``V``."""
+        d = self.ctx.domain
+        cells = np.flatnonzero((V.dofmap.list == dof).any(axis=1))
+        if not cells.size:
+            return ""
+        tag = d.cell_tags.values[np.searchsorted(d.cell_tags.indices, cells[0])] \
+            if cells[0] in d.cell_tags.indices else None
+        return next((n for n, t in d.cells.items() if t == tag), "")
 
     def quantities(self) -> dict[str, float]:
         """Scalar results of every module for the current state."""

@@ -94,6 +94,9 @@ class StepLimits:
             1e-5 of the S sites is ~0.4 N_D of the CdS wire).
         max_bias_step, min_bias_step: Of the bias continuation of the re-solve (V).
         max_temperature: Temperatures above this (K) reject a re-solve.
+        ionic_charge: The electrical model carries the ions' charge (the drift-diffusion
+            Poisson equation). Without it (the ohmic wire) the charge neither limits a step nor
+            triggers a re-solve: it would only slow the run down.
     """
 
     max_fraction_change: float = 0.1
@@ -103,6 +106,7 @@ class StepLimits:
     max_bias_step: float = 0.25
     min_bias_step: float = 1e-3
     max_temperature: float = 2500.0
+    ionic_charge: bool = True
 
 
 class ExchangeSplitting:
@@ -191,9 +195,10 @@ class ExchangeSplitting:
         Raises:
             SolverError: the bias continuation could not reach ``bias``.
         """
-        moved = self._largest(self.X.x.array - self.X_solved.x.array)
-        charged = self._largest(self._charge() - self.charge_solved.x.array)
         lim = self.limits
+        moved = self._largest(self.X.x.array - self.X_solved.x.array)
+        charged = (self._largest(self._charge() - self.charge_solved.x.array)
+                   if lim.ionic_charge else 0.0)
         if not force and self._bias_solved == bias and moved <= lim.resolve_fraction \
                 and charged <= lim.resolve_charge:
             return False
@@ -242,6 +247,48 @@ class ExchangeSplitting:
                                 f"T moved {dT:.3g} K in one step")
         return NewtonResult(True, result.iterations, result.reason)
 
+    def diagnose(self, why: str) -> dict:
+        """What broke in the current (failed) state, for failure_report.json: the ion equations'
+        largest residuals with their points, regions and local c, v, X and T (K), and the anode
+        overpotential (V). ``why`` is the failed attempt's message."""
+        report: dict = {"failed_part": "electro-thermal" if why.startswith("electro-thermal")
+                        else "ions", "attempt_message": why}
+        try:
+            entries = self.ions.largest_residuals()
+            T = self._wire_temperature()
+            V = self.ions.spaces["c"]
+            for e in entries:
+                if T.size == 1:
+                    e["values"]["T"] = float(T[0])
+                elif T.size == self.ions.u["c"].x.array.size:  # T on the ions' own P1 space
+                    e["values"]["T"] = _value_at(self.link.wire_temperature, V, e["point [nm]"])
+            report["largest_residuals"] = entries
+            row = self._exchange_quantities()
+            report["anode_drop [V]"] = row.get("anode_drop [V]")
+            report["anode_overpotential [V]"] = row.get("anode_overpotential [V]")
+            report["exchanged_fraction [-]"] = row.get("exchanged_fraction [-]")
+            report["wire_T_max [K]"] = float(self._largest(T))
+            reason = self.physical_reason(why, report["exchanged_fraction [-]"],
+                                          report["wire_T_max [K]"])
+            if reason:
+                report["physical_reason"] = reason
+        except Exception as err:  # a NaN state may not assemble; the report must still be written
+            report["diagnosis_error"] = str(err)
+        return report
+
+    def physical_reason(self, why: str, exchanged: float | None, T_max: float) -> str:
+        """The mechanism behind a step that cannot be made, when there is one ('' otherwise):
+        thermal runaway (the heat re-solve keeps moving T by more than the step limit, or has
+        no steady state) or full conversion (nothing left to exchange)."""
+        if exchanged is not None and exchanged >= FULL_CONVERSION:
+            return (f"full conversion reached early: {100 * exchanged:.2f} % of the wire is "
+                    "exchanged, so the exchange front has nothing left to convert")
+        runaway = why.startswith("T moved") or ("electro-thermal" in why and "runaway" in why)
+        if runaway:
+            return (f"thermal runaway: the wire is at T_max = {T_max:.0f} K and its heating "
+                    "outgrows the heat loss (no steady electro-thermal state at this bias)")
+        return ""
+
     def _wire_temperature(self) -> np.ndarray:
         T = self.link.wire_temperature
         return T.x.array.copy() if hasattr(T, "x") else np.atleast_1d(float(T.value))
@@ -274,11 +321,13 @@ class ExchangeSplitting:
         return comm.allreduce(float(np.max(np.abs(values), initial=0.0)), op=MPI.MAX)
 
     def max_change(self) -> float:
-        """Largest change of X or of the ions' charge per site, z c - 2 v, in the current step
-        (-)."""
+        """Largest change of X, and of the ions' charge per site z c - 2 v where the electrical
+        model carries it (StepLimits.ionic_charge), in the current step (-)."""
         previous = self.module.previous
-        return max(self._largest(self.X.x.array - previous["X"].x.array),
-                   self._largest(self._charge() - self._charge(previous)))
+        moved = self._largest(self.X.x.array - previous["X"].x.array)
+        if not self.limits.ionic_charge:
+            return moved
+        return max(moved, self._largest(self._charge() - self._charge(previous)))
 
     def accept(self) -> None:
         """Make the solved step the new start: integrate the step's boundary transfers."""
@@ -354,3 +403,15 @@ class ExchangeSplitting:
         self.dt = meta["dt"]
         self.ctx.constants["bias"].value = self._bias_solved
         self.ictx.constants["bias"].value = self._bias_solved
+
+
+#: Exchanged fraction of the wire above which a failed step is put down to full conversion.
+FULL_CONVERSION = 0.99
+
+
+def _value_at(f, V, point: list[float]) -> float | None:
+    """Value of P1 Function ``f`` (on ``V``'s mesh and layout) at its DOF nearest ``point``."""
+    xyz = V.tabulate_dof_coordinates()[:, : len(point)]
+    if not len(xyz):
+        return None
+    return float(f.x.array[int(np.argmin(np.sum((xyz - np.asarray(point)) ** 2, axis=1)))])

@@ -48,6 +48,7 @@ def test_iterative_matches_direct_3d():
     data["geometry"]["dimension"] = "3d"
     data["geometry"]["mesh"] = {"wire_size": "8 nm", "contact_size": "4 nm", "metal_size": "60 nm"}
     data["exchange"] = {"enabled": False}
+    data["electrical"] = {"wire_model": "ohmic"}  # the default case is drift-diffusion
     data["solver"] = {"element_degree": 1}
     phi_lu, T_lu, ksp, pc = _solve(data, {"ksp_type": "preonly", "pc_type": "lu"})
     assert (ksp, pc) == ("preonly", "lu")
