@@ -22,8 +22,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from ecx_device.case import load_case
-from ecx_device.outputs import fields, plots, report, snapshots
-from ecx_device.runs import checkpoint
+from ecx_device.outputs import fields, plots, report
+from ecx_device.runs import checkpoint, simulation
 from ecx_device.runs.simulation import Simulation
 from ecx_device.solvers.fixed_point import SelfHeatingProblem
 from ecx_device.solvers.newton import CoupledProblem
@@ -80,7 +80,8 @@ def main() -> None:
     m.wrap(ExchangeSplitting, "solve_electrothermal", "electro-thermal re-solves",
            lambda p, r: ("re-solves done", int(bool(r))))
     m.wrap(ExchangeSplitting, "quantities", "quantities")
-    for owner, name in ((checkpoint, "save"), (snapshots, "write_snapshot"),
+    # simulation.py imports write_snapshot by name: wrap the name it calls
+    for owner, name in ((checkpoint, "save"), (simulation, "write_snapshot"),
                         (fields.FieldWriter, "write"), (plots, "exchange_plots"),
                         (report, "write_report")):
         m.wrap(owner, name)
