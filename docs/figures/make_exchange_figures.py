@@ -94,7 +94,8 @@ def main() -> None:
             "anode_overpotential [V]": last.get("anode_overpotential [V]", float("nan")),
             "max cu_balance_error [-]": max(r["cu_balance_error [-]"] for r in rows),
             "max cd_balance_error [-]": max(r["cd_balance_error [-]"] for r in rows),
-            "steps": len(rows) - 1, "wall [s]": WALL.get(name, float("nan")),
+            "steps": len(rows) - 1, "wall [s]": WALL.get(name, json.loads(
+                (RUNS / name / "results.json").read_text()).get("wall_time [s]", float("nan"))),
             "stopped": STOPPED.get(name, "")})
     with (FIG / "exchange_summary.csv").open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(summary[0]))
@@ -112,15 +113,16 @@ def main() -> None:
         d = np.load(path)
         r = np.concatenate([-d["r"][::-1], d["r"]])
         X = np.concatenate([d["X"][:, ::-1], d["X"]], axis=1)
-        m = ax.pcolormesh(d["z"], r, X.T, vmin=0, vmax=max(1e-3, float(X.max())),
+        m = ax.pcolormesh(d["z"], r, X.T, vmin=0, vmax=max(1e-30, float(X.max())),
                           shading="auto", cmap="viridis")
         fig.colorbar(m, ax=ax, label="X")
         ax.set_title(f"t = {path.stem.split('_t')[1]}   (colour scale to max X = {X.max():.3g})",
                      fontsize=8)
         ax.set_ylabel("r [nm]")
     rows = series["zhang2017_1V"]
-    axes[-1].plot(col(rows, "time [s]"), col(rows, "wire_T_max [K]"), color="tab:red")
-    axes[-1].set_ylabel("peak wire T [K]")
+    sink = 300.0  # the case's heat sinks
+    axes[-1].plot(col(rows, "time [s]"), col(rows, "wire_T_max [K]") - sink, color="tab:red")
+    axes[-1].set_ylabel("peak wire T - 300 K [K]")
     axes[-1].set_xlabel("time [s]  (maps: z from the Cu surface [nm])")
     fig.suptitle("zhang2017_1V: exchanged fraction X at +1 V (Cu anode), and peak temperature")
     fig.tight_layout()
