@@ -137,8 +137,9 @@ def build_particle(case: Case, geom: ParticleGeometry, domain: Domain,
     ions.u["c"].x.array[:] = module.equilibrium_value(T)
     electrical = FixedTemperature(ctx)
     link = FieldLink(lambda: None, lambda X, c, v: None, ctx.constants["heat_sink_temperature"])
+    # no electrical model: the ions' charge acts on nothing, so it does not limit the step
     limits = StepLimits(max_fraction_change=ex.max_fraction_change,
-                        max_temperature_change=ex.max_temperature_change)
+                        max_temperature_change=ex.max_temperature_change, ionic_charge=False)
     splitting = ParticleSplitting(electrical, ions, module, link, limits)
     splitting.geometry = geom
     out = Context.create(domain, {Region.WIRE: host}, heat_sink_temperature=T)
