@@ -295,6 +295,19 @@ def test_failure_report_says_which_ion_equation_broke_and_where(tmp_path):
     assert 1.0 < report["anode_overpotential [V]"] < 1.5
 
 
+def test_steady_trickle_is_not_cut_to_picosecond_steps(tmp_path):
+    """Regression (issue 16): the ladder case at 0 V holds a steady trickle of Cu whose ion
+    residual is ~1e-31; the VI Newton stalled at its round-off floor and ran to its iteration
+    limit, so the step was halved down to 1.6e-12 s and the run failed at t = 4.75 us. With the
+    stall test (solvers/newton.StallAtRoundoff) the smoke run completes with sensible steps."""
+    case = load_case(CASES / "zhang2017_ladder.yaml")
+    result = Simulation(case, tmp_path / "ladder", smoke=True, log=None).run()
+    steps = [r["time_step [s]"] for r in result.rows[1:]]
+    assert result.rows[-1]["time [s]"] == pytest.approx(case.smoke.max_simulated_time)
+    assert min(steps) > 1e-7, min(steps)
+    assert max(r["ion_newton_iterations [-]"] for r in result.rows[1:]) < 10
+
+
 def test_unknown_anode_is_a_one_line_case_error(tmp_path):
     data = _case_1d(anode="Cuu")
     with pytest.raises(CaseError, match=r"exchange\.anode = 'Cuu'.*did you mean Cu") as err:

@@ -182,14 +182,16 @@ def default_quadrature(form, degree: int):
 
 
 class StallAtRoundoff:
-    """SNES convergence test: PETSc's default tests (relative and absolute residual, relative
-    update, iteration limit), plus convergence when an iterate stops changing in floating point
-    after the residual has fallen by ``reduction``.
+    """SNES convergence test of the bounded (VI) problems: PETSc's criteria applied here
+    (relative and absolute residual, relative update ``snes_stol``, iteration limit), plus
+    convergence when an iterate stops changing in floating point after the residual has fallen
+    by ``reduction``.
 
-    PETSc's reduced-space VI Newton can stall at the residual's round-off floor (the projected
-    update no longer changes the iterate, so the relative-update test never fires) and would run
-    to its iteration limit: an ion step at a tiny, steady Cu trickle did so (residual 3e-31 ->
-    9e-37, then 39 identical iterates) and forced the time step down to 1e-12 s.
+    With PETSc's own test, the reduced-space VI Newton (``vinewtonrsls``) ran to its iteration
+    limit at a steady trickle of Cu (residual 3e-31 -> 9e-37, then 39 identical iterates; the
+    relative-update criterion never stopped it), and the step was cut to 1.6e-12 s (ladder case
+    at 0 V; tests/test_exchange_run.py::test_steady_trickle_is_not_cut_to_picosecond_steps).
+    Here the update criterion stops it.
     """
 
     def __init__(self, comm, reduction: float = 1e-5):
