@@ -1,7 +1,7 @@
 """Run-level tests of exchange runs on the coupled model (the exchange on the self-heated
 drift-diffusion wire).
 
-A small 1D copy of the default case (+1 V held for 3 ms, or 40 us with Li; no fields or plots) is
+A small 1D copy of the default case (+1 V held for 3 ms, no fields or plots) is run a few times:
 with a Li anode (E_eq = -1.43 V: the anode dissolves and the wire exchanges) uninterrupted and
 stopped by a real SIGTERM and restarted; with Cu and Au anodes and reversed polarity, whose anode
 kinetics see the local drop at the Cu contact. The default case itself runs once in its --smoke
@@ -38,11 +38,6 @@ BALANCE_TOLERANCE = 1e-9
 BALANCE_KEYS = ("cu_balance_error [-]", "cd_balance_error [-]")
 
 
-#: Hold of the Li runs: Li+ piles up at the anode so fast (E_eq = -1.43 V) that the step limit
-#: on the ions' charge change holds the time step at ~3e-7 s; 40 us is ~100 steps.
-LI_HOLD = "40 us"
-
-
 def _case_1d(polarity: str = "cu_positive", duration: str = "3 ms", **exchange) -> dict:
     """The default case on the 1D mesh, +1 V held for ``duration`` from t = 0 (so every anode
     metal sees a constant bias throughout), no fields, plots or snapshots."""
@@ -66,7 +61,7 @@ def _run(tmp_path: Path, data: dict, name: str = "run") -> tuple[list[dict], dic
 @pytest.fixture(scope="module")
 def li_run(tmp_path_factory):
     """The uninterrupted Li-anode, Cu-positive 1D run (run A), shared by several tests."""
-    return _run(tmp_path_factory.mktemp("li"), _case_1d(anode="Li", duration=LI_HOLD))
+    return _run(tmp_path_factory.mktemp("li"), _case_1d(anode="Li"))
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +92,7 @@ def restarted_run(tmp_path_factory):
     """Run B: the 1D case as a CLI subprocess stopped by a real SIGTERM after two accepted steps,
     then continued in-process with ``restart=True``. Returns what was seen at each stage."""
     tmp_path = tmp_path_factory.mktemp("restart")
-    case = _write(tmp_path, _case_1d(anode="Li", duration=LI_HOLD))
+    case = _write(tmp_path, _case_1d(anode="Li"))
     out = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-m", "ecx_device", "run", str(case), "--out",
                              str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -24,8 +24,9 @@ path, so Cu+ moves fast where sublimation has emptied sites. D_v = D_v(T, X).
 Boundary fluxes (number per m^2 and second, divided by N in the weak form):
 
 - anode interface: Butler-Volmer dissolution M -> M^z+ + z e-,
-  J = (A - C) / (1 + (A + C)/J_lim),  A = (j0(T)/q) (1 - c/c_lim) exp(a z eta/V_T),
-  C = (j0(T)/q) (c/c_lim) exp(-(1-a) z eta/V_T), bounded by the uptake limit J_lim, the ion's
+  J = (A - C) / (1 + S/J_lim),  A = (j0(T)/q) (1 - c/c_lim) exp(a z eta/V_T),
+  C = (j0(T)/q) (c/c_lim) exp(-(1-a) z eta/V_T), S the two attempt rates (A, C without their
+  occupancy factors), bounded by the uptake limit J_lim, the ion's
   hop rate into the first interstitial layer (:func:`butler_volmer`),
   eta = (V_m - phi_n) - E_eq: the local drop across the interface (the metal's potential V_m
   against the electron quasi-Fermi potential phi_n of the wire there) less its equilibrium value
@@ -77,12 +78,16 @@ def butler_volmer(theta, f, rate, limit, alpha: float, ops):
     uptake limit (units of ``rate`` and ``limit``, e.g. m/s per S site):
 
         A = rate (1 - theta) e^(alpha f_b),   C = rate theta e^(-(1 - alpha) f_b),
-        J = (A - C) / (1 + (A + C) / limit),   f_b = min(max(f, -F), F),
+        J = (A - C) / (1 + S / limit),   S = rate (e^(alpha f_b) + theta e^(-(1 - alpha) f_b)),
+        f_b = min(max(f, -F), F),
 
-    theta the occupancy of the interface (c / c_lim), f = z eta / V_T the reduced overpotential.
-    Near equilibrium (A + C << limit) this is Butler-Volmer; for |f| large it tends to +-limit
-    (the wire cannot take up ions faster than they hop in), and J = 0 exactly where A = C
-    (detailed balance). Nothing overflows for any f (F = MAX_REDUCED_OVERPOTENTIAL).
+    theta >= 0 the occupancy of the interface (c / c_lim), f = z eta / V_T the reduced
+    overpotential. S, the attempt rates of the two directions, is positive and smooth for any
+    theta. Near equilibrium (S << limit) this is Butler-Volmer; at a large drive J tends to
+    limit (1 - theta), the free sites of the first layer filled at the hop rate, and to -limit
+    for a large cathodic drive; J = 0 exactly where A = C (detailed balance); above saturation
+    (theta > 1, ions brought by transport) J < 0 at any drive. Nothing overflows for any f
+    (F = MAX_REDUCED_OVERPOTENTIAL).
 
     Args:
         theta: Occupancy (-).
@@ -95,9 +100,12 @@ def butler_volmer(theta, f, rate, limit, alpha: float, ops):
     bound = MAX_REDUCED_OVERPOTENTIAL
     fb = ops.minimum(ops.maximum(f, -bound), bound) if ops is not ufl else \
         ufl.min_value(ufl.max_value(f, -bound), bound)
-    anodic = rate * (1.0 - theta) * ops.exp(alpha * fb)
-    cathodic = rate * theta * ops.exp(-(1.0 - alpha) * fb)
-    return (anodic - cathodic) / (1.0 + (anodic + cathodic) / limit)
+    forward = ops.exp(alpha * fb)
+    backward = theta * ops.exp(-(1.0 - alpha) * fb)
+    # the saturation uses the attempt rates, not A + C: above saturation A < 0, and a signed sum
+    # flipped the denominator's sign there (an oversaturated interface then flooded the wire)
+    return rate * ((1.0 - theta) * forward - backward) / (1.0 + rate * (forward + backward)
+                                                          / limit)
 
 
 def _plus(x):

@@ -180,7 +180,13 @@ class TimeStepper:
             step = size.step_from(self.time)
             good = sp.state()
             sp.dt, sp.target_bias = step, self.voltage_at(self.time + step)
-            result = sp.solve()
+            try:
+                result = sp.solve()
+            except SolverError as err:  # a physical stop (the splitting says why)
+                self._diagnosis = {"failed_part": "ions", **err.details}
+                reason = err.details.get("physical_reason", str(err))
+                raise SolverError(f"stopped in the step from t = {self.time:.6g} s to "
+                                  f"{self.time + step:.6g} s: {reason}", err.details) from err
             if result.converged:
                 break
             self.rejected += 1

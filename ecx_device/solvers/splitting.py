@@ -233,6 +233,7 @@ class ExchangeSplitting:
         why = self._out_of_range() or self._too_fast()
         if why:
             return NewtonResult(False, result.iterations, -300, why)
+        self._check_flooding()
         self._rates = {k: v for k, v in self.balance().items() if "rate" in k}  # the step's
         T_before = self._wire_temperature()
         try:
@@ -275,6 +276,29 @@ class ExchangeSplitting:
         except Exception as err:  # a NaN state may not assemble; the report must still be written
             report["diagnosis_error"] = str(err)
         return report
+
+    def _check_flooding(self) -> None:
+        """Stop (SolverError with a physical reason) once the mobile ions somewhere outnumber
+        the S sites, c >= FLOODED: no lattice holds that many interstitials, the excess would
+        have to precipitate as a new phase, and the model converts it only through the exchange
+        kinetics (docs/model.md 8.3)."""
+        c = self.ions.u["c"].x.array
+        c_max = self._largest(c)
+        if c_max < FLOODED:
+            return
+        comm = self.ctx.domain.mesh.comm
+        xyz = self.ions.spaces["c"].tabulate_dof_coordinates()
+        i = int(np.argmax(c)) if c.size else 0
+        _, owner = comm.allreduce((float(c[i]) if c.size else -1.0, comm.rank), op=MPI.MAXLOC)
+        where = comm.bcast([float(x) for x in xyz[i]] if comm.rank == owner else None,
+                           root=owner)
+        reason = (f"the wire is flooded with mobile ions: c = {c_max:.3g} per S site at "
+                  f"{where[: self.ctx.domain.mesh.geometry.dim]} nm (more interstitial ions "
+                  "than anion sites), faster than the exchange converts them; the excess would "
+                  "have to precipitate, which the model does not describe")
+        raise SolverError(reason,
+                          details={"physical_reason": reason, "c_max [-]": c_max,
+                                   "point [nm]": where})
 
     def physical_reason(self, why: str, exchanged: float | None, T_max: float) -> str:
         """The mechanism behind a step that cannot be made, when there is one ('' otherwise):
@@ -407,6 +431,9 @@ class ExchangeSplitting:
 
 #: Exchanged fraction of the wire above which a failed step is put down to full conversion.
 FULL_CONVERSION = 0.99
+
+#: Mobile ions per S site at which a run stops as flooded (ExchangeSplitting._check_flooding).
+FLOODED = 1.0
 
 
 def _value_at(f, V, point: list[float]) -> float | None:

@@ -39,7 +39,22 @@ def test_flux_is_finite_bounded_and_butler_volmer_near_equilibrium(z, T):
     plain = RATE * ((1 - theta) * np.exp(ALPHA * f) - theta * np.exp(-(1 - ALPHA) * f))
     J = butler_volmer(theta, f, RATE, LIMIT, ALPHA, np)
     np.testing.assert_allclose(J[small], plain[small], rtol=0.1)
-    assert J[-1] == pytest.approx(LIMIT, rel=1e-6) and J[0] == pytest.approx(-LIMIT, rel=1e-6)
+    # saturation: the free sites of the first layer at the hop rate, and the full limit back
+    assert J[-1] == pytest.approx(LIMIT * (1 - theta), rel=1e-6)
+    assert J[0] == pytest.approx(-LIMIT, rel=1e-6)
+
+
+def test_oversaturated_interface_only_takes_ions_out():
+    """theta > 1 (more ions at the interface than it can hold, e.g. brought there by drift):
+    the flux is an outflow at any drive, bounded by the hop rate per excess occupancy. (The signed sum A + C in
+    the denominator once flipped its sign here and flooded the wire with c > 1 per S site.)"""
+    f = _f(ETAS, 1, 300.0)
+    for theta in (1.0 + 1e-9, 1.5, 102.0):
+        J = butler_volmer(theta, f, RATE, LIMIT, ALPHA, np)
+        assert np.all(np.isfinite(J))
+        # back into the metal at up to the hop rate per excess occupancy
+        bound = LIMIT * max(1.0, theta - 1.0) * (1 + 1e-12)
+        assert np.all(J < 0) and np.all(-J <= bound), (theta, J.max(), J.min())
 
 
 def test_zero_flux_at_the_balance_of_the_two_terms():
