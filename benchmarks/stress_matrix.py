@@ -29,7 +29,7 @@ import json
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -174,18 +174,23 @@ def main(argv: list[str] | None = None) -> int:
 
     cells = matrix(args)
     print(f"stress matrix: {len(cells)} cells -> {args.out}", flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    table = args.out / "stress_matrix.csv"
     t0 = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        rows = []
-        for row in pool.map(lambda c: run_cell(c, args.out, args.smoke, args.timeout), cells):
+    rows = []
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool, table.open("w", newline="") as f:
+        futures = [pool.submit(run_cell, c, args.out, args.smoke, args.timeout) for c in cells]
+        writer = None
+        for future in as_completed(futures):  # each row as soon as its cell ends
+            row = future.result()
             rows.append(row)
             print(_line(row), flush=True)
+            if writer is None:
+                writer = csv.DictWriter(f, fieldnames=list(row))
+                writer.writeheader()
+            writer.writerow(row)
+            f.flush()
     total = time.perf_counter() - t0
-    args.out.mkdir(parents=True, exist_ok=True)
-    with (args.out / "stress_matrix.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
     slowest = max(rows, key=lambda r: r["wall [s]"])
     counts = {o: sum(r["outcome"] == o for r in rows)
               for o in ("finished", "stopped (physical)", "FAILED")}
