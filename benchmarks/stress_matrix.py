@@ -106,12 +106,15 @@ def matrix(args) -> list[Cell]:
     """The cells asked for on the command line."""
     if args.reduced:
         return [anode_cell(m, b, t, d, args.hold) for m, b, t, d in REDUCED]
+    if args.only_extras:
+        return ([thermal_cell(c, t) for c in THERMAL_CASES for t in THERMAL_TEMPERATURES_C]
+                + [diameter_cell(d, args.hold) for d in DIAMETERS])
     from ecx_device.materials.database import available_anodes
 
     metals = args.metals or available_anodes()
     cells = [anode_cell(m, b, t, d, args.hold) for d, m, b, t in
-             itertools.product(args.dims, metals, BIASES, SINK_TEMPERATURES)]
-    if not args.metals:
+             itertools.product(args.dims, metals, BIASES, args.sinks)]
+    if args.extras:
         cells += [thermal_cell(c, t) for c in THERMAL_CASES for t in THERMAL_TEMPERATURES_C]
         cells += [diameter_cell(d, args.hold) for d in DIAMETERS]
     return cells
@@ -167,6 +170,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hold", default="1 s", help="hold after the 1 ms ramp (default 1 s)")
     parser.add_argument("--dims", nargs="+", default=["1d", "axisymmetric"])
     parser.add_argument("--metals", nargs="+", default=None)
+    parser.add_argument("--sinks", nargs="+", type=float, default=list(SINK_TEMPERATURES),
+                        help="heat-sink temperatures (K)")
+    parser.add_argument("--no-extras", dest="extras", action="store_false",
+                        help="only the anode cells (no thermal cases, no diameters)")
+    parser.add_argument("--only-extras", action="store_true",
+                        help="only the thermal cases and the diameters")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=3600.0, help="wall limit per cell (s)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "stress_matrix")
