@@ -139,7 +139,7 @@ class CuSupply:
     J = k_s N (c_s - c), c_s = c_lim exp(-E_form/kT), k_s = a nu0 exp(-E_hop/kT) [m/s]."""
 
     facet_group: str
-    hop_distance: float = 0.3e-9  # m (HOP_DISTANCE)
+    hop_distance: float = HOP_DISTANCE  # m
 
 
 class CationExchange:

@@ -181,6 +181,15 @@ def default_quadrature(form, degree: int):
                      for itg in form.integrals()])
 
 
+def argmax_owner(values: np.ndarray, comm) -> tuple[int, int]:
+    """Where ``values`` (this rank's owned entries) is largest over every rank: (its local index
+    on the owning rank, -1 elsewhere; the owning rank)."""
+    i = int(np.argmax(values)) if values.size else -1
+    _, owner = comm.allreduce((float(values[i]) if i >= 0 else -np.inf, comm.rank),
+                              op=MPI.MAXLOC)
+    return (i if comm.rank == owner else -1), owner
+
+
 class StallAtRoundoff:
     """SNES convergence test of the bounded (VI) problems: PETSc's criteria applied here
     (relative and absolute residual, relative update ``snes_stol``, iteration limit), plus
@@ -201,7 +210,7 @@ class StallAtRoundoff:
 
     def __call__(self, snes, it: int, norms: tuple[float, float, float]) -> int:
         reasons = PETSc.SNES.ConvergedReason
-        _xnorm, snorm, fnorm = norms
+        xnorm, snorm, fnorm = norms
         rtol, atol, stol, max_it = snes.getTolerances()
         x = snes.getSolution().array_r
         unchanged = self._previous is not None and np.array_equal(x, self._previous)
@@ -216,7 +225,7 @@ class StallAtRoundoff:
             return reasons.ITERATING
         if fnorm <= rtol * self._f0:
             return reasons.CONVERGED_FNORM_RELATIVE
-        if snorm < stol * _xnorm:
+        if snorm < stol * xnorm:
             return reasons.CONVERGED_SNORM_RELATIVE
         if self.comm.allreduce(bool(unchanged), op=MPI.LAND) and fnorm <= self.reduction * self._f0:
             return reasons.CONVERGED_SNORM_RELATIVE  # stalled at round-off: no update is left
@@ -421,35 +430,23 @@ class CoupledProblem:
         comm = self.ctx.domain.mesh.comm
         found = []
         for name, arr in self._residual_arrays().items():
-            i = int(np.argmax(np.abs(arr))) if arr.size else -1
-            _, owner = comm.allreduce((abs(float(arr[i])) if i >= 0 else -1.0, comm.rank),
-                                      op=MPI.MAXLOC)
-            entry = None
-            if comm.rank == owner and i >= 0:
-                entry = {"equation": name, "residual": float(arr[i]), **self._dof_report(name, i)}
-            entry = comm.bcast(entry, root=owner)
-            if entry is not None:
-                found.append(entry)
+            i, owner = argmax_owner(np.abs(arr), comm)
+            entry = ({"equation": name, "residual": float(arr[i]), **self._dof_report(name, i)}
+                     if comm.rank == owner else None)
+            found.append(comm.bcast(entry, root=owner))
         return sorted(found, key=lambda e: -abs(e["residual"]))
 
     def _dof_report(self, name: str, dof: int) -> dict:
         """Point (nm), region and the unknowns' values at DOF ``dof`` of ``name``'s space (every
         unknown has the same P-k space, so DOF numbers coincide)."""
         V = self.spaces[name]
-        point = V.tabulate_dof_coordinates()[dof][: self.ctx.domain.mesh.geometry.dim]
-        values = {n: float(u.x.array[dof]) for n, u in self.u.items()}
-        return {"point [nm]": [float(x) for x in point], "region": self._region_of(V, dof),
-                "values": values}
-
-    def _region_of(self, V, dof: int) -> str:
-        """Name of the region of a cell holding DOF ``dof`` of ``V``."""
         d = self.ctx.domain
-        cells = np.flatnonzero((V.dofmap.list == dof).any(axis=1))
-        if not cells.size:
-            return ""
-        tag = d.cell_tags.values[np.searchsorted(d.cell_tags.indices, cells[0])] \
-            if cells[0] in d.cell_tags.indices else None
-        return next((n for n, t in d.cells.items() if t == tag), "")
+        point = V.tabulate_dof_coordinates()[dof][: d.mesh.geometry.dim]
+        cell = int(np.flatnonzero((V.dofmap.list == dof).any(axis=1))[0])
+        tags = dict(zip(d.cell_tags.indices.tolist(), d.cell_tags.values.tolist(), strict=True))
+        region = next((n for n, t in d.cells.items() if t == tags.get(cell)), "")
+        return {"point [nm]": [float(x) for x in point], "region": region,
+                "values": {n: float(u.x.array[dof]) for n, u in self.u.items()}}
 
     def quantities(self) -> dict[str, float]:
         """Scalar results of every module for the current state."""

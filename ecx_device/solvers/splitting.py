@@ -42,7 +42,7 @@ from ecx_device.errors import SolverError
 from ecx_device.fem import MPI
 from ecx_device.physics.exchange import CationExchange, front_position
 from ecx_device.solvers.continuation import continue_bias
-from ecx_device.solvers.newton import CoupledProblem
+from ecx_device.solvers.newton import CoupledProblem, argmax_owner
 from ecx_device.solvers.problem import NewtonResult, Problem
 from ecx_device.units import ELEMENTARY_CHARGE, MESH_UNIT
 
@@ -287,13 +287,13 @@ class ExchangeSplitting:
         if c_max < FLOODED:
             return
         comm = self.ctx.domain.mesh.comm
-        xyz = self.ions.spaces["c"].tabulate_dof_coordinates()
-        i = int(np.argmax(c)) if c.size else 0
-        _, owner = comm.allreduce((float(c[i]) if c.size else -1.0, comm.rank), op=MPI.MAXLOC)
+        i, owner = argmax_owner(c, comm)
+        gdim = self.ctx.domain.mesh.geometry.dim
+        xyz = self.ions.spaces["c"].tabulate_dof_coordinates()[:, :gdim]
         where = comm.bcast([float(x) for x in xyz[i]] if comm.rank == owner else None,
                            root=owner)
         reason = (f"the wire is flooded with mobile ions: c = {c_max:.3g} per S site at "
-                  f"{where[: self.ctx.domain.mesh.geometry.dim]} nm (more interstitial ions "
+                  f"{where} nm (more interstitial ions "
                   "than anion sites), faster than the exchange converts them; the excess would "
                   "have to precipitate, which the model does not describe")
         raise SolverError(reason,
