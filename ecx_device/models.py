@@ -49,7 +49,7 @@ from ecx_device.physics.ohmic import OhmicConduction
 from ecx_device.physics.wire_semiconductor import drift_diffusion_modules
 from ecx_device.solvers.continuation import equilibrium_start
 from ecx_device.solvers.fixed_point import SelfHeatingProblem
-from ecx_device.solvers.newton import CoupledProblem
+from ecx_device.solvers.newton import ConvergenceGroup, CoupledProblem
 from ecx_device.solvers.problem import Problem
 from ecx_device.solvers.splitting import ExchangeSplitting, FieldLink, StepLimits
 
@@ -76,6 +76,9 @@ class ModelChoice:
             the wire and heat on the device, iterated), plus ``+splitting`` for the exchange.
         exchange: The composition evolves in time (ions on the wire).
         composition: An exchanged fraction X exists (prescribed or evolving).
+        ions_with_carriers: Each ion step solves the ions, Poisson and the carriers in one
+            Newton problem (``solver.ion_coupling: monolithic`` on the drift-diffusion wire);
+            else the ions move in the potential of the last electrical solve.
     """
 
     wire_model: str
@@ -83,6 +86,7 @@ class ModelChoice:
     coupling: str
     exchange: bool
     composition: bool
+    ions_with_carriers: bool = False
 
     def describe(self) -> str:
         """One line for the run log."""
@@ -92,8 +96,9 @@ class ModelChoice:
         wire = ("drift-diffusion wire (metals equipotential), " + (
             "self-heated: heat on the whole device" if self.heat else "isothermal")
             if self.wire_model == "drift_diffusion" else "ohmic electro-thermal device")
-        ions = "; exchange: Cu+, vacancies and X on the wire (operator splitting)" \
-            if self.exchange else ""
+        ions = ("; exchange: Cu+, vacancies and X on the wire, "
+                + ("solved with Poisson and the carriers" if self.ions_with_carriers
+                   else "in the field of the last electrical solve")) if self.exchange else ""
         return f"model: {wire}; coupling {self.coupling}{ions}"
 
 
@@ -107,8 +112,12 @@ def choose(case: Case) -> ModelChoice:
     exchange = case.exchange.enabled
     if exchange:
         coupling += "+splitting"
+    s = case.solver
+    p1_carriers = s.carrier_flux == "eafe" or s.element_degree == 1
     return ModelChoice(case.electrical.wire_model, heat, coupling, exchange,
-                       composition=exchange or case.composition.shape != "none")
+                       composition=exchange or case.composition.shape != "none",
+                       ions_with_carriers=(exchange and dd and p1_carriers
+                                           and s.ion_coupling == "monolithic"))
 
 
 def anode_kinetics(case: Case) -> AnodeKinetics | None:
@@ -317,16 +326,8 @@ def _drift_diffusion(case: Case, choice: ModelChoice, device: Domain, geom: Devi
         V = dolfinx.fem.functionspace(wire.mesh, ("Lagrange", s.element_degree))
         ctx.fields["T"] = dolfinx.fem.Function(V, name="T")
         ctx.fields["T"].x.array[:] = th.heat_sink_temperature
-    one_d = case.geometry.dimension == "1d"
-    interfaces = (Facet.CU_SINK, Facet.W_SINK) if one_d else (Facet.CU_WIRE, Facet.W_WIRE)
-    metals = dict(zip(interfaces, (case.materials.cu_electrode, case.materials.w_tip)))
-    e = case.electrical
     ions = _given_ions(case, wire, materials) if choice.exchange else None
-    modules = drift_diffusion_modules(
-        materials[Region.WIRE], metals, th.heat_sink_temperature, exchanged=exchanged, ctx=ctx,
-        image_force=e.image_force, tunnelling=e.tunnelling, statistics=e.statistics,
-        lattice_temperature=ctx.fields.get("T"), peltier=e.peltier,
-        fixed_charge=ions[2] if ions else None, carrier_flux=s.carrier_flux)
+    modules = _carrier_modules(case, materials, exchanged, ctx, ions[2] if ions else None)
     if choice.composition:
         modules.append(CompositionOutput())
     degree = 1 if s.carrier_flux == "eafe" else s.element_degree  # edge fluxes join P1 nodes
@@ -347,8 +348,24 @@ def _drift_diffusion(case: Case, choice: ModelChoice, device: Domain, geom: Devi
                                         model.electrical.heat.modules))
     if choice.exchange:
         model.splitting = _dd_splitting(case, model, wire, cells, materials, exchanged, ions,
-                                        cooling if choice.heat else None)
+                                        cooling if choice.heat else None, carriers)
     return model
+
+
+def _carrier_modules(case: Case, materials, exchanged: Material, ctx: Context,
+                     fixed_charge) -> list:
+    """The drift-diffusion modules of the wire on ``ctx`` (Poisson, carriers, contacts), their
+    lattice temperature ``ctx.fields["T"]`` if set; ``fixed_charge`` as in
+    :class:`~ecx_device.physics.poisson.Poisson`."""
+    one_d = case.geometry.dimension == "1d"
+    interfaces = (Facet.CU_SINK, Facet.W_SINK) if one_d else (Facet.CU_WIRE, Facet.W_WIRE)
+    metals = dict(zip(interfaces, (case.materials.cu_electrode, case.materials.w_tip)))
+    e = case.electrical
+    return drift_diffusion_modules(
+        materials[Region.WIRE], metals, case.thermal.heat_sink_temperature,
+        exchanged=exchanged, ctx=ctx, image_force=e.image_force, tunnelling=e.tunnelling,
+        statistics=e.statistics, lattice_temperature=ctx.fields.get("T"), peltier=e.peltier,
+        fixed_charge=fixed_charge, carrier_flux=case.solver.carrier_flux)
 
 
 def _given_ions(case: Case, wire: Domain, materials) -> tuple:
@@ -356,24 +373,37 @@ def _given_ions(case: Case, wire: Domain, materials) -> tuple:
     reads, and the space charge they carry (Poisson's fixed charge)."""
     V = dolfinx.fem.functionspace(wire.mesh, ("Lagrange", 1))
     c, v = dolfinx.fem.Function(V, name="c_given"), dolfinx.fem.Function(V, name="v_given")
+    return c, v, ionic_charge_density(c, v, *_site_density_and_charge(case, materials))
+
+
+def _site_density_and_charge(case: Case, materials) -> tuple[float, int]:
+    """S sites per m^3 of the wire and the charge number of the anode's ion."""
     anode = anode_kinetics(case)
     site_density = float(materials[Region.WIRE]("sulfur_site_density",
                                                 case.thermal.heat_sink_temperature))
-    z = anode.charge_number if anode is not None else 1
-    return c, v, ionic_charge_density(c, v, site_density, z)
+    return site_density, anode.charge_number if anode is not None else 1
 
 
 def _dd_splitting(case: Case, model: DeviceModel, wire: Domain, cells, materials, exchanged,
-                  given: tuple, cooling):
+                  given: tuple, cooling, carriers: CoupledProblem):
     """The exchange on the drift-diffusion wire: the ions share the carriers' wire mesh, so they
-    read psi, phi_n and the wire temperature directly; the carriers read X and the ions' space
+    read the wire temperature directly, and psi, phi_n either directly (split) or as unknowns of
+    their own step (monolithic: the ion problem holds a second copy of the carrier modules, its
+    Poisson charged by the ion unknowns); the electrical problem reads X and the ions' space
     charge through copies (``given``) refreshed before each electrical solve."""
     ctx = model.ctx
     ictx = _ion_context(case, wire, materials, exchanged)
-    ictx.fields.update({"psi": ctx.fields["psi"], "phi_n": ctx.fields["phi_n"]})
     T = ctx.fields.get("T", ctx.constants["heat_sink_temperature"])
     if "T" in ctx.fields:
         ictx.fields["T"] = T
+    extra: list = []
+    if model.choice.ions_with_carriers:
+        ictx.composition = ctx.composition  # the carriers' data follow the solved X
+        N, z = _site_density_and_charge(case, materials)
+        extra = _carrier_modules(case, materials, exchanged, ictx,
+                                 lambda f: ionic_charge_density(f["c"], f["v"], N, z))
+    else:
+        ictx.fields.update({"psi": ctx.fields["psi"], "phi_n": ctx.fields["phi_n"]})
     heat_ctx = model.heat_ctx
 
     c_given, v_given, _ = given
@@ -392,7 +422,8 @@ def _dd_splitting(case: Case, model: DeviceModel, wire: Domain, cells, materials
         X.x.array[:] = ctx.composition.x.array
 
     splitting = _splitting(case, model.electrical, ictx, materials,
-                           FieldLink(lambda: None, push, T), initial_X)
+                           FieldLink(lambda: None, push, T), initial_X, extra,
+                           carriers if extra else None)
     model.series[0].modules.append(ExchangeOutput(splitting.ions.u["c"], splitting.ions.u["v"]))
     if model.choice.heat:  # the ions' Joule heat heats the wire too
         model.electrical.cell_heat.add_density(splitting.module.ion_heat_density(ictx))
@@ -407,9 +438,12 @@ def _ion_context(case: Case, wire: Domain, materials, exchanged: Material) -> Co
 
 
 def _splitting(case: Case, electrical: Problem, ictx: Context, materials, link: FieldLink,
-               initial_X) -> ExchangeSplitting:
+               initial_X, carrier_modules: list = (), carriers: CoupledProblem | None = None
+               ) -> ExchangeSplitting:
     """The ion problem on ``ictx``'s wire and its splitting with ``electrical``; ``initial_X``
-    fills the ions' X (P1 on the wire) with the starting composition."""
+    fills the ions' X (P1 on the wire) with the starting composition. With
+    ``carrier_modules`` the ion step solves them too (monolithic), and ``carriers`` is the
+    electrical problem's carrier problem it trades the carrier unknowns with."""
     spec, s = case.exchange, case.solver
     one_d = case.geometry.dimension == "1d"
     wire = materials[Region.WIRE]
@@ -420,17 +454,33 @@ def _splitting(case: Case, electrical: Problem, ictx: Context, materials, link: 
         reduction_velocity=spec.cathode_reduction_velocity,
         supply=CuSupply(Facet.WIRE_SURFACE) if spec.cu_source == "surface" else None,
         sublimation=spec.sublimation)
-    ions = CoupledProblem(ictx, [module], degree=1, tolerance=1e-15,
+    groups = None
+    if carrier_modules:  # ions and carriers: each judged in its own units
+        names = [n for m in carrier_modules for n in m.unknowns]
+        groups = [ConvergenceGroup(tuple(dict.fromkeys(names)), 0.0, s.newton_tolerance),
+                  ConvergenceGroup(module.unknowns, ION_PETSC_OPTIONS["snes_rtol"],
+                                   ION_PETSC_OPTIONS["snes_stol"])]
+    options = dict(ION_PETSC_OPTIONS)
+    if carrier_modules:
+        # full steps: PETSc's backtracking search under the VI solver left a vector read-locked
+        # with the fitted carriers' assembly hook (PETSc error 73 at the first step)
+        options["snes_linesearch_type"] = "basic"
+        # an unknown counts as held at its bound only when it is on it: with PETSc's default
+        # band, the first coupled iterates (psi moves by volts) parked X ~ 1e-14 "on" the bound
+        # with its equation unsolved, and the Cd balance closed to only 1e-8 (Al anode)
+        options["snes_vi_zero_tolerance"] = 1e-30
+    ions = CoupledProblem(ictx, [*carrier_modules, module], degree=1, tolerance=1e-15,
                           max_iterations=s.newton_max_iterations,
-                          petsc_options={**ION_PETSC_OPTIONS, **s.petsc_options},
-                          bounds=ION_BOUNDS)
+                          petsc_options={**options, **s.petsc_options},
+                          bounds=ION_BOUNDS, groups=groups)
     initial_X(ions.u["X"])  # the prescribed composition, if any, is the initial X
     limits = StepLimits(max_fraction_change=spec.max_fraction_change,
                         max_temperature_change=spec.max_temperature_change,
                         max_bias_step=s.max_bias_step, min_bias_step=s.min_bias_step,
                         max_temperature=s.max_temperature,
-                        ionic_charge=case.electrical.wire_model == "drift_diffusion")
+                        ionic_charge=(case.electrical.wire_model == "drift_diffusion"
+                                      and not carrier_modules))
     radius = case.geometry.wire.diameter / 2
     dim = case.geometry.dimension
     return ExchangeSplitting(electrical, ions, module, link, limits, spec.stations,
-                             lambda X, z: shell_thickness(X, z, radius, dim))
+                             lambda X, z: shell_thickness(X, z, radius, dim), carriers)

@@ -42,7 +42,9 @@ class Poisson:
         frozen_phi_n: Electron quasi-Fermi potential (V, number or UFL) used when ``phi_n`` is
             not an unknown.
         frozen_phi_p: Hole quasi-Fermi potential (V) used when ``phi_p`` is not an unknown.
-        fixed_charge: Fixed charge density rho_f (elementary charges per m^3, UFL or number).
+        fixed_charge: Fixed charge density rho_f (elementary charges per m^3, UFL or number),
+            or a callable of the fields (name -> Function) giving it, for a charge carried by
+            unknowns of the same problem (the ions of the monolithic exchange step).
         lumped: Integrate the carrier charge p - n with the vertex rule (mass lumping), as the
             box method does; the doping keeps the residual's quadrature, so a doping step on a
             cell boundary gives each node its control-volume average. Used with the fitted
@@ -72,7 +74,10 @@ class Poisson:
         st = self.stats
         net = self.stats.net_doping(ctx.domain.position())
         if self.fixed_charge is not None:
-            net = net + self.fixed_charge
+            rho = self.fixed_charge
+            # a UFL expression is callable too (point evaluation): test for it first
+            of_fields = callable(rho) and not isinstance(rho, ufl.core.expr.Expr)
+            net = net + (rho(fields) if of_fields else rho)
         net = net / self.scaling.density
         return (st.p(psi, self._phi(fields, "phi_p")) - st.n(psi, self._phi(fields, "phi_n"))
                 + net)

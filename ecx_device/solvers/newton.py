@@ -10,6 +10,7 @@ on which modules are present.
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -190,22 +191,48 @@ def argmax_owner(values: np.ndarray, comm) -> tuple[int, int]:
     return (i if comm.rank == owner else -1), owner
 
 
+@dataclass(frozen=True)
+class ConvergenceGroup:
+    """Unknowns whose Newton convergence is judged together, with their own tolerances: the
+    group has converged when its residual fell below ``atol`` or by ``rtol`` from its first
+    value, or its update is below ``stol`` times its solution norm.
+
+    Equations of different units in one problem (the ions' m^3/s beside the carriers' scaled,
+    O(1) residuals) cannot share one residual norm: the larger would decide alone."""
+
+    names: tuple[str, ...]
+    rtol: float
+    stol: float
+    atol: float = 0.0
+
+
 class StallAtRoundoff:
-    """SNES convergence test of the bounded (VI) problems: PETSc's criteria applied here
-    (relative and absolute residual, relative update ``snes_stol``, iteration limit), plus
-    convergence when an iterate stops changing in floating point after the residual has fallen
-    by ``reduction``.
+    """SNES convergence test of the bounded (VI) and the grouped problems: PETSc's criteria
+    applied here (relative and absolute residual, relative update ``snes_stol``, iteration
+    limit), per :class:`ConvergenceGroup` when groups are given, plus convergence when an
+    iterate stops changing in floating point after the residual has fallen by ``reduction``.
 
     With PETSc's own test, the reduced-space VI Newton (``vinewtonrsls``) ran to its iteration
     limit at a steady trickle of Cu (residual 3e-31 -> 9e-37, then 39 identical iterates; the
     relative-update criterion never stopped it), and the step was cut to 1.6e-12 s (ladder case
     at 0 V; tests/test_exchange_run.py::test_steady_trickle_is_not_cut_to_picosecond_steps).
     Here the update criterion stops it.
+
+    Args:
+        comm: The mesh's communicator.
+        reduction: Residual reduction after which an unchanged iterate counts as converged.
+        groups: (group, this rank's indices of the group's entries in the SNES vector) pairs;
+            None: one group of everything, with the SNES tolerances.
+        bounds: (lower, upper) bound vectors of a VI problem: a group's residual leaves out
+            the rows held at a bound, as the VI solver's own norm does.
     """
 
-    def __init__(self, comm, reduction: float = 1e-5):
-        self.comm, self.reduction = comm, reduction
+    def __init__(self, comm, reduction: float = 1e-5,
+                 groups: list[tuple[ConvergenceGroup, np.ndarray]] | None = None,
+                 bounds: tuple | None = None):
+        self.comm, self.reduction, self.groups, self.bounds = comm, reduction, groups, bounds
         self._f0 = 0.0
+        self._group_f0: list[float] = []
         self._previous: np.ndarray | None = None
 
     def __call__(self, snes, it: int, norms: tuple[float, float, float]) -> int:
@@ -213,23 +240,54 @@ class StallAtRoundoff:
         xnorm, snorm, fnorm = norms
         rtol, atol, stol, max_it = snes.getTolerances()
         x = snes.getSolution().array_r
-        unchanged = self._previous is not None and np.array_equal(x, self._previous)
+        previous = self._previous
+        unchanged = previous is not None and np.array_equal(x, previous)
         self._previous = x.copy()
         if it == 0:
             self._f0 = fnorm
         if not np.isfinite(fnorm):
             return reasons.DIVERGED_FNORM_NAN
-        if fnorm <= atol:
+        if self.groups:
+            done = self._groups_converged(snes, it, x, previous)
+            if done:
+                return reasons.CONVERGED_FNORM_RELATIVE
+        elif fnorm <= atol:
             return reasons.CONVERGED_FNORM_ABS
         if it == 0:
             return reasons.ITERATING
-        if fnorm <= rtol * self._f0:
-            return reasons.CONVERGED_FNORM_RELATIVE
-        if snorm < stol * xnorm:
-            return reasons.CONVERGED_SNORM_RELATIVE
+        if not self.groups:
+            if fnorm <= rtol * self._f0:
+                return reasons.CONVERGED_FNORM_RELATIVE
+            if snorm < stol * xnorm:
+                return reasons.CONVERGED_SNORM_RELATIVE
         if self.comm.allreduce(bool(unchanged), op=MPI.LAND) and fnorm <= self.reduction * self._f0:
             return reasons.CONVERGED_SNORM_RELATIVE  # stalled at round-off: no update is left
         return reasons.DIVERGED_MAX_IT if it >= max_it else reasons.ITERATING
+
+    def _groups_converged(self, snes, it: int, x: np.ndarray, previous) -> bool:
+        """Every group met one of its criteria (:class:`ConvergenceGroup`)."""
+        fvec = snes.getFunction()[0]
+        start = fvec.getOwnershipRange()[0]
+        sums = []
+        for _, idx in self.groups:
+            # getValues copies: a read-only array view would stay locked into the line search
+            f = fvec.getValues((idx + start).astype(PETSc.IntType))
+            if self.bounds is not None:  # as the VI solver does: rows held at a bound are out
+                lo, hi = (b.getValues((idx + start).astype(PETSc.IntType)) for b in self.bounds)
+                f = np.where(((x[idx] <= lo) & (f > 0)) | ((x[idx] >= hi) & (f < 0)), 0.0, f)
+            dx = x[idx] - previous[idx] if previous is not None and it > 0 else None
+            sums += [float(f @ f), float(x[idx] @ x[idx]),
+                     float(dx @ dx) if dx is not None else -1.0]
+        totals = self.comm.allreduce(np.array(sums), op=MPI.SUM)
+        if it == 0:
+            self._group_f0 = [float(np.sqrt(totals[3 * k])) for k in range(len(self.groups))]
+        for k, (group, _) in enumerate(self.groups):
+            fk, xk, dxk = (float(np.sqrt(max(t, 0.0))) for t in totals[3 * k: 3 * k + 3])
+            step_small = it > 0 and totals[3 * k + 2] >= 0 and dxk <= group.stol * xk
+            if not (fk <= group.atol or (it > 0 and fk <= group.rtol * self._group_f0[k])
+                    or step_small):
+                return False
+        return True
 
 
 class CoupledProblem:
@@ -245,11 +303,14 @@ class CoupledProblem:
         bounds: Unknown name -> (lower, upper) bound (None: unbounded): the solve becomes a
             variational inequality (PETSc's reduced-space Newton, ``vinewtonrsls``), so an
             iterate never leaves the bounds (e.g. concentrations that cannot go negative).
+        groups: Judge convergence per group of unknowns (:class:`ConvergenceGroup`; every
+            unknown in exactly one group) instead of on the whole vector.
     """
 
     def __init__(self, ctx: Context, modules: list, degree: int = 2, tolerance: float = 1e-11,
                  max_iterations: int = 40, petsc_options: dict | None = None,
-                 bounds: dict[str, tuple[float | None, float | None]] | None = None):
+                 bounds: dict[str, tuple[float | None, float | None]] | None = None,
+                 groups: list[ConvergenceGroup] | None = None):
         self.ctx, self.modules = ctx, modules
         mesh = ctx.domain.mesh
         self.names = list(dict.fromkeys(n for m in modules for n in m.unknowns))
@@ -299,7 +360,24 @@ class CoupledProblem:
                                     self._field_bcs, terms) if terms else None)
         if bounds:
             self._set_bounds(bounds)
-            self.problem.solver.setConvergenceTest(StallAtRoundoff(mesh.comm))
+        if bounds or groups:
+            test = StallAtRoundoff(mesh.comm, groups=self._group_indices(groups) if groups
+                                   else None,
+                                   bounds=tuple(self._bound_vectors) if bounds else None)
+            self.problem.solver.setConvergenceTest(test)
+
+    def _group_indices(self, groups: list[ConvergenceGroup]) -> list:
+        """Each group with this rank's indices of its entries in the SNES vector (the owned
+        entries of each unknown, blocks in the order of :attr:`names`)."""
+        sizes = [self.spaces[n].dofmap.index_map.size_local * self.spaces[n].dofmap.index_map_bs
+                 for n in self.names]
+        starts = dict(zip(self.names, np.cumsum([0, *sizes[:-1]]).tolist(), strict=True))
+        grouped = [n for g in groups for n in g.names]
+        if sorted(grouped) != sorted(self.names):
+            raise ValueError(f"convergence groups {grouped} must cover the unknowns "
+                             f"{self.names} once each")
+        return [(g, np.concatenate([np.arange(starts[n], starts[n] + sizes[self.names.index(n)])
+                                    for n in g.names])) for g in groups]
 
     def _set_bounds(self, bounds: dict) -> None:
         """Lower and upper bound vectors of the variational inequality (``bounds`` argument)."""

@@ -122,17 +122,23 @@ class ExchangeSplitting:
         limits: Step acceptance (:class:`StepLimits`).
         stations: Axial positions (m) where the shell thickness is reported.
         shell_thickness: Callable (X, z [m]) -> thickness (nm) of the exchanged shell at z.
+        carriers: With a monolithic ion step (``ions`` also solves Poisson and the carriers),
+            the electrical problem's carrier problem: the two trade their shared unknowns
+            (psi, phi_n, phi_p) before and after each ion step.
     """
 
     def __init__(self, electrical: Problem, ions: CoupledProblem, module: CationExchange,
-                 link: FieldLink, limits: StepLimits, stations=(), shell_thickness=None):
+                 link: FieldLink, limits: StepLimits, stations=(), shell_thickness=None,
+                 carriers: CoupledProblem | None = None):
         self.electrical, self.ions, self.module, self.link = electrical, ions, module, link
+        self.carriers = carriers
+        self._shared = [n for n in ions.names if carriers is not None and n in carriers.u]
         self.limits = limits
         self.stations, self._shell = tuple(stations), shell_thickness
         self.ctx = electrical.ctx
         self.ictx = ions.ctx
         self.X = ions.u["X"]
-        self.names = [*electrical.names, *ions.names]
+        self.names = list(dict.fromkeys([*electrical.names, *ions.names]))
         #: Step length (s) and bias at its end (V) of the next :meth:`solve`.
         self.dt, self.target_bias = 0.0, float(self.ctx.constants["bias"].value)
         self.inventory = Inventory()
@@ -225,6 +231,12 @@ class ExchangeSplitting:
         """One step of length :attr:`dt` ending at :attr:`target_bias` (module docstring); the
         state is left at the result also when it failed (the caller restores)."""
         self.module.dt.value = self.dt
+        if self.carriers is not None:  # monolithic: the step starts at its end bias
+            try:
+                self.solve_electrothermal(self.target_bias)
+            except SolverError as err:
+                return NewtonResult(False, 0, -301, f"electro-thermal: {err}")
+            self._trade(self.carriers, self.ions)
         result = self.ions.solve()
         self.last_iterations = result.iterations
         if not result.converged:
@@ -234,6 +246,9 @@ class ExchangeSplitting:
         if why:
             return NewtonResult(False, result.iterations, -300, why)
         self._check_flooding()
+        if self.carriers is not None:  # the electrical state now holds the ions' step
+            self._trade(self.ions, self.carriers)
+            self.link.push(self.X_solved, self.ions.u["c"], self.ions.u["v"])
         self._rates = {k: v for k, v in self.balance().items() if "rate" in k}  # the step's
         T_before = self._wire_temperature()
         try:
@@ -247,6 +262,11 @@ class ExchangeSplitting:
             return NewtonResult(False, result.iterations, -302,
                                 f"T moved {dT:.3g} K in one step")
         return NewtonResult(True, result.iterations, result.reason)
+
+    def _trade(self, source: CoupledProblem, target: CoupledProblem) -> None:
+        """Copy the carrier unknowns shared by the two problems (same P1 space layout)."""
+        for n in self._shared:
+            target.u[n].x.array[:] = source.u[n].x.array
 
     def diagnose(self, why: str) -> dict:
         """What broke in the current (failed) state, for failure_report.json: the ion equations'
