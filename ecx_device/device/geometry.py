@@ -26,7 +26,7 @@ MAX_CELLS: Final[float] = 2e7
 SIZE_GRADIENT: Final[float] = 0.3
 
 # Thickness range (nm) of the resolved sub-surface layer (issue 12, item 2): the near-surface
-# region of fast axial ion transport is taken as a few atomic layers, 1-2 nm (docs/model.md 8.10).
+# region of fast axial ion transport is taken as a few atomic layers, 1-2 nm (docs/model.md 8.9).
 SUBSURFACE_THICKNESS_RANGE: Final[tuple[float, float]] = (1.0, 2.0)
 
 # Cells across the sub-surface layer the mesher aims for at least (element size = thickness / this

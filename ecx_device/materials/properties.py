@@ -52,7 +52,7 @@ PROPERTY_UNITS: dict[str, str] = {
     "exchange_driving_energy": "eV",  # -Delta g_x per exchange event, > 0 when it runs
     "surface_exchange_velocity": "m/s",  # bath -> surface entry law
     "bath_partition_coefficient": "",  # guest per volume in the surface layer / in the bath
-    # --- sub-surface layer (issue 12 item 2; physics/ion_transport.py, docs/model.md 8.10):
+    # --- sub-surface layer (issue 12 item 2; physics/ion_transport.py, docs/model.md 8.9):
     # diffusivity in the layer / bulk diffusivity, along the layer (axial) and across it (normal)
     "cu_subsurface_enhancement_axial": "",
     "cu_subsurface_enhancement_normal": "",

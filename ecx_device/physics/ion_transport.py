@@ -1,5 +1,5 @@
 """Diffusion tensors of the mobile species in the wire, with the resolved sub-surface layer
-(issue 12, item 2; docs/model.md 8.10).
+(issue 12, item 2; docs/model.md 8.9).
 
 Without a layer (``Domain.subsurface_thickness`` None: 1D meshes, meshes without one) the
 diffusivity of a species is its bulk scalar D_b(T, X), as before. With a layer of thickness t_ss

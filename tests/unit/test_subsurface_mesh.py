@@ -106,3 +106,33 @@ def test_case_key_error_names_the_key(tmp_path):
     path.write_text(yaml.safe_dump(data))
     geom = device_geometry(load_case(path))
     assert geom.subsurface_thickness == 1.5 and geom.subsurface_size == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("dimension", ["axisymmetric", "1d"])
+def test_run_log_reports_the_criterion_or_that_1d_has_no_layer(tmp_path, dimension):
+    """The run log states t_axial and t_radial (their ratio from the material data, checked
+    against (L/R)^2 / a_par) or, in 1D, that the layer is not modelled."""
+    import yaml
+
+    from ecx_device.case import load_case
+    from ecx_device.device.from_case import device_geometry
+    from ecx_device.materials import load_material
+    from ecx_device.models import _log_subsurface
+
+    root = __import__("pathlib").Path(__file__).parents[2]
+    data = yaml.safe_load((root / "cases" / "zhang2017_1V.yaml").read_text())
+    data["geometry"]["wire"]["subsurface_thickness"] = "1.5 nm"
+    data["geometry"]["dimension"] = dimension
+    path = tmp_path / "case.yaml"
+    path.write_text(yaml.safe_dump(data))
+    case = load_case(path)
+    lines: list[str] = []
+    wire = load_material("CdS_nanowire")
+    _log_subsurface(case, device_geometry(case), wire, lines.append)
+    if dimension == "1d":
+        assert lines == [lines[0]] and "not modelled" in lines[0]
+        return
+    assert len(lines) == 3 and "600 K" in lines[1] and "800 K" in lines[2]
+    expected = (300.0 / 20.0) ** 2 / float(wire("cu_subsurface_enhancement_axial", 600.0))
+    ratio = float(lines[1].split("ratio ")[1].split()[0])
+    assert ratio == pytest.approx(expected, rel=1e-2), lines[1]

@@ -1,4 +1,4 @@
-"""Verification of the sub-surface layer (issue 12 item 2; docs/model.md 8.10) and of
+"""Verification of the sub-surface layer (issue 12 item 2; docs/model.md 8.9) and of
 diffusion-limited exchange growth.
 
 - 2D axisymmetric wire, Cu supplied at a fixed interstitial fraction on the Cu|wire interface,
@@ -135,7 +135,7 @@ def test_layer_is_the_outer_cells_and_the_wire_stays_whole():
 def test_ratio_one_gives_a_plug():
     """ratio 1: at the station X is the same on the axis and at the surface (within 0.05),
     and the front has passed (X > 0.9), so the 'shell' is the whole radius."""
-    # the criterion (docs/model.md 8.10) predicts a plug: t_axial / t_radial = (L/R)^2 > 1
+    # the criterion (docs/model.md 8.9) predicts a plug: t_axial / t_radial = (L/R)^2 > 1
     assert shell_criterion(host(1.0, 0.2, 1e4), T0, 60e-9, RADIUS_NM * MESH_UNIT).ratio > 1
     _, X = exchange_run(1.0, 1.0, t_end=60.0, steps=30)
     r, x = radial_profile(X)
