@@ -23,7 +23,7 @@ from scipy.special import erf
 from conftest import box_domain
 from ecx_device.device.geometry import DeviceGeometry
 from ecx_device.device.names import Facet, Region
-from ecx_device.fem import dolfinx
+from ecx_device.fem import dolfinx, ufl
 from ecx_device.materials import Material
 from ecx_device.materials.properties import Constant
 from ecx_device.mesh import Domain
@@ -204,3 +204,46 @@ def test_diffusion_limited_growth_is_parabolic():
     assert depth[-1] < 0.8 * L_nm  # the front never felt the far end
     assert abs(slope - 0.5) < 0.02, slope
     assert abs(prefactor - 1.0) < 0.05, prefactor
+
+
+@pytest.mark.parametrize("dimension", ["axisymmetric", "3d"])
+def test_tensor_is_enhanced_along_the_layer_and_not_across(dimension):
+    """int e.D.e over the wire for e the axis, the layer's normal (radial) and, in 3D, the
+    circumference: D_b (V_core + a V_layer) with a = a_par, a_perp, a_par respectively; a wrong
+    orientation or a tensor applied in the core fails it."""
+    from ecx_device.physics.ion_transport import diffusion_tensor
+
+    geom = DeviceGeometry(
+        dimension=dimension, wire_diameter=10.0, wire_free_length=20.0, cu_contact_length=3.0,
+        cu_radius=15.0, cu_thickness=10.0, w_apex_radius=4.0, w_contact_depth=1.0,
+        w_height=10.0, wire_mesh_size=2.0, contact_mesh_size=2.0, metal_mesh_size=5.0,
+        subsurface_thickness=1.5)
+    domain, _ = Domain.from_geometry(geom).restrict(Region.WIRE)
+    a_par, a_perp = 100.0, 3.0
+    material = host(a_par, 0.2, 1e4)
+    material.properties["cu_subsurface_enhancement_normal"] = Constant(
+        unit="", source=("test",), value=a_perp)
+    ctx = Context.create(domain, {Region.WIRE: material}, heat_sink_temperature=T0)
+    D = diffusion_tensor(ctx, "cu", D_BULK)
+    chi = subsurface_indicator(domain)
+    comm = domain.mesh.comm
+
+    def total(f):
+        return integrate(ctx.domain.volume(f, Region.WIRE), comm)
+
+    v_layer, v_core = total(chi), total(1.0 - chi)
+    x = ufl.SpatialCoordinate(domain.mesh)
+    if dimension == "3d":
+        rho = ufl.sqrt(x[0] ** 2 + x[1] ** 2)
+        dirs = {"axis": (ufl.as_vector([0.0, 0.0, 1.0]), a_par),
+                "normal": (ufl.as_vector([x[0] / rho, x[1] / rho, 0.0]), a_perp),
+                "around": (ufl.as_vector([-x[1] / rho, x[0] / rho, 0.0]), a_par)}
+    else:
+        dirs = {"axis": (ufl.as_vector([0.0, 1.0]), a_par),
+                "normal": (ufl.as_vector([1.0, 0.0]), a_perp)}
+    for name, (e, a) in dirs.items():
+        got = total(ufl.dot(e, D * e))
+        want = D_BULK * (v_core + a * v_layer)
+        print(f"{dimension} {name}: {got / (D_BULK * (v_core + v_layer)):.6f} x D_b V, "
+              f"expected {want / (D_BULK * (v_core + v_layer)):.6f}")
+        assert got == pytest.approx(want, rel=1e-6), name
