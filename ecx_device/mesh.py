@@ -125,6 +125,9 @@ class Domain:
     wire_diameter: float
     #: Further entries of markers.json (e.g. the element names of a particle's host and guest).
     extra: dict = field(default_factory=dict)
+    #: Thickness (m) of the resolved sub-surface layer under the wire's lateral surface, None if
+    #: the mesh has none (physics/ion_transport.py; the wire stays one region).
+    subsurface_thickness: float | None = None
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
@@ -142,8 +145,11 @@ class Domain:
     def from_geometry(cls, geom: DeviceGeometry | ParticleGeometry,
                       comm=MPI.COMM_WORLD) -> Domain:
         """Mesh ``geom`` on rank 0 (or find it in the mesh cache) and distribute it."""
-        return cls._from_cache(lambda: cached_mesh(geom), geom.dimension,
-                               geom.wire_diameter * MESH_UNIT, comm)
+        domain = cls._from_cache(lambda: cached_mesh(geom), geom.dimension,
+                                 geom.wire_diameter * MESH_UNIT, comm)
+        if getattr(geom, "has_subsurface", False):
+            domain.subsurface_thickness = geom.subsurface_thickness * MESH_UNIT
+        return domain
 
     @classmethod
     def from_msh(cls, path: str | Path, dimension: str, wire_diameter: float,
@@ -352,7 +358,7 @@ class Domain:
         present = set().union(*self.mesh.comm.allgather(set(np.unique(values).tolist())))
         facets_named = {n: t for n, t in self.facets.items() if t in present}
         return (Domain(sub, ctags, ftags, {region: tag}, facets_named, self.dimension,
-                       self.wire_diameter), pairs)
+                       self.wire_diameter, subsurface_thickness=self.subsurface_thickness), pairs)
 
     def write_markers(self, path: Path) -> None:
         """Write the name -> tag tables (JSON, rank 0)."""

@@ -44,6 +44,7 @@ from ecx_device.physics.composition_output import CompositionOutput
 from ecx_device.physics.exchange import (AnodeKinetics, CationExchange, CuSupply,
                                          ExchangeOutput, SublimationCooling,
                                          ionic_charge_density)
+from ecx_device.physics.ion_transport import shell_criterion
 from ecx_device.physics.heat import HeatConduction
 from ecx_device.physics.ohmic import OhmicConduction
 from ecx_device.physics.wire_semiconductor import drift_diffusion_modules
@@ -218,6 +219,8 @@ def build_model(case: Case, comm=MPI.COMM_WORLD, *, mesh_scale: float = 1.0,
         log(f"mesh: {case.geometry.dimension}, {cells} cells ({time.perf_counter() - t0:.1f} s)")
         log(choice.describe())
     materials = region_materials(case)
+    if log:
+        _log_subsurface(case, geom, materials[Region.WIRE], log)
     exchanged = materials.pop(WIRE_EXCHANGED)
     if choice.wire_model == "none":
         return _particle(case, choice, device, geom, materials, exchanged, mesh_scale)
@@ -226,6 +229,23 @@ def build_model(case: Case, comm=MPI.COMM_WORLD, *, mesh_scale: float = 1.0,
                         "or a bath); expected kinetics: bulk on the device")
     builder = _drift_diffusion if choice.wire_model == "drift_diffusion" else _ohmic
     return builder(case, choice, device, geom, materials, exchanged)
+
+
+def _log_subsurface(case: Case, geom, wire: Material, log) -> None:
+    """The sub-surface layer in the run log: not modelled in 1D, else its shell criterion
+    (t_axial along the layer over the wire's free length against t_radial across the radius)
+    at 600 and 800 K, the range where Cu crosses the wire in about a second (parameters.md 3)."""
+    spec = case.geometry.wire
+    if spec is None or spec.subsurface_thickness is None:
+        return
+    if not getattr(geom, "has_subsurface", False) or case.geometry.mesh_file:
+        log("sub-surface layer: not modelled (a 1d mesh has no radius, a mesh file no layer); "
+            "the wire's transport is the bulk's")
+        return
+    log(f"sub-surface layer: {spec.subsurface_thickness * 1e9:g} nm, {geom.subsurface_size:.3g} "
+        "nm cells")
+    for T in (600.0, 800.0):
+        log(shell_criterion(wire, T, spec.free_length, spec.diameter / 2).describe())
 
 
 def _particle(case: Case, choice: ModelChoice, device: Domain, geom, materials, exchanged,

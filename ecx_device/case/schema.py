@@ -59,6 +59,10 @@ class WireSpec(Section):
     diameter: Length
     free_length: Length = Field(description="from the Cu surface to the wire's far end")
     cu_contact_length: Length = Field(description="length of wire embedded in the Cu electrode")
+    subsurface_thickness: Length | None = Field(
+        None, description="thickness of a resolved sub-surface layer of its own ion transport "
+        "under the lateral surface, 1-2 nm (e.g. '1.5 nm'); axisymmetric and 3d only (not "
+        "modelled in 1d); default none")
 
 
 class CuElectrodeSpec(Section):
@@ -83,6 +87,9 @@ class MeshSpec(Section):
     wire_size: Length
     contact_size: Length
     metal_size: Length
+    subsurface_size: Length | None = Field(
+        None, description="element size in the sub-surface layer; default a third of its "
+        "thickness")
 
 
 class DonorSpec(Section):

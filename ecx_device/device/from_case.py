@@ -26,6 +26,8 @@ _GEOMETRY_KEYS = {
     "w_contact_depth": "geometry.w_tip.contact_depth",
     "wire_mesh_size": "geometry.mesh.wire_size", "contact_mesh_size": "geometry.mesh.contact_size",
     "metal_mesh_size": "geometry.mesh.metal_size",
+    "subsurface_thickness": "geometry.wire.subsurface_thickness",
+    "subsurface_mesh_size": "geometry.mesh.subsurface_size",
 }
 
 #: Region of the material of the fully exchanged wire (X = 1); not a mesh region.
@@ -78,6 +80,11 @@ def _device_geometry(case: Case, mesh_scale: float) -> DeviceGeometry:
         wire_mesh_size=nm(g.mesh.wire_size) * mesh_scale,
         contact_mesh_size=nm(g.mesh.contact_size) * mesh_scale,
         metal_mesh_size=nm(g.mesh.metal_size) * mesh_scale,
+        subsurface_thickness=(None if g.wire.subsurface_thickness is None
+                              else nm(g.wire.subsurface_thickness)),
+        # not scaled: a coarsened (smoke) mesh must still resolve the layer
+        subsurface_mesh_size=(None if g.mesh.subsurface_size is None
+                              else nm(g.mesh.subsurface_size)),
     )
 
 

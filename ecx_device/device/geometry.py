@@ -14,7 +14,8 @@ from typing import Final
 
 from ecx_device.device.names import DIMENSIONS
 
-__all__ = ["MAX_CELLS", "SIZE_GRADIENT", "DeviceGeometry", "ParticleDonor", "ParticleGeometry"]
+__all__ = ["MAX_CELLS", "SIZE_GRADIENT", "SUBSURFACE_CELLS_ACROSS", "SUBSURFACE_THICKNESS_RANGE",
+           "DeviceGeometry", "ParticleDonor", "ParticleGeometry"]
 
 # Largest mesh validate() accepts: beyond this a typo in a size (nm for um) would hang gmsh for
 # hours or exhaust memory on a workstation; real studies that need more can raise it.
@@ -23,6 +24,14 @@ MAX_CELLS: Final[float] = 2e7
 # Growth of the target element size with distance from a refined zone (nm of size per nm of
 # distance). 0.3 keeps neighbouring elements within ~30 % of each other, a common quality bound.
 SIZE_GRADIENT: Final[float] = 0.3
+
+# Thickness range (nm) of the resolved sub-surface layer (issue 12, item 2): the near-surface
+# region of fast axial ion transport is taken as a few atomic layers, 1-2 nm (docs/model.md 8.9).
+SUBSURFACE_THICKNESS_RANGE: Final[tuple[float, float]] = (1.0, 2.0)
+
+# Cells across the sub-surface layer the mesher aims for at least (element size = thickness / this
+# unless set); 3 is the least that resolves a profile across the layer rather than one value.
+SUBSURFACE_CELLS_ACROSS: Final[int] = 3
 
 # A W rim landing this close (relative to the wire radius) to the wire's edge would create sliver
 # faces and near-tangent booleans, so validate() rejects it.
@@ -51,6 +60,11 @@ class DeviceGeometry:
         wire_mesh_size: Element size inside the wire (nm).
         contact_mesh_size: Element size at the Cu|wire and W|wire interfaces (nm).
         metal_mesh_size: Element size far from the wire in the metals (nm).
+        subsurface_thickness: Thickness t_ss of the resolved sub-surface layer under the wire's
+            lateral surface (nm, 1-2), or None for none (today's isotropic wire). Axisymmetric
+            and 3D only: a 1D mesh has no radius, so the layer is not modelled there.
+        subsurface_mesh_size: Element size in the layer (nm); None: t_ss / 3 (at least
+            SUBSURFACE_CELLS_ACROSS cells across).
     """
 
     dimension: str = "axisymmetric"
@@ -66,6 +80,8 @@ class DeviceGeometry:
     wire_mesh_size: float = 4.0
     contact_mesh_size: float = 2.0
     metal_mesh_size: float = 40.0
+    subsurface_thickness: float | None = None
+    subsurface_mesh_size: float | None = None
 
     # ----------------------------------------------------------------------------------------------
     # Derived quantities (nm, nm^2)
@@ -79,6 +95,18 @@ class DeviceGeometry:
     def wire_radius(self) -> float:
         """Wire radius a = d / 2 (nm)."""
         return 0.5 * self.wire_diameter
+
+    @property
+    def has_subsurface(self) -> bool:
+        """True if the mesh resolves a sub-surface layer (set, and not a 1D mesh)."""
+        return self.subsurface_thickness is not None and self.dimension != "1d"
+
+    @property
+    def subsurface_size(self) -> float:
+        """Element size in the sub-surface layer (nm); requires subsurface_thickness."""
+        if self.subsurface_mesh_size is not None:
+            return self.subsurface_mesh_size
+        return self.subsurface_thickness / SUBSURFACE_CELLS_ACROSS
 
     @property
     def w_apex_z(self) -> float:
@@ -194,6 +222,7 @@ class DeviceGeometry:
             raise ValueError(f"w_cone_half_angle: {angle!r} deg; expected 0 < angle < 90")
         if self.dimension != "1d":  # electrodes are lumped in 1D: their shape does not matter
             self._validate_electrodes()
+        self._validate_subsurface()
         if self.contact_mesh_size > self.wire_mesh_size:
             raise ValueError(
                 f"contact_mesh_size: {self.contact_mesh_size} nm exceeds wire_mesh_size "
@@ -215,6 +244,25 @@ class DeviceGeometry:
                 f"wire_mesh_size/metal_mesh_size: the mesh would have about {cells:.2g} cells; "
                 f"expected at most {MAX_CELLS:.0e} (use larger mesh sizes or a smaller device)"
             )
+
+    def _validate_subsurface(self) -> None:
+        """Checks of the sub-surface layer: 1-2 nm thick, at least 3 cells across."""
+        t = self.subsurface_thickness
+        if t is None:
+            if self.subsurface_mesh_size is not None:
+                raise ValueError(f"subsurface_mesh_size: {self.subsurface_mesh_size!r} nm without "
+                                 "subsurface_thickness; expected a layer thickness as well")
+            return
+        lo, hi = SUBSURFACE_THICKNESS_RANGE
+        if not (isinstance(t, numbers.Real) and math.isfinite(t) and lo <= t <= hi):
+            raise ValueError(f"subsurface_thickness: {t!r} nm; expected {lo:g}-{hi:g} nm (a "
+                             "near-surface layer of a few atomic planes)")
+        h = self.subsurface_mesh_size
+        if h is not None and not (isinstance(h, numbers.Real) and math.isfinite(h)
+                                  and 0 < h <= t / SUBSURFACE_CELLS_ACROSS):
+            raise ValueError(f"subsurface_mesh_size: {h!r} nm; expected 0 < size <= "
+                             f"subsurface_thickness / {SUBSURFACE_CELLS_ACROSS} "
+                             f"({t / SUBSURFACE_CELLS_ACROSS:.6g} nm)")
 
     def _validate_electrodes(self) -> None:
         """Checks of the Cu and W bodies and their contacts (2D/3D only)."""
@@ -270,11 +318,27 @@ class DeviceGeometry:
         if self.dimension == "3d":
             per = 6 * math.sqrt(2)
             return per * (self.wire_volume / self.wire_mesh_size**3
-                          + (self.cu_volume + w_volume) / self.metal_mesh_size**3)
+                          + (self.cu_volume + w_volume) / self.metal_mesh_size**3) \
+                + self._subsurface_cells()
         per = 4 / math.sqrt(3)
         wire_area = self.wire_radius * (self.wire_free_length + self.cu_contact_length)
         metal_area = self.cu_radius * self.cu_thickness + self.w_far_radius * self.w_height
-        return per * (wire_area / self.wire_mesh_size**2 + metal_area / self.metal_mesh_size**2)
+        return (per * (wire_area / self.wire_mesh_size**2 + metal_area / self.metal_mesh_size**2)
+                + self._subsurface_cells())
+
+    def _subsurface_cells(self) -> float:
+        """Rough cell count of the sub-surface layer and its graded band (no layer: 0): the layer
+        plus the band over which the size grows back to the wire size, at the layer's size."""
+        if not self.has_subsurface:
+            return 0.0
+        h = self.subsurface_size
+        band = self.subsurface_thickness + (self.wire_mesh_size - h) / SIZE_GRADIENT / 2
+        band = min(band, self.wire_radius)
+        length = self.wire_free_length + self.cu_contact_length
+        if self.dimension == "3d":
+            shell = math.pi * (self.wire_radius**2 - (self.wire_radius - band) ** 2) * length
+            return 6 * math.sqrt(2) * shell / h**3
+        return 4 / math.sqrt(3) * band * length / h**2
 
     @property
     def _half_angle_rad(self) -> float:

@@ -202,16 +202,20 @@ def _build_2d_3d(geom: DeviceGeometry) -> None:
     dim = geom.gdim
     occ = gmsh.model.occ
     wire, cu, tip = _add_shapes_2d(geom) if dim == 2 else _add_shapes_3d(geom)
+    # the sub-surface layer: a core shape whose boundary r = R - t_ss splits the wire in two
+    # pieces of the one wire region, so the layer's inner edge is a mesh line (exact layer cells)
+    cores = [(dim, _add_subsurface_core(geom))] if geom.has_subsurface else []
 
     # Cut the wire out of both metals first, so the wire stays one clean volume (no internal faces
     # at z = 0 or around the apex lens); fragmenting then only makes the interfaces conformal.
     cu_pieces, _ = occ.cut([(dim, cu)], [(dim, wire)], removeObject=True, removeTool=False)
     w_pieces, _ = occ.cut([(dim, tip)], [(dim, wire)], removeObject=True, removeTool=False)
     inputs = [(dim, wire)] + cu_pieces + w_pieces
-    _, fragment_map = occ.fragment(inputs[:1], inputs[1:])
+    _, fragment_map = occ.fragment(inputs[:1], inputs[1:] + cores)
     occ.synchronize()
 
-    input_region = [Region.WIRE] + [Region.CU] * len(cu_pieces) + [Region.W] * len(w_pieces)
+    input_region = ([Region.WIRE] + [Region.CU] * len(cu_pieces) + [Region.W] * len(w_pieces)
+                    + [Region.WIRE] * len(cores))
     region_of: dict[int, Region] = {}
     for region, outputs in zip(input_region, fragment_map, strict=True):
         for out_dim, out_tag in outputs:
@@ -235,10 +239,53 @@ def _build_2d_3d(geom: DeviceGeometry) -> None:
             _add_group(dim - 1, sorted(tags), facet, FACET_TAGS)
 
     if dim == 3:
-        _add_analytic_size_field(geom)
+        size = _add_analytic_size_field(geom)
     else:
-        _add_size_fields(geom, region_of, facets_of)
+        size = _add_size_fields(geom, region_of, facets_of)
+    if geom.has_subsurface:
+        size = _with_subsurface_size_field(geom, size)
+    gmsh.model.mesh.field.setAsBackgroundMesh(size)
     gmsh.model.mesh.generate(dim)
+
+
+def _add_subsurface_core(geom: DeviceGeometry) -> int:
+    """The wire's core, r <= R - t_ss over the wire's whole length, as an OCC surface (2D r-z)
+    or volume (3D); fragmented with the wire it leaves the layer R - t_ss < r <= R as a piece.
+
+    Returns:
+        The entity tag.
+    """
+    occ = gmsh.model.occ
+    core_radius = geom.wire_radius - geom.subsurface_thickness
+    length = geom.wire_free_length + geom.cu_contact_length
+    if geom.gdim == 2:
+        return occ.addRectangle(0.0, -geom.cu_contact_length, 0.0, core_radius, length)
+    return occ.addCylinder(0.0, 0.0, -geom.cu_contact_length, 0.0, 0.0, length, core_radius)
+
+
+def _with_subsurface_size_field(geom: DeviceGeometry, size: int) -> int:
+    """``size`` refined to the layer's element size within t_ss of the wire's lateral surface
+    (over the wire's length), growing at SIZE_GRADIENT away from it; the distance is written
+    as a formula (MathEval), like the 3D field, so it costs a few operations per query.
+
+    Returns:
+        The tag of the combined (Min) field.
+    """
+    if geom.gdim == 2:
+        rho, z = "Abs(x)", "y"
+    else:
+        rho, z = "Sqrt(x*x + y*y)", "z"
+    z_foot, z_end = -geom.cu_contact_length, geom.wire_free_length
+    distance = (f"Sqrt(({rho} - {geom.wire_radius})^2 "
+                f"+ Max(Max(({z_foot}) - {z}, {z} - ({z_end})), 0)^2)")
+    grow = (f"{geom.subsurface_size} + {SIZE_GRADIENT} * "
+            f"Max(({distance}) - {geom.subsurface_thickness}, 0)")
+    field = gmsh.model.mesh.field
+    layer = field.add("MathEval")
+    field.setString(layer, "F", f"Min({grow}, {geom.metal_mesh_size})")
+    combined = field.add("Min")
+    field.setNumbers(combined, "FieldsList", [size, layer])
+    return combined
 
 
 def _add_shapes_2d(geom: DeviceGeometry) -> tuple[int, int, int]:
@@ -344,6 +391,8 @@ def _classify_facets(geom: DeviceGeometry, region_of: dict[int, Region]) -> dict
         regions = {region_of[int(cell)] for cell in upward}
         box = np.asarray(gmsh.model.getBoundingBox(dim - 1, tag))
         on_axis = dim == 2 and abs(box[0]) < tolerance and abs(box[3]) < tolerance
+        if len(upward) == 2 and regions == {Region.WIRE}:
+            continue  # the sub-surface layer's inner edge: interior to the wire, not a group
         if regions == {Region.WIRE, Region.CU}:
             facet = Facet.CU_WIRE
         elif regions == {Region.WIRE, Region.W}:
@@ -364,8 +413,9 @@ def _classify_facets(geom: DeviceGeometry, region_of: dict[int, Region]) -> dict
 
 def _add_size_fields(
     geom: DeviceGeometry, region_of: dict[int, Region], facets_of: dict[Facet, set[int]]
-) -> None:
-    """Background size: contact size near the interfaces, wire size in the wire, metal far away.
+) -> int:
+    """Background size: contact size near the interfaces, wire size in the wire, metal far away;
+    returns the field's tag (the caller sets it as the background mesh).
 
     Two Distance + Threshold pairs combined with Min: one around the interfaces (contact size
     within one wire radius, then growing at SIZE_GRADIENT) and one around the whole wire surface
@@ -396,11 +446,12 @@ def _add_size_fields(
     field = gmsh.model.mesh.field
     combined = field.add("Min")
     field.setNumbers(combined, "FieldsList", [near_interfaces, near_wire])
-    field.setAsBackgroundMesh(combined)
+    return combined
 
 
-def _add_analytic_size_field(geom: DeviceGeometry) -> None:
-    """The size field of :func:`_add_size_fields` with exact distances written as formulas (3D).
+def _add_analytic_size_field(geom: DeviceGeometry) -> int:
+    """The size field of :func:`_add_size_fields` with exact distances written as formulas (3D);
+    returns the field's tag.
 
     Same sizes: contact size within one wire radius of the interfaces, wire size within one
     radius of the wire surface, both growing at SIZE_GRADIENT to the metal size. Distance
@@ -436,7 +487,7 @@ def _add_analytic_size_field(geom: DeviceGeometry) -> None:
     near_interfaces = threshold(f"Min({cu_wire}, {w_wire})", geom.contact_mesh_size)
     near_wire = threshold(wire, geom.wire_mesh_size)
     field.setString(size, "F", f"Min({near_interfaces}, {near_wire})")
-    field.setAsBackgroundMesh(size)
+    return size
 
 
 def _add_distance(geom: DeviceGeometry, facet_tags: list[int]) -> int:

@@ -52,6 +52,12 @@ PROPERTY_UNITS: dict[str, str] = {
     "exchange_driving_energy": "eV",  # -Delta g_x per exchange event, > 0 when it runs
     "surface_exchange_velocity": "m/s",  # bath -> surface entry law
     "bath_partition_coefficient": "",  # guest per volume in the surface layer / in the bath
+    # --- sub-surface layer (issue 12 item 2; physics/ion_transport.py, docs/model.md 8.9):
+    # diffusivity in the layer / bulk diffusivity, along the layer (axial) and across it (normal)
+    "cu_subsurface_enhancement_axial": "",
+    "cu_subsurface_enhancement_normal": "",
+    "vacancy_subsurface_enhancement_axial": "",
+    "vacancy_subsurface_enhancement_normal": "",
 }
 
 #: Mass of a Cd atom (kg), for the Hertz-Knudsen-Langmuir flux of model.md 3.7: standard atomic
@@ -408,6 +414,11 @@ MIXING_RULES: dict[str, str] = {
     "interstitial_formation_barrier": "linear",
     "interstitial_hop_barrier": "linear",
     "cu_solubility_limit": "linear",
+    # enhancement ratios multiply a diffusivity and may span decades, like it: log-linear
+    "cu_subsurface_enhancement_axial": "log_linear",
+    "cu_subsurface_enhancement_normal": "log_linear",
+    "vacancy_subsurface_enhancement_axial": "log_linear",
+    "vacancy_subsurface_enhancement_normal": "log_linear",
     "cd_release_enthalpy": "linear",
     "cd_release_enthalpy_cu_assisted": "linear",
     # --- heterostructure of the drift-diffusion wire (issue 3): the affinity, like the band

@@ -61,6 +61,7 @@ from ecx_device.fem import MPI, dolfinx, ufl
 from ecx_device.materials import CD_ATOMIC_MASS
 from ecx_device.materials.properties import MIXING_RULES, UflOps, mix
 from ecx_device.physics.base import Context
+from ecx_device.physics.ion_transport import diffusion_tensor
 from ecx_device.units import AVOGADRO, BOLTZMANN, ELEMENTARY_CHARGE
 
 #: Distance of one ion hop between interstitial sites (m), as the Mott-Gurney / ECM models use
@@ -188,9 +189,11 @@ class CationExchange:
         return r_v, r_k
 
     def cu_diffusivity(self, ctx: Context, v):
-        """D_c (m^2/s): the mixed lattice value plus the vacancy-opened Cu2S-like path."""
-        return (self._prop(ctx, "cu_ion_diffusivity")
-                + _plus(v) * self._exchanged(ctx, "cu_ion_diffusivity"))
+        """D_c (m^2/s): the mixed lattice value plus the vacancy-opened Cu2S-like path; a tensor
+        where the mesh resolves a sub-surface layer, which enhances the lattice part
+        (:func:`~ecx_device.physics.ion_transport.diffusion_tensor`)."""
+        return diffusion_tensor(ctx, "cu", self._prop(ctx, "cu_ion_diffusivity"),
+                                isotropic=_plus(v) * self._exchanged(ctx, "cu_ion_diffusivity"))
 
     def cu_flux(self, ctx: Context, c, v):
         """j / N (m/s): Nernst-Planck flux of Cu+ per S site."""
@@ -280,9 +283,9 @@ class CationExchange:
               - d.surface(self.anode_flux(ctx, c) * w["c"], self.anode_facet, **lump)
               - d.surface(self.supply_flux(ctx, c) * w["c"], *self._supply_facets(), **lump)
               + d.surface(self.cathode_flux(ctx, c) * w["c"], self.cathode_facet, **lump))
-        Dv = self._prop(ctx, "vacancy_diffusivity")
+        Dv = diffusion_tensor(ctx, "vacancy", self._prop(ctx, "vacancy_diffusivity"))
         Fv = (d.volume((v - v0) / dt * w["v"] + r_v * w["v"], wr, **lump)
-              + d.volume(Dv * ufl.dot(d.grad(v), d.grad(w["v"])), wr)
+              + d.volume(ufl.dot(Dv * d.grad(v), d.grad(w["v"])), wr)
               - d.surface(self.sublimation_flux(ctx, c, v, X) / self.N * w["v"],
                           Facet.WIRE_SURFACE, **lump))
         FX = d.volume(((X - X0) / dt - (r_v + r_k)) * w["X"], wr, **lump)
