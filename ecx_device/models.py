@@ -52,6 +52,7 @@ from ecx_device.solvers.continuation import equilibrium_start
 from ecx_device.solvers.fixed_point import SelfHeatingProblem
 from ecx_device.solvers.newton import CoupledProblem
 from ecx_device.solvers.problem import Problem
+from ecx_device.units import MESH_UNIT
 from ecx_device.solvers.splitting import ExchangeSplitting, FieldLink, StepLimits
 
 #: Options of the ion step's Newton solve. Its residual is in SI (per-site rates times m^3:
@@ -191,6 +192,9 @@ def mesh_device(case: Case, geom: DeviceGeometry, comm) -> Domain:
     if missing:
         raise CaseError(f"geometry.mesh_file = {case.geometry.mesh_file!r}: lacks the named "
                         f"group(s) {', '.join(missing)}")
+    # a file's contact layers (written by `ecx-device mesh` with a finite conductance) are as
+    # thick as the case says
+    domain.layer_thickness = geom.contact_layer_thickness * MESH_UNIT
     return domain
 
 
