@@ -14,6 +14,11 @@ The axial coordinate is always the last one, all lengths are in nanometres, and 
 length runs from the Cu surface (``z = 0``) to the wire's far end (``z = L``). Interfaces are
 conformal (OpenCASCADE ``fragment``) so that the metal and wire meshes share their interface nodes.
 
+In 3D the wire may instead lie across the edge of a Cu block (``cu_contact="side"``) and the W tip
+touch its side (``w_contact="side"``); with ``contact_layer_thickness > 0`` the metal within that
+distance of the wire is split off as the contact layers ``cu_wire_layer`` / ``w_wire_layer``
+(device/names.LAYERS), which carry the thermal boundary conductance.
+
 Only gmsh and numpy are used here, so the module can be imported without DOLFINx; the resulting
 model is meant to be read with ``dolfinx.io.gmsh.model_to_mesh`` or written with :func:`write_msh`.
 """
