@@ -24,7 +24,7 @@ import numpy as np
 
 from ecx_device.device.geometry import DeviceGeometry, ParticleGeometry
 from ecx_device.device.mesh_cache import cache_dir, cached_mesh, cached_mesh_file, load_arrays
-from ecx_device.device.names import Facet, Region
+from ecx_device.device.names import LAYERS, Facet, Region
 from ecx_device.errors import CaseError
 from ecx_device.fem import MPI, dolfinx, ufl
 from ecx_device.outputs.quantities import write_json
@@ -73,6 +73,28 @@ def _distribute(folder: Path, comm, tdim: int):
     cell_tags.name, facet_tags.name = "cell_tags", "facet_tags"
     physical = {name: gmsh_io.PhysicalGroup(dim, tag) for name, (dim, tag) in groups.items()}
     return gmsh_io.MeshData(mesh, cell_tags, facet_tags, None, None, physical)
+
+
+def _fold_layers(mesh, cell_tags, cells: dict[str, int]):
+    """Give the cells of each contact layer (device/names.LAYERS) their metal's tag, so every
+    region-wise form sees the metal whole; ``cells`` loses the layer groups.
+
+    Returns:
+        (cell tags, {interface facet group: local layer cells}).
+    """
+    present = {name: cells.pop(name) for name in list(cells) if name in LAYERS}
+    if not present:
+        return cell_tags, {}
+    values = cell_tags.values.copy()
+    layer_cells = {}
+    for name, tag in present.items():
+        metal, interface = LAYERS[name]
+        hit = cell_tags.values == tag
+        layer_cells[str(interface)] = cell_tags.indices[hit].astype(np.int32)
+        values[hit] = cells[metal]
+    tags = dolfinx.mesh.meshtags(mesh, mesh.topology.dim, cell_tags.indices, values)
+    tags.name = cell_tags.name
+    return tags, layer_cells
 
 
 @dataclass(frozen=True)
@@ -128,6 +150,11 @@ class Domain:
     #: Thickness (m) of the resolved sub-surface layer under the wire's lateral surface, None if
     #: the mesh has none (physics/ion_transport.py; the wire stays one region).
     subsurface_thickness: float | None = None
+    #: Cells of each contact layer (device/names.LAYERS), keyed by the interface facet group
+    #: (``cu_wire``, ``w_wire``); local indices. The cells also belong to their metal's region.
+    layer_cells: dict[str, np.ndarray] = field(default_factory=dict)
+    #: Thickness of the contact layers (m); 0 without layers.
+    layer_thickness: float = 0.0
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
@@ -136,8 +163,9 @@ class Domain:
         tdim = data.mesh.topology.dim
         cells = {n: g.tag for n, g in data.physical_groups.items() if g.dim == tdim}
         facets = {n: g.tag for n, g in data.physical_groups.items() if g.dim == tdim - 1}
-        domain = cls(data.mesh, data.cell_tags, data.facet_tags, cells, facets, dimension,
-                     wire_diameter)
+        cell_tags, layer_cells = _fold_layers(data.mesh, data.cell_tags, cells)
+        domain = cls(data.mesh, cell_tags, data.facet_tags, cells, facets, dimension,
+                     wire_diameter, layer_cells=layer_cells)
         domain.mesh.topology.create_connectivity(tdim - 1, tdim)
         return domain
 
@@ -149,6 +177,7 @@ class Domain:
                                  geom.wire_diameter * MESH_UNIT, comm)
         if getattr(geom, "has_subsurface", False):
             domain.subsurface_thickness = geom.subsurface_thickness * MESH_UNIT
+        domain.layer_thickness = getattr(geom, "contact_layer_thickness", 0.0) * MESH_UNIT
         return domain
 
     @classmethod
@@ -308,6 +337,25 @@ class Domain:
     def facet_entities(self, name: str) -> np.ndarray:
         """Local indices of the facets in a named group."""
         return self.facet_tags.find(self.facets[name])
+
+    def layer_indicator(self, interface: str):
+        """DG0 Function: 1 on the cells of the contact layer of ``interface`` (a facet group,
+        ``cu_wire`` or ``w_wire``), 0 elsewhere; None if the mesh has no such layer on any
+        rank."""
+        cache = self.__dict__.setdefault("_layer_indicators", {})
+        if interface not in cache:
+            cells = self.layer_cells.get(interface)
+            anywhere = self.mesh.comm.allreduce(0 if cells is None else len(cells), op=MPI.SUM)
+            if not anywhere:
+                cache[interface] = None
+            else:
+                V0 = dolfinx.fem.functionspace(self.mesh, ("DG", 0))
+                chi = dolfinx.fem.Function(V0, name=f"{interface}_layer")
+                if cells is not None and len(cells):
+                    chi.x.array[V0.dofmap.list[cells, 0]] = 1.0
+                chi.x.scatter_forward()
+                cache[interface] = chi
+        return cache[interface]
 
     def region_cells(self, name: str) -> np.ndarray:
         """Local indices of the cells in a named region."""

@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from ecx_device.case.schema import Case
 from ecx_device.composition import CompositionProfile
 from ecx_device.device.from_case import (WIRE_EXCHANGED, anode_equilibrium_voltage,
-                                         case_anode_metal, device_geometry, region_materials)
+                                         boundary_conductances, case_anode_metal,
+                                         device_geometry, region_materials)
 from ecx_device.device.geometry import DeviceGeometry
 from ecx_device.device.names import Facet, Region
 from ecx_device.errors import CaseError
@@ -44,14 +45,15 @@ from ecx_device.physics.composition_output import CompositionOutput
 from ecx_device.physics.exchange import (AnodeKinetics, CationExchange, CuSupply,
                                          ExchangeOutput, SublimationCooling,
                                          ionic_charge_density)
+from ecx_device.physics.heat import CONDUCTANCE_CONSTANTS, BeamHeating, HeatConduction
 from ecx_device.physics.ion_transport import shell_criterion
-from ecx_device.physics.heat import HeatConduction
 from ecx_device.physics.ohmic import OhmicConduction
 from ecx_device.physics.wire_semiconductor import drift_diffusion_modules
 from ecx_device.solvers.continuation import equilibrium_start
 from ecx_device.solvers.fixed_point import SelfHeatingProblem
 from ecx_device.solvers.newton import ConvergenceGroup, CoupledProblem
 from ecx_device.solvers.problem import Problem
+from ecx_device.units import MESH_UNIT
 from ecx_device.solvers.splitting import ExchangeSplitting, FieldLink, StepLimits
 
 #: Options of the ion step's Newton solve. Its residual is in SI (per-site rates times m^3:
@@ -109,6 +111,10 @@ def choose(case: Case) -> ModelChoice:
         return ModelChoice("none", False, "none+splitting", True, True)
     dd = case.electrical.wire_model == "drift_diffusion"
     heat = not dd or case.electrical.self_heating
+    if not heat and case.thermal.beam_heating > 0:
+        raise CaseError(f"thermal.beam_heating = {case.thermal.beam_heating:g} W/m^3: the "
+                        "isothermal wire (electrical.self_heating: false) solves no heat; "
+                        "expected self_heating: true or no beam heating")
     coupling = "fixed_point" if dd and heat else "newton"
     exchange = case.exchange.enabled
     if exchange:
@@ -196,6 +202,9 @@ def mesh_device(case: Case, geom: DeviceGeometry, comm) -> Domain:
     if missing:
         raise CaseError(f"geometry.mesh_file = {case.geometry.mesh_file!r}: lacks the named "
                         f"group(s) {', '.join(missing)}")
+    # a file's contact layers (written by `ecx-device mesh` with a finite conductance) are as
+    # thick as the case says
+    domain.layer_thickness = geom.contact_layer_thickness * MESH_UNIT
     return domain
 
 
@@ -266,6 +275,8 @@ def _context(case: Case, choice: ModelChoice, domain: Domain, materials: dict[st
                          heat_sink_temperature=th.heat_sink_temperature,
                          radiation_temperature=th.radiation_temperature,
                          emissivity=th.emissivity)
+    for facet, g in boundary_conductances(case).items():  # absent: perfect thermal contact
+        ctx.constants[CONDUCTANCE_CONSTANTS[facet]] = dolfinx.fem.Constant(domain.mesh, g)
     if not choice.composition:
         return ctx
     ctx.exchanged = {Region.WIRE: exchanged}
@@ -277,6 +288,12 @@ def _context(case: Case, choice: ModelChoice, domain: Domain, materials: dict[st
                                      geom.cu_contact_length)
         ctx.composition.interpolate(lambda x: profile.on_mesh(x, case.geometry.dimension))
     return ctx
+
+
+def _beam(case: Case) -> list[BeamHeating]:
+    """The electron beam's heat source in the wire, if the case sets one."""
+    q = case.thermal.beam_heating
+    return [BeamHeating(q)] if q > 0 else []
 
 
 def _sublimation_cooling(case: Case, choice: ModelChoice, materials) -> SublimationCooling | None:
@@ -299,7 +316,7 @@ def _ohmic(case: Case, choice: ModelChoice, device: Domain, geom: DeviceGeometry
            materials: dict[str, Material], exchanged: Material) -> DeviceModel:
     """The ohmic electro-thermal device, with the exchange on its wire if enabled."""
     ctx = _context(case, choice, device, materials, exchanged, geom)
-    modules = [OhmicConduction(), HeatConduction()]
+    modules = [OhmicConduction(), HeatConduction(), *_beam(case)]
     if choice.composition:
         modules.append(CompositionOutput())
     cooling = _sublimation_cooling(case, choice, materials)
@@ -362,7 +379,8 @@ def _drift_diffusion(case: Case, choice: ModelChoice, device: Domain, geom: Devi
             carriers, device_ctx, cells, degree=s.element_degree,
             tolerance=s.electrothermal_tolerance, max_iterations=s.electrothermal_max_iterations,
             newton_tolerance=s.newton_tolerance, newton_max_iterations=s.newton_max_iterations,
-            petsc_options=s.petsc_options, heat_modules=[cooling] if cooling else [])
+            petsc_options=s.petsc_options,
+            heat_modules=([cooling] if cooling else []) + _beam(case))
         model.heat_ctx = device_ctx
         model.series.append(FieldSeries("device_fields", device_ctx,
                                         model.electrical.heat.modules))

@@ -45,6 +45,24 @@ NonNegativeTime = _quantity("s", nonnegative=True)
 Speed = _quantity("m/s", positive=True)
 TemperatureChange = _quantity("K", positive=True)
 Concentration = _quantity("mol/m^3", positive=True)
+PowerDensity = _quantity("W/m^3", nonnegative=True)
+
+
+def _boundary_conductance(value: object) -> float | str | None:
+    """A thermal boundary conductance: a value with its unit (stored in W m^-2 K^-1),
+    ``sourced`` (the materials data's value for the case's metal and wire, resolved in
+    device/from_case.py), or ``infinite`` / ``perfect`` (None: continuous temperature)."""
+    if value is None or (isinstance(value, str) and value.strip() in ("infinite", "perfect")):
+        return None
+    if isinstance(value, str) and value.strip() == "sourced":
+        return "sourced"
+    g = to_si(value, "W/(m^2 K)")
+    if not g > 0:
+        raise ValueError("must be positive (in W/(m^2 K)), 'sourced' or 'infinite'")
+    return g
+
+
+BoundaryConductance = Annotated[float | str | None, BeforeValidator(_boundary_conductance)]
 
 
 class Section(BaseModel):
@@ -90,6 +108,27 @@ class MeshSpec(Section):
     subsurface_size: Length | None = Field(
         None, description="element size in the sub-surface layer; default a third of its "
         "thickness")
+    contact_layer_thickness: Length = Field(
+        0.5e-9, description="thickness of the metal layer meshed at a metal|wire interface "
+        "with a finite thermal boundary conductance (2D/3D; it carries the temperature jump, "
+        "docs/model.md 3.1b); at most contact_size and a tenth of the wire radius")
+
+
+class ContactSpec(Section):
+    """How the wire meets the electrodes (docs/model.md 2)."""
+
+    cu: Literal["embedded", "side"] = Field(
+        "embedded", description="embedded: the wire's foot (wire.cu_contact_length) inside a "
+        "Cu disk; side (3D): the wire lies across the edge of a Cu block (a grid bar), its side "
+        "sunk cu_side_depth into the block's top over wire.cu_contact_length")
+    w: Literal["end", "side"] = Field(
+        "end", description="end: the W apex on the wire's end face; side (3D): the W tip, "
+        "axis across the wire, pressed w_tip.contact_depth into the wire's side w_side_offset "
+        "before its end")
+    cu_side_depth: Length = Field(2e-9, description="side Cu contact: depth of the wire in "
+                                  "the Cu (sets the strip's width)")
+    w_side_offset: Length = Field(40e-9, description="side W contact: distance of its centre "
+                                  "from the wire's end")
 
 
 class DonorSpec(Section):
@@ -126,6 +165,7 @@ class GeometrySpec(Section):
     cu_electrode: CuElectrodeSpec | None = None
     w_tip: WTipSpec | None = None
     mesh: MeshSpec | None = None
+    contact: ContactSpec = ContactSpec()
     particle: ParticleSpec | None = None
     mesh_file: str | None = Field(
         None, description="read this .msh (nm, named physical groups as written by "
@@ -146,7 +186,8 @@ class GeometrySpec(Section):
         if missing:
             raise ValueError(f"missing {', '.join(missing)}: expected the device (wire, "
                              "cu_electrode, w_tip, mesh) or a particle")
-        if self.cu_electrode.thickness <= self.wire.cu_contact_length:
+        if self.contact.cu == "embedded" and \
+                self.cu_electrode.thickness <= self.wire.cu_contact_length:
             raise ValueError(
                 f"cu_electrode.thickness ({self.cu_electrode.thickness:g} m) must exceed "
                 f"wire.cu_contact_length ({self.wire.cu_contact_length:g} m)")
@@ -248,6 +289,16 @@ class ThermalSpec(Section):
     ambient_temperature: Temperature | None = Field(
         None, description="radiation sink; defaults to the heat-sink temperature")
     emissivity: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    cu_wire_boundary_conductance: BoundaryConductance = Field(
+        None, description="thermal boundary conductance G of the Cu|wire interface, q.n = "
+        "G (T_metal - T_wire): a value ('1e8 W/(m^2 K)'), 'sourced' (materials/data/"
+        "contacts.yaml: 1e8, Hopkins 2013, an estimate; range 1e7-1e9) or 'infinite' / left "
+        "out (perfect contact, continuous T)")
+    w_wire_boundary_conductance: BoundaryConductance = Field(
+        None, description="the same for the W|wire interface")
+    beam_heating: PowerDensity = Field(
+        0.0, description="power the electron beam deposits per wire volume (W/m^3), uniform "
+        "in the wire; 0 = off")
 
     @property
     def radiation_temperature(self) -> float:

@@ -7,13 +7,14 @@ bad case before anything is meshed or solved.
 from __future__ import annotations
 
 import math
+import re
 
 from ecx_device.case.schema import Case
 from ecx_device.device.geometry import DeviceGeometry, ParticleDonor, ParticleGeometry
-from ecx_device.device.names import Region
+from ecx_device.device.names import Facet, Region
 from ecx_device.errors import CaseError
 from ecx_device.materials import Material, load_material
-from ecx_device.materials.database import AnodeMetal, anode_metal
+from ecx_device.materials.database import AnodeMetal, anode_metal, thermal_boundary_conductance
 from ecx_device.units import MESH_UNIT
 
 #: Case key of each DeviceGeometry field, so geometry errors name what the user wrote.
@@ -28,6 +29,10 @@ _GEOMETRY_KEYS = {
     "metal_mesh_size": "geometry.mesh.metal_size",
     "subsurface_thickness": "geometry.wire.subsurface_thickness",
     "subsurface_mesh_size": "geometry.mesh.subsurface_size",
+    "contact_layer_thickness": "geometry.mesh.contact_layer_thickness",
+    "cu_contact": "geometry.contact.cu", "w_contact": "geometry.contact.w",
+    "cu_side_depth": "geometry.contact.cu_side_depth",
+    "w_side_offset": "geometry.contact.w_side_offset",
 }
 
 #: Region of the material of the fully exchanged wire (X = 1); not a mesh region.
@@ -52,7 +57,8 @@ def device_geometry(case: Case, mesh_scale: float = 1.0) -> DeviceGeometry | Par
     except ValueError as err:
         msg = str(err)
         for field_name, key in sorted(_GEOMETRY_KEYS.items(), key=lambda kv: -len(kv[0])):
-            msg = msg.replace(field_name, key)
+            msg = re.sub(rf"\b{field_name}\b", key, msg)  # whole names: cu_contact is in
+            # cu_contact_length
         raise CaseError(msg) from None
     return geom
 
@@ -85,7 +91,37 @@ def _device_geometry(case: Case, mesh_scale: float) -> DeviceGeometry:
         # not scaled: a coarsened (smoke) mesh must still resolve the layer
         subsurface_mesh_size=(None if g.mesh.subsurface_size is None
                               else nm(g.mesh.subsurface_size)),
+        cu_contact=g.contact.cu,
+        cu_side_depth=nm(g.contact.cu_side_depth),
+        w_contact=g.contact.w,
+        w_side_offset=nm(g.contact.w_side_offset),
+        # the layer is only meshed where it carries a finite conductance (2D/3D)
+        contact_layer_thickness=(nm(g.mesh.contact_layer_thickness)
+                                 if boundary_conductances(case) and g.dimension != "1d"
+                                 else 0.0),
     )
+
+
+def boundary_conductances(case: Case) -> dict[str, float]:
+    """The finite thermal boundary conductances of the case, interface facet group -> G
+    (W m^-2 K^-1); ``sourced`` values come from materials/data/contacts.yaml.
+
+    Raises:
+        CaseError: ``sourced`` for a metal/wire pair without data (naming the case key).
+    """
+    th, m = case.thermal, case.materials
+    out = {}
+    for facet, key, metal in ((Facet.CU_WIRE, "cu_wire_boundary_conductance", m.cu_electrode),
+                              (Facet.W_WIRE, "w_wire_boundary_conductance", m.w_tip)):
+        value = getattr(th, key)
+        if value == "sourced":
+            try:
+                value = thermal_boundary_conductance(metal, m.wire).value
+            except CaseError as err:
+                raise CaseError(f"thermal.{key} = 'sourced': {err}") from None
+        if value is not None:
+            out[str(facet)] = float(value)
+    return out
 
 
 def region_materials(case: Case) -> dict[str, Material]:

@@ -1,8 +1,11 @@
 """The device's dimensions and mesh sizes (:class:`DeviceGeometry`), with their validation.
 
-All lengths in nm. The wire's free length runs from the Cu surface (z = 0) to its far end
-(z = L); the part embedded in the Cu runs over z in [-cu_contact_length, 0]. No gmsh here: the
-mesher is :mod:`ecx_device.device.gmsh_model`.
+All lengths in nm. The wire's axis is z; its free length runs from the Cu (z = 0) to its far end
+(z = L); the part in contact with the Cu runs over z in [-cu_contact_length, 0]: embedded in a
+Cu disk (``cu_contact="embedded"``), or lying on the flat top of a Cu block whose edge is the
+plane z = 0 (``cu_contact="side"``, 3D: a wire drop-cast across the edge of a Cu grid). The W
+tip touches the wire's end face (``w_contact="end"``) or its side near the end (``"side"``, 3D).
+No gmsh here: the mesher is :mod:`ecx_device.device.gmsh_model`.
 """
 
 from __future__ import annotations
@@ -14,8 +17,15 @@ from typing import Final
 
 from ecx_device.device.names import DIMENSIONS
 
-__all__ = ["MAX_CELLS", "SIZE_GRADIENT", "SUBSURFACE_CELLS_ACROSS", "SUBSURFACE_THICKNESS_RANGE",
-           "DeviceGeometry", "ParticleDonor", "ParticleGeometry"]
+__all__ = ["CU_CONTACTS", "MAX_CELLS", "SIZE_GRADIENT", "SUBSURFACE_CELLS_ACROSS",
+           "SUBSURFACE_THICKNESS_RANGE", "W_CONTACTS", "DeviceGeometry", "ParticleDonor",
+           "ParticleGeometry"]
+
+#: How the wire meets the Cu electrode: its foot embedded in a Cu disk, or its side lying on a Cu
+#: block across the block's edge.
+CU_CONTACTS: Final[tuple[str, ...]] = ("embedded", "side")
+#: Where the W tip touches the wire: its end face, or its side near the end.
+W_CONTACTS: Final[tuple[str, ...]] = ("end", "side")
 
 # Largest mesh validate() accepts: beyond this a typo in a size (nm for um) would hang gmsh for
 # hours or exhaust memory on a workstation; real studies that need more can raise it.
@@ -65,6 +75,20 @@ class DeviceGeometry:
             and 3D only: a 1D mesh has no radius, so the layer is not modelled there.
         subsurface_mesh_size: Element size in the layer (nm); None: t_ss / 3 (at least
             SUBSURFACE_CELLS_ACROSS cells across).
+        cu_contact: ``"embedded"`` (today's foot in a Cu disk of cu_radius, cu_thickness) or
+            ``"side"`` (3D only: the Cu is a block x in [top - cu_thickness, top], |y| <=
+            cu_radius, z in [-cu_radius, 0], whose top face x = top = -a + cu_side_depth cuts
+            cu_side_depth into the wire's side over z in [-cu_contact_length, 0]; its far
+            (sink) face is the bottom x = top - cu_thickness).
+        cu_side_depth: How far the wire's side sinks into the Cu block's top face (nm); sets
+            the width of the side contact, 2 sqrt(2 a depth - depth^2).
+        w_contact: ``"end"`` (today's tip on the wire's axis, apex on the end face) or
+            ``"side"`` (3D only: the tip's axis along +x, its apex sphere w_contact_depth into
+            the wire's side, centred w_side_offset before the wire's end).
+        w_side_offset: Axial distance of a side W contact's centre from the wire's end (nm).
+        contact_layer_thickness: Thickness of the metal layer meshed around each metal|wire
+            interface (nm) that carries the thermal boundary conductance (docs/model.md 3.1b);
+            0: no layer (perfect thermal contact).
     """
 
     dimension: str = "axisymmetric"
@@ -82,6 +106,11 @@ class DeviceGeometry:
     metal_mesh_size: float = 40.0
     subsurface_thickness: float | None = None
     subsurface_mesh_size: float | None = None
+    cu_contact: str = "embedded"
+    cu_side_depth: float = 2.0
+    w_contact: str = "end"
+    w_side_offset: float = 40.0
+    contact_layer_thickness: float = 0.0
 
     # ----------------------------------------------------------------------------------------------
     # Derived quantities (nm, nm^2)
@@ -148,9 +177,44 @@ class DeviceGeometry:
         return self.w_tip_radius_at(self.wire_free_length)
 
     @property
+    def cu_side_top(self) -> float:
+        """x of a side contact's Cu top face, cu_side_depth into the wire's side (nm)."""
+        return -self.wire_radius + self.cu_side_depth
+
+    @property
+    def cu_side_half_angle(self) -> float:
+        """Half the angle (rad) the side contact's strip subtends at the wire's axis."""
+        return math.acos(self.cu_side_top / -self.wire_radius)
+
+    @property
+    def cu_side_segment_area(self) -> float:
+        """Area of the wire's cross-section inside the Cu block of a side contact (nm^2)."""
+        a, theta = self.wire_radius, self.cu_side_half_angle
+        return a**2 * (theta - math.sin(theta) * math.cos(theta))
+
+    def sink_plane(self, metal: str) -> tuple[int, float]:
+        """The plane of a metal's far (sink) face: (index of its normal coordinate, value, nm).
+
+        Args:
+            metal: ``"cu"`` or ``"w"``.
+        """
+        axial = self.gdim - 1
+        if metal == "cu":
+            if self.cu_contact == "side":
+                return 0, self.cu_side_top - self.cu_thickness
+            return axial, -self.cu_thickness
+        if self.w_contact == "side":
+            return 0, self.wire_radius - self.w_contact_depth + self.w_height
+        return axial, self.w_far_z
+
+    @property
     def cu_wire_area(self) -> float:
-        """Analytic area of the Cu|wire interface: embedded side plus wire foot (nm^2)."""
+        """Analytic area of the Cu|wire interface (nm^2): embedded side plus wire foot, or the
+        side contact's strip plus the part of the foot's end face inside the Cu block."""
         radius = self.wire_radius
+        if self.cu_contact == "side":
+            strip = 2.0 * radius * self.cu_side_half_angle * self.cu_contact_length
+            return strip + self.cu_side_segment_area
         return 2.0 * math.pi * radius * self.cu_contact_length + math.pi * radius**2
 
     @property
@@ -170,7 +234,11 @@ class DeviceGeometry:
 
     @property
     def cu_volume(self) -> float:
-        """Analytic volume of the Cu electrode (disk minus the embedded wire) (nm^3)."""
+        """Analytic volume of the Cu electrode (disk minus the embedded wire, or block minus the
+        wire's sunk segment) (nm^3)."""
+        if self.cu_contact == "side":
+            block = 2.0 * self.cu_radius**2 * self.cu_thickness
+            return block - self.cu_side_segment_area * self.cu_contact_length
         return (
             math.pi * self.cu_radius**2 * self.cu_thickness
             - math.pi * self.wire_radius**2 * self.cu_contact_length
@@ -220,8 +288,17 @@ class DeviceGeometry:
         angle = self.w_cone_half_angle
         if not (isinstance(angle, numbers.Real) and math.isfinite(angle) and 0 < angle < 90):
             raise ValueError(f"w_cone_half_angle: {angle!r} deg; expected 0 < angle < 90")
+        self._validate_contact_options()
         if self.dimension != "1d":  # electrodes are lumped in 1D: their shape does not matter
-            self._validate_electrodes()
+            if self.cu_contact == "side":
+                self._validate_cu_side()
+            else:
+                self._validate_cu_embedded()
+            if self.w_contact == "side":
+                self._validate_w_side()
+            else:
+                self._validate_w_end()
+            self._validate_layer()
         self._validate_subsurface()
         if self.contact_mesh_size > self.wire_mesh_size:
             raise ValueError(
@@ -264,8 +341,85 @@ class DeviceGeometry:
                              f"subsurface_thickness / {SUBSURFACE_CELLS_ACROSS} "
                              f"({t / SUBSURFACE_CELLS_ACROSS:.6g} nm)")
 
-    def _validate_electrodes(self) -> None:
-        """Checks of the Cu and W bodies and their contacts (2D/3D only)."""
+    def _validate_contact_options(self) -> None:
+        """The contact kinds exist, and side contacts (not axisymmetric) are meshed in 3D."""
+        for name, allowed in (("cu_contact", CU_CONTACTS), ("w_contact", W_CONTACTS)):
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ValueError(f"{name}: {value!r}; expected one of {allowed}")
+            if value == "side" and self.dimension == "axisymmetric":
+                raise ValueError(f"{name}: 'side' is not axisymmetric; expected dimension 3d "
+                                 "(or 1d, where the contacts are lumped)")
+        for name in ("cu_side_depth", "w_side_offset", "contact_layer_thickness"):
+            value = getattr(self, name)
+            if not (isinstance(value, numbers.Real) and math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name}: {value!r} nm; expected a finite length >= 0")
+
+    def _validate_cu_side(self) -> None:
+        """A side contact: the wire sinks into the block's top less than its radius, the strip
+        is resolved, and the foot lies on the block."""
+        a, depth = self.wire_radius, self.cu_side_depth
+        if not 0 < depth < 0.5 * a:
+            raise ValueError(f"cu_side_depth: {depth} nm; expected 0 < depth < half the wire "
+                             f"radius ({0.5 * a:g} nm)")
+        width = 2.0 * a * math.sin(self.cu_side_half_angle)
+        if width < 2.0 * self.contact_mesh_size:
+            raise ValueError(f"cu_side_depth: {depth} nm gives a contact strip {width:.3g} nm "
+                             f"wide; expected at least 2 x contact_mesh_size "
+                             f"({2 * self.contact_mesh_size:g} nm) so the strip is resolved")
+        if self.cu_radius <= self.cu_contact_length + self.wire_radius:
+            raise ValueError(f"cu_radius: {self.cu_radius} nm; expected more than "
+                             f"cu_contact_length + wire radius "
+                             f"({self.cu_contact_length + a:g} nm) so the foot lies on the block")
+        if self.cu_thickness <= depth:
+            raise ValueError(f"cu_thickness: {self.cu_thickness} nm; expected more than "
+                             f"cu_side_depth ({depth} nm)")
+
+    def _validate_w_side(self) -> None:
+        """A side W contact: the apex dips into the wire's side, on the free wire, clear of the
+        end and of the Cu."""
+        a, depth, radius = self.wire_radius, self.w_contact_depth, self.w_apex_radius
+        if not depth < min(radius, 0.5 * a):
+            raise ValueError(f"w_contact_depth: {depth} nm; expected less than w_apex_radius "
+                             f"({radius} nm) and half the wire radius ({0.5 * a:g} nm) for a "
+                             "side contact")
+        if self.w_height <= radius:
+            raise ValueError(f"w_height: {self.w_height} nm; expected more than w_apex_radius "
+                             f"({radius} nm)")
+        # the apex dips into the wire over about 2 sqrt(2 R depth - depth^2) along z
+        footprint = math.sqrt(2 * radius * depth - depth**2) + self.contact_mesh_size
+        if not footprint <= self.w_side_offset <= self.wire_free_length - footprint:
+            raise ValueError(f"w_side_offset: {self.w_side_offset} nm; expected the contact "
+                             f"(half-length {footprint:.3g} nm with the contact mesh size) on "
+                             f"the free wire: {footprint:.3g} <= offset <= "
+                             f"{self.wire_free_length - footprint:.3g} nm")
+        clearance = self.wire_free_length - self.w_side_offset - self.w_far_radius_side
+        if self.cu_contact == "embedded" and clearance <= self.contact_mesh_size:
+            raise ValueError(f"w_side_offset: {self.w_side_offset} nm; the tip (far radius "
+                             f"{self.w_far_radius_side:.3g} nm) would reach the Cu disk; "
+                             f"expected offset < {self.wire_free_length - self.w_far_radius_side - self.contact_mesh_size:.3g} nm")
+
+    @property
+    def w_far_radius_side(self) -> float:
+        """Radius of a side W tip's far face (nm): the cone widened over its height."""
+        flat = self.w_height - self.w_apex_radius * (1 - math.sin(self._half_angle_rad))
+        return self.w_tangent_radius + max(flat, 0.0) * math.tan(self._half_angle_rad)
+
+    def _validate_layer(self) -> None:
+        """The conductance layer is thin against the wire and the side contact's depth."""
+        t = self.contact_layer_thickness
+        if t == 0:
+            return
+        limit = min(self.contact_mesh_size, 0.1 * self.wire_radius)
+        if self.cu_contact == "side":
+            limit = min(limit, 0.5 * self.cu_side_depth)
+        if t > limit:
+            raise ValueError(f"contact_layer_thickness: {t} nm; expected at most {limit:.3g} nm "
+                             "(contact_mesh_size, a tenth of the wire radius, half a side "
+                             "contact's depth)")
+
+    def _validate_cu_embedded(self) -> None:
+        """Checks of the Cu disk the wire's foot is embedded in (2D/3D only)."""
         if self.cu_thickness <= self.cu_contact_length:
             raise ValueError(
                 f"cu_thickness: {self.cu_thickness} nm is not greater than cu_contact_length "
@@ -276,6 +430,9 @@ class DeviceGeometry:
                 f"cu_radius: {self.cu_radius} nm is not greater than the wire radius "
                 f"({self.wire_radius} nm); expected the Cu disk to surround the wire"
             )
+
+    def _validate_w_end(self) -> None:
+        """Checks of the W tip whose apex touches the wire's end face (2D/3D only)."""
         if self.w_contact_depth >= self.w_apex_radius:
             raise ValueError(
                 f"w_contact_depth: {self.w_contact_depth} nm is not smaller than w_apex_radius "

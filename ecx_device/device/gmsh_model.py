@@ -14,6 +14,11 @@ The axial coordinate is always the last one, all lengths are in nanometres, and 
 length runs from the Cu surface (``z = 0``) to the wire's far end (``z = L``). Interfaces are
 conformal (OpenCASCADE ``fragment``) so that the metal and wire meshes share their interface nodes.
 
+In 3D the wire may instead lie across the edge of a Cu block (``cu_contact="side"``) and the W tip
+touch its side (``w_contact="side"``); with ``contact_layer_thickness > 0`` the metal within that
+distance of the wire is split off as the contact layers ``cu_wire_layer`` / ``w_wire_layer``
+(device/names.LAYERS), which carry the thermal boundary conductance.
+
 Only gmsh and numpy are used here, so the module can be imported without DOLFINx; the resulting
 model is meant to be read with ``dolfinx.io.gmsh.model_to_mesh`` or written with :func:`write_msh`.
 """
@@ -30,8 +35,8 @@ import gmsh
 import numpy as np
 
 from ecx_device.device.geometry import SIZE_GRADIENT, DeviceGeometry, ParticleGeometry
-from ecx_device.device.names import (DONOR_TAG_BASE, FACET_TAGS, REGION_TAGS, Facet, Region,
-                                     donor_facet)
+from ecx_device.device.names import (DONOR_TAG_BASE, FACET_TAGS, LAYER_NAMES, LAYER_TAGS, LAYERS,
+                                     REGION_TAGS, Facet, Region, donor_facet)
 
 __all__ = ["build_model", "gmsh_session", "mesher_threads", "write_msh"]
 
@@ -210,37 +215,41 @@ def _build_2d_3d(geom: DeviceGeometry) -> None:
     # at z = 0 or around the apex lens); fragmenting then only makes the interfaces conformal.
     cu_pieces, _ = occ.cut([(dim, cu)], [(dim, wire)], removeObject=True, removeTool=False)
     w_pieces, _ = occ.cut([(dim, tip)], [(dim, wire)], removeObject=True, removeTool=False)
-    inputs = [(dim, wire)] + cu_pieces + w_pieces
-    _, fragment_map = occ.fragment(inputs[:1], inputs[1:] + cores)
+    pieces = {Region.WIRE: [(dim, wire), *cores], Region.CU: cu_pieces, Region.W: w_pieces}
+    pieces.update(_split_layers(geom, cu_pieces, w_pieces))
+    names = list(pieces)
+    inputs = [piece for name in names for piece in pieces[name]]
+    input_group = [name for name in names for _ in pieces[name]]
+    _, fragment_map = occ.fragment(inputs[:1], inputs[1:])
     occ.synchronize()
 
-    input_region = ([Region.WIRE] + [Region.CU] * len(cu_pieces) + [Region.W] * len(w_pieces)
-                    + [Region.WIRE] * len(cores))
-    region_of: dict[int, Region] = {}
-    for region, outputs in zip(input_region, fragment_map, strict=True):
+    group_of: dict[int, str] = {}
+    for group, outputs in zip(input_group, fragment_map, strict=True):
         for out_dim, out_tag in outputs:
             if out_dim != dim:
                 continue
-            if region_of.get(out_tag, region) != region:
+            if group_of.get(out_tag, group) != group:
                 raise RuntimeError(f"fragment: entity {out_tag} belongs to two regions")
-            region_of[out_tag] = region
+            group_of[out_tag] = group
     all_cells = {tag for _, tag in gmsh.model.getEntities(dim)}
-    if set(region_of) != all_cells:
-        raise RuntimeError(f"fragment: unassigned cells {sorted(all_cells - set(region_of))}")
-    for region in Region:
-        cells = sorted(tag for tag, owner in region_of.items() if owner == region)
+    if set(group_of) != all_cells:
+        raise RuntimeError(f"fragment: unassigned cells {sorted(all_cells - set(group_of))}")
+    for group in names:
+        cells = sorted(tag for tag, owner in group_of.items() if owner == group)
         if not cells:
-            raise RuntimeError(f"fragment: region {region!r} is empty")
-        _add_group(dim, cells, region, REGION_TAGS)
+            raise RuntimeError(f"fragment: region {group!r} is empty")
+        _add_group(dim, cells, group, {**REGION_TAGS, **LAYER_TAGS})
+    # a layer belongs to its metal for every purpose but the heat equation's conductivity
+    region_of = {tag: Region(LAYERS[g][0]) if g in LAYERS else g for tag, g in group_of.items()}
 
     facets_of = _classify_facets(geom, region_of)
     for facet, tags in facets_of.items():
         if tags:
             _add_group(dim - 1, sorted(tags), facet, FACET_TAGS)
 
-    if dim == 3:
+    if dim == 3 and (geom.cu_contact, geom.w_contact) == ("embedded", "end"):
         size = _add_analytic_size_field(geom)
-    else:
+    else:  # 2D, and side contacts: sampled distances (no closed form written for them)
         size = _add_size_fields(geom, region_of, facets_of)
     if geom.has_subsurface:
         size = _with_subsurface_size_field(geom, size)
@@ -288,6 +297,33 @@ def _with_subsurface_size_field(geom: DeviceGeometry, size: int) -> int:
     return combined
 
 
+def _split_layers(geom: DeviceGeometry, cu_pieces: list, w_pieces: list) -> dict[str, list]:
+    """Split off each metal's part within contact_layer_thickness of the wire (the layers that
+    carry the thermal boundary conductance); the metal pieces lists are updated in place.
+
+    Returns:
+        Layer group name -> its OCC pieces; empty without a layer.
+    """
+    t = geom.contact_layer_thickness
+    if t == 0:
+        return {}
+    occ = gmsh.model.occ
+    dim, a = geom.gdim, geom.wire_radius
+    z0, length = -geom.cu_contact_length - t, geom.wire_free_length + geom.cu_contact_length + 2 * t
+    if dim == 2:
+        dilated = (dim, occ.addRectangle(0.0, z0, 0.0, a + t, length))
+    else:
+        dilated = (dim, occ.addCylinder(0.0, 0.0, z0, 0.0, 0.0, length, a + t))
+    layers = {}
+    for name, metal in ((LAYER_NAMES[Region.CU], cu_pieces), (LAYER_NAMES[Region.W], w_pieces)):
+        layer, _ = occ.intersect(metal, [dilated], removeObject=False, removeTool=False)
+        bulk, _ = occ.cut(metal, [dilated], removeObject=True, removeTool=False)
+        metal[:] = bulk
+        layers[name] = layer
+    occ.remove([dilated], recursive=True)
+    return layers
+
+
 def _add_shapes_2d(geom: DeviceGeometry) -> tuple[int, int, int]:
     """Wire, Cu and W tip as OCC surfaces in the r–z half plane (x = r >= 0, y = z).
 
@@ -320,7 +356,7 @@ def _add_shapes_2d(geom: DeviceGeometry) -> tuple[int, int, int]:
 
 
 def _add_shapes_3d(geom: DeviceGeometry) -> tuple[int, int, int]:
-    """Wire, Cu and W tip as OCC volumes with the axis along z.
+    """Wire, Cu and W tip as OCC volumes with the wire's axis along z.
 
     Returns:
         The volume tags (wire, cu, tip), overlapping; the caller cuts and fragments them.
@@ -335,8 +371,27 @@ def _add_shapes_3d(geom: DeviceGeometry) -> tuple[int, int, int]:
         geom.wire_free_length + geom.cu_contact_length,
         geom.wire_radius,
     )
-    cu = occ.addCylinder(0.0, 0.0, -geom.cu_thickness, 0.0, 0.0, geom.cu_thickness, geom.cu_radius)
+    if geom.cu_contact == "side":  # a block whose top face cuts into the wire's side
+        top, half = geom.cu_side_top, geom.cu_radius
+        cu = occ.addBox(top - geom.cu_thickness, -half, -half, geom.cu_thickness, 2 * half, half)
+    else:
+        cu = occ.addCylinder(0.0, 0.0, -geom.cu_thickness, 0.0, 0.0, geom.cu_thickness,
+                             geom.cu_radius)
+    tip = _add_w_tip_3d(geom)
+    if geom.w_contact == "side":
+        # built on the wire's axis with its apex at z = a - depth, then turned so its axis runs
+        # along +x (a rotation of pi/2 about y takes (0, 0, z) to (z, 0, 0)) and moved to its
+        # place before the wire's end
+        shift = geom.wire_radius - geom.w_contact_depth - geom.w_apex_z
+        occ.translate([(3, tip)], 0.0, 0.0, shift)
+        occ.rotate([(3, tip)], 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.5 * math.pi)
+        occ.translate([(3, tip)], 0.0, 0.0, geom.wire_free_length - geom.w_side_offset)
+    return wire, cu, tip
 
+
+def _add_w_tip_3d(geom: DeviceGeometry) -> int:
+    """The W tip on the z axis, apex at w_apex_z: a spherical cap fused with a cone."""
+    occ = gmsh.model.occ
     # Spherical cap from the south pole up to the tangent latitude (-half angle), closed by a flat
     # disk that coincides with the cone's bottom disk: fusing along a shared plane is robust, unlike
     # fusing a whole sphere with a cone tangent to it.
@@ -361,7 +416,7 @@ def _add_shapes_3d(geom: DeviceGeometry) -> tuple[int, int, int]:
     fused, _ = occ.fuse([(3, cap)], [(3, cone)])
     if len(fused) != 1:
         raise RuntimeError(f"W tip: fusing apex cap and cone gave {len(fused)} volumes, not 1")
-    return wire, cu, fused[0][1]
+    return fused[0][1]
 
 
 def _classify_facets(geom: DeviceGeometry, region_of: dict[int, Region]) -> dict[Facet, set[int]]:
@@ -377,18 +432,20 @@ def _classify_facets(geom: DeviceGeometry, region_of: dict[int, Region]) -> dict
         RuntimeError: A facet touches no region, or the metals touch each other.
     """
     dim = geom.gdim
-    axial = dim - 1  # index of the axial coordinate in (x, y, z)
     # OCC bounding boxes are padded by its tolerance; compare with a margin well above that but far
     # below any device feature.
     tolerance = 1e-6 * max(geom.cu_radius, geom.w_far_z + geom.cu_thickness)
     facets_of: dict[Facet, set[int]] = {facet: set() for facet in Facet}
 
-    def flat_at(box: np.ndarray, z: float) -> bool:
-        return abs(box[axial] - z) < tolerance and abs(box[3 + axial] - z) < tolerance
+    def flat_at(box: np.ndarray, plane: tuple[int, float]) -> bool:
+        axis, value = plane
+        return abs(box[axis] - value) < tolerance and abs(box[3 + axis] - value) < tolerance
 
     for _, tag in gmsh.model.getEntities(dim - 1):
         upward, _ = gmsh.model.getAdjacencies(dim - 1, tag)
         regions = {region_of[int(cell)] for cell in upward}
+        if len(upward) == 2 and len(regions) == 1:
+            continue  # inside one region (a contact layer against its metal): no group
         box = np.asarray(gmsh.model.getBoundingBox(dim - 1, tag))
         on_axis = dim == 2 and abs(box[0]) < tolerance and abs(box[3]) < tolerance
         if len(upward) == 2 and regions == {Region.WIRE}:
@@ -404,9 +461,9 @@ def _classify_facets(geom: DeviceGeometry, region_of: dict[int, Region]) -> dict
         elif regions == {Region.WIRE}:
             facet = Facet.WIRE_SURFACE
         elif regions == {Region.CU}:
-            facet = Facet.CU_SINK if flat_at(box, -geom.cu_thickness) else Facet.CU_SURFACE
+            facet = Facet.CU_SINK if flat_at(box, geom.sink_plane("cu")) else Facet.CU_SURFACE
         else:
-            facet = Facet.W_SINK if flat_at(box, geom.w_far_z) else Facet.W_SURFACE
+            facet = Facet.W_SINK if flat_at(box, geom.sink_plane("w")) else Facet.W_SURFACE
         facets_of[facet].add(tag)
     return facets_of
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Final
 
-__all__ = ["DIMENSIONS", "DONOR_TAG_BASE", "FACETS", "FACET_TAGS", "REGIONS", "REGION_TAGS",
-           "Facet", "Region", "donor_facet"]
+__all__ = ["DIMENSIONS", "DONOR_TAG_BASE", "FACETS", "FACET_TAGS", "LAYERS", "LAYER_NAMES",
+           "LAYER_TAGS", "REGIONS", "REGION_TAGS", "Facet", "Region", "donor_facet"]
 
 
 class Region(StrEnum):
@@ -53,6 +53,17 @@ FACET_TAGS: Final[dict[str, int]] = {
 }
 
 DIMENSIONS: Final[tuple[str, ...]] = ("1d", "axisymmetric", "3d")
+
+# Contact layers: the thin part of a metal next to its interface with the wire, meshed as its own
+# cell group when a thermal boundary conductance is set (docs/model.md 3.1b). For every physics
+# but the heat equation's conductivity the layer is its metal: the Domain folds its cells back
+# into the metal's region (tag) and keeps them aside as ``Domain.layer_cells[interface facet]``.
+LAYERS: Final[dict[str, tuple[str, str]]] = {
+    "cu_wire_layer": (Region.CU, Facet.CU_WIRE),
+    "w_wire_layer": (Region.W, Facet.W_WIRE),
+}
+LAYER_NAMES: Final[dict[str, str]] = {Region.CU: "cu_wire_layer", Region.W: "w_wire_layer"}
+LAYER_TAGS: Final[dict[str, int]] = {"cu_wire_layer": 4, "w_wire_layer": 5}
 
 # A particle (sphere or rod, no electrodes; device/geometry.ParticleGeometry) is meshed as the
 # ``wire`` region with ``wire_surface`` and ``axis`` facets, and one facet group per donor

@@ -22,7 +22,7 @@ from ecx_device.units import BOLTZMANN, ELEMENTARY_CHARGE, FARADAY, to_si
 
 _DATA = resources.files("ecx_device.materials") / "data"
 #: Data files that are tables, not materials.
-_TABLES = {"references.yaml", "barriers.yaml", "anodes.yaml"}
+_TABLES = {"references.yaml", "barriers.yaml", "anodes.yaml", "contacts.yaml"}
 
 
 @functools.cache
@@ -138,6 +138,37 @@ def schottky_barrier(metal: str, semiconductor: str) -> float:
     return to_si(entry["value"], "eV") / ELEMENTARY_CHARGE
 
 
+
+@dataclass(frozen=True)
+class BoundaryConductance:
+    """Thermal boundary conductance of a metal|wire interface (``data/contacts.yaml``).
+
+    Attributes:
+        value: G (W m^-2 K^-1).
+        low, high: The range the source gives (W m^-2 K^-1).
+        sources: Reference keys of references.yaml.
+    """
+
+    value: float
+    low: float
+    high: float
+    sources: tuple[str, ...]
+
+
+def thermal_boundary_conductance(metal: str, wire: str) -> BoundaryConductance:
+    """The sourced thermal boundary conductance of ``metal`` on ``wire`` (material names).
+
+    Raises:
+        CaseError: the pair is not in ``contacts.yaml``.
+    """
+    table = yaml.safe_load((_DATA / "contacts.yaml").read_text())["thermal_boundary_conductance"]
+    entry = table.get(metal, {}).get(wire)
+    if entry is None:
+        raise CaseError(f"no thermal boundary conductance for {metal} on {wire} in "
+                        "materials/data/contacts.yaml; give a value with its unit instead")
+    unit = "W/(m^2 K)"
+    low, high = (to_si(v, unit) for v in entry["range"])
+    return BoundaryConductance(to_si(entry["value"], unit), low, high, tuple(entry["source"]))
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,9 @@ WIRE_T_MAX_POSITION = _q("wire_T_max_axial_position [nm]", "axial position z of 
                          "temperature, from the Cu surface", HEATED)
 RADIATED_POWER = _q("radiated_power [W]", "power radiated by the free wire surface "
                     "(emissivity, ambient temperature)", HEATED)
+BEAM_HEATING_POWER = _q("beam_heating_power [W]", "power the electron beam deposits in the wire "
+                        "(thermal.beam_heating times the wire volume)",
+                        "heat solved and thermal.beam_heating > 0")
 # ------------------------------------------------------------------------- rows: drift-diffusion
 MAX_CELL_POTENTIAL_STEP = _q("max_cell_potential_step [V_T]", "largest electrostatic potential "
                              "step across one wire cell, h |grad psi| / V_T (the carriers' "

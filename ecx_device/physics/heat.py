@@ -3,10 +3,20 @@
     -div( k(T) grad T ) = Q                      in all regions,
     T = T_sink                                   on the far faces of the Cu and W electrodes,
     -k dT/dn = eps sigma_SB (T^4 - T_amb^4)      on the free wire surface (radiation),
-    -k dT/dn = 0                                 on the other electrode surfaces.
+    -k dT/dn = 0                                 on the other electrode surfaces,
+    q.n = G (T_metal - T_wire)                   across a metal|wire interface with a finite
+                                                 thermal boundary conductance G (model.md 3.1b).
 
 k [W/(m K)] per region from the materials database; the sources Q [W/m^3] are added by the modules
-that dissipate (e.g. the Joule heat of :mod:`ecx_device.physics.ohmic`).
+that dissipate (e.g. the Joule heat of :mod:`ecx_device.physics.ohmic`, the electron beam of
+:class:`BeamHeating`).
+
+The temperature jump of a finite G is carried by the contact layer of the mesh (device/names.py
+LAYERS): the metal within t of the interface, whose conductivity is lowered to
+k_t = k / (1 + k / (G t)), so that its thermal resistance per area, t/k_t = t/k + 1/G, is the
+metal's own plus the interface's. The temperature stays one continuous P1/P2 field; the jump
+T_wire - T_metal = q.n / G appears across the layer. In 1D the metals are lumped into the sink
+points, and the interface becomes a Robin condition there: -k dT/dn = G (T - T_sink).
 """
 
 from __future__ import annotations
@@ -19,18 +29,63 @@ from ecx_device.physics.base import Context, Dirichlet
 from ecx_device.units import STEFAN_BOLTZMANN
 
 
+#: Context constant holding each interface's thermal boundary conductance G (W m^-2 K^-1);
+#: a constant absent from the context means a perfect thermal contact (continuous T).
+CONDUCTANCE_CONSTANTS: dict[str, str] = {Facet.CU_WIRE: "cu_wire_boundary_conductance",
+                                         Facet.W_WIRE: "w_wire_boundary_conductance"}
+#: In 1D the metals are lumped into the sink points: where each interface's G applies.
+LUMPED_INTERFACE: dict[str, str] = {Facet.CU_WIRE: Facet.CU_SINK, Facet.W_WIRE: Facet.W_SINK}
+
+
 class HeatConduction:
-    """Fourier conduction with heat-sink and radiation boundaries, for ``T`` (K)."""
+    """Fourier conduction with heat-sink and radiation boundaries, for ``T`` (K), and the thermal
+    boundary conductance of the metal|wire interfaces given in the context's constants
+    (:data:`CONDUCTANCE_CONSTANTS`)."""
 
     name = "heat"
     unknowns = ("T",)
 
     def residual(self, ctx: Context, u: dict, v: dict) -> dict:
-        """Conduction plus radiative loss from the wire surface."""
+        """Conduction plus radiative loss from the wire surface (and, in 1D, the lumped
+        contacts' conductance)."""
         d, T, vT = ctx.domain, u["T"], v["T"]
-        F = sum(d.volume(ctx.property(r, "thermal_conductivity")
-                         * ufl.dot(d.grad(T), d.grad(vT)), r) for r in ctx.regions())
+        F = sum(d.volume(self.conductivity(ctx, r) * ufl.dot(d.grad(T), d.grad(vT)), r)
+                for r in ctx.regions())
+        T0 = ctx.constants["heat_sink_temperature"]
+        for interface, G in self._conductances(ctx).items():
+            if self._lumped(ctx, interface):  # lumped metal at T_sink behind the interface
+                F += d.surface(G * (T - T0) * vT, LUMPED_INTERFACE[interface])
         return {"T": F + d.surface(self.radiative_flux(ctx) * vT, Facet.WIRE_SURFACE)}
+
+    def conductivity(self, ctx: Context, region: str):
+        """Thermal conductivity (W/(m K)) of ``region``, lowered in the contact layers to
+        k / (1 + k r) with r = 1/(G t) (m K/W) the interface's resistance per layer thickness."""
+        k = ctx.property(region, "thermal_conductivity")
+        d = ctx.domain
+        if region == Region.WIRE:
+            return k
+        resistivity = 0
+        for interface, G in self._conductances(ctx).items():
+            if self._lumped(ctx, interface):
+                continue
+            layer = d.layer_indicator(interface)
+            if layer is None or not d.layer_thickness > 0:
+                raise ValueError(f"{CONDUCTANCE_CONSTANTS[interface]} is set but the mesh has "
+                                 f"no {interface} contact layer; expected a mesh with "
+                                 "contact_layer_thickness > 0 (device/geometry.py)")
+            resistivity = resistivity + layer / (G * d.layer_thickness)
+        return k if isinstance(resistivity, int) else k / (1 + k * resistivity)
+
+    @staticmethod
+    def _lumped(ctx: Context, interface: str) -> bool:
+        """True where a 1D wire's metal is lumped into its sink point (no layer meshed)."""
+        return ctx.domain.dimension == "1d" and ctx.domain.layer_indicator(interface) is None
+
+    @staticmethod
+    def _conductances(ctx: Context) -> dict:
+        """Interface facet group -> its G (a Constant, W m^-2 K^-1), finite ones only."""
+        return {f: ctx.constants[key] for f, key in CONDUCTANCE_CONSTANTS.items()
+                if key in ctx.constants}
 
     def radiative_flux(self, ctx: Context):
         """Net radiated heat flux density (W/m^2) of the wire surface."""
@@ -39,9 +94,12 @@ class HeatConduction:
         return c["emissivity"] * STEFAN_BOLTZMANN * (T**4 - c["radiation_temperature"] ** 4)
 
     def dirichlet(self, ctx: Context) -> list[Dirichlet]:
-        """Both electrode far faces at the heat-sink temperature."""
+        """Both electrode far faces at the heat-sink temperature (in 1D, a sink behind a finite
+        boundary conductance is a Robin condition instead, see :meth:`residual`)."""
         T0 = ctx.constants["heat_sink_temperature"]
-        return [Dirichlet("T", Facet.CU_SINK, T0), Dirichlet("T", Facet.W_SINK, T0)]
+        robin = {LUMPED_INTERFACE[f] for f in self._conductances(ctx) if self._lumped(ctx, f)}
+        return [Dirichlet("T", sink, T0) for sink in (Facet.CU_SINK, Facet.W_SINK)
+                if sink not in robin]
 
     def initial_guess(self, ctx: Context) -> dict[str, float]:
         """Start at the heat-sink temperature."""
@@ -98,3 +156,36 @@ class HeatSource:
     def derived_fields(self, ctx: Context) -> dict[str, dict]:
         """The source density (W/m^3)."""
         return {"heat_source [W/m^3]": {Region.WIRE: self.density}}
+
+
+class BeamHeating:
+    """The electron beam's heating of the wire as a uniform volumetric source (W/m^3): the
+    power the beam deposits per unit volume (``thermal.beam_heating``; docs/model.md 3.1c).
+
+    Args:
+        power_density: Deposited power per wire volume (W/m^3), >= 0.
+    """
+
+    name = "beam_heating"
+    unknowns = ()
+
+    def __init__(self, power_density: float):
+        self.power_density = float(power_density)
+        self._constant = None
+
+    def _density(self, ctx: Context):
+        if self._constant is None:
+            self._constant = dolfinx.fem.Constant(ctx.domain.mesh, self.power_density)
+        return self._constant
+
+    def residual(self, ctx: Context, u: dict, v: dict) -> dict:
+        """-int Q_beam v_T dV over the wire."""
+        if "T" not in v:
+            return {}
+        return {"T": -ctx.domain.volume(self._density(ctx) * v["T"], Region.WIRE)}
+
+    def quantities(self, ctx: Context) -> dict[str, float]:
+        """The power the beam deposits in the wire (W)."""
+        q = ctx.evaluate(self.name, lambda: {
+            "power": ctx.domain.volume(self._density(ctx), Region.WIRE)})
+        return {"beam_heating_power [W]": q["power"]}
