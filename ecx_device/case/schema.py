@@ -332,9 +332,9 @@ class SolverSpec(Section):
     ion_coupling: Literal["monolithic", "split"] = Field(
         "monolithic", description="exchange on the drift_diffusion wire: monolithic: each ion "
         "step solves the ions with Poisson and the carriers in one Newton problem (the ions' "
-        "charge acts on them within the step; P1 carriers only: with carrier_flux galerkin and "
-        "element_degree 2 the ions are split); split: the ions move in the potential of the last electrical "
-        "solve (docs/model.md 8.3)")
+        "charge acts on them within the step; P1 carriers only: with carrier_flux galerkin "
+        "and element_degree 2 the ions are split); split: the ions move in the potential of "
+        "the last electrical solve (docs/model.md 8.3)")
     petsc_options: dict[str, str | int | float | bool] = Field(
         default_factory=dict, description="extra PETSc options (override the defaults)")
 
