@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from ecx_device.case.schema import Case
 from ecx_device.composition import CompositionProfile
 from ecx_device.device.from_case import (WIRE_EXCHANGED, anode_equilibrium_voltage,
-                                         case_anode_metal, device_geometry, region_materials)
+                                         case_anode_metal, device_geometry,
+                                         exchange_free_energy, region_materials)
 from ecx_device.device.geometry import DeviceGeometry
 from ecx_device.device.names import Facet, Region
 from ecx_device.errors import CaseError
@@ -62,7 +63,7 @@ ION_PETSC_OPTIONS = {"snes_rtol": 1e-14, "snes_atol": 0.0, "snes_stol": 1e-14,
 
 #: Bounds of the ion unknowns (per S site): the ion step is solved as a variational inequality,
 #: so no iterate has a negative concentration or a fraction outside [0, 1] (docs/model.md 8.3).
-ION_BOUNDS = {"c": (0.0, None), "v": (0.0, 1.0), "X": (0.0, 1.0)}
+ION_BOUNDS = {"c": (0.0, None), "v": (0.0, 1.0), "X": (0.0, 1.0), "cd": (0.0, 1.0)}
 
 
 @dataclass(frozen=True)
@@ -284,6 +285,8 @@ def _ohmic(case: Case, choice: ModelChoice, device: Domain, geom: DeviceGeometry
         P1 = ctx.composition.function_space
         c_out = cooling.c if cooling else dolfinx.fem.Function(P1, name="c")
         v_out = cooling.v if cooling else dolfinx.fem.Function(P1, name="v")
+        cd_out = dolfinx.fem.Function(P1, name="cd")
+        ions: dict = {}  # the ion unknowns, once the splitting exists (for the cd output)
         ictx = _ion_context(case, wire, materials, exchanged)
         Vw = dolfinx.fem.functionspace(wire.mesh, ("Lagrange", case.solver.element_degree))
         phi, T = dolfinx.fem.Function(Vw, name="psi"), dolfinx.fem.Function(Vw, name="T")
@@ -299,10 +302,13 @@ def _ohmic(case: Case, choice: ModelChoice, device: Domain, geom: DeviceGeometry
             cells.to_parent(X, ctx.composition)
             cells.to_parent(c, c_out)
             cells.to_parent(v, v_out)
+            if "cd" in ions:
+                cells.to_parent(ions["cd"], cd_out)
 
         model.splitting = _splitting(case, problem, ictx, materials, FieldLink(pull, push, T),
                                      lambda X: cells.to_sub(ctx.composition, X))
-        model.series[0].modules.append(ExchangeOutput(c_out, v_out))
+        ions.update(model.splitting.ions.u)
+        model.series[0].modules.append(ExchangeOutput(c_out, v_out, cd_out))
     return model
 
 
@@ -393,7 +399,8 @@ def _dd_splitting(case: Case, model: DeviceModel, wire: Domain, cells, materials
 
     splitting = _splitting(case, model.electrical, ictx, materials,
                            FieldLink(lambda: None, push, T), initial_X)
-    model.series[0].modules.append(ExchangeOutput(splitting.ions.u["c"], splitting.ions.u["v"]))
+    model.series[0].modules.append(ExchangeOutput(splitting.ions.u["c"], splitting.ions.u["v"],
+                                                  splitting.ions.u["cd"]))
     if model.choice.heat:  # the ions' Joule heat heats the wire too
         model.electrical.cell_heat.add_density(splitting.module.ion_heat_density(ictx))
     return splitting
@@ -419,7 +426,7 @@ def _splitting(case: Case, electrical: Problem, ictx: Context, materials, link: 
         site_density=float(wire("sulfur_site_density", case.thermal.heat_sink_temperature)),
         reduction_velocity=spec.cathode_reduction_velocity,
         supply=CuSupply(Facet.WIRE_SURFACE) if spec.cu_source == "surface" else None,
-        sublimation=spec.sublimation)
+        sublimation=spec.sublimation, reaction_free_energy=exchange_free_energy(case))
     ions = CoupledProblem(ictx, [module], degree=1, tolerance=1e-15,
                           max_iterations=s.newton_max_iterations,
                           petsc_options={**ION_PETSC_OPTIONS, **s.petsc_options},
