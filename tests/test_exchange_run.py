@@ -27,10 +27,9 @@ from test_reliability import _cli, _write
 
 from ecx_device.case import load_case
 from ecx_device.errors import CaseError, SolverError
-from ecx_device.materials.database import anode_metal
+from ecx_device.materials import load_material
 from ecx_device.outputs.quantities import read_series
 from ecx_device.runs.simulation import Simulation
-from ecx_device.materials import load_material
 from ecx_device.units import AVOGADRO, BOLTZMANN, ELEMENTARY_CHARGE
 
 CASES = Path(__file__).parents[1] / "cases"

@@ -283,8 +283,11 @@ def test_exchange_free_energy_of_each_anode_is_the_reaction_free_energy(metal):
     E_eq (None: the metal in equilibrium with its interstitial, docs/model.md 8.2), so the
     reaction's free energy is counted once."""
     from ecx_device.case.loader import validate_case
-    from ecx_device.device.from_case import (anode_equilibrium_voltage, case_anode_metal,
-                                             exchange_free_energy)
+    from ecx_device.device.from_case import (
+        anode_equilibrium_voltage,
+        case_anode_metal,
+        exchange_free_energy,
+    )
 
     data = yaml.safe_load((Path(__file__).parents[2] / "cases" / "zhang2017_1V.yaml").read_text())
     data["exchange"]["anode"] = metal

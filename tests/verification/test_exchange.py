@@ -8,15 +8,15 @@ import math
 
 import numpy as np
 import pytest
-
 from conftest import box_domain, fit_rate
+
 from ecx_device.device.names import Facet, Region
-from ecx_device.solvers.newton import CoupledProblem
 from ecx_device.fem import dolfinx, ufl
 from ecx_device.materials import Material, load_material
 from ecx_device.materials.properties import Constant
 from ecx_device.physics.base import Context, integrate
 from ecx_device.physics.exchange import CationExchange
+from ecx_device.solvers.newton import CoupledProblem
 from ecx_device.units import BOLTZMANN, ELEMENTARY_CHARGE, MESH_UNIT
 
 T0 = 600.0  # K
@@ -206,7 +206,7 @@ def test_closed_wire_relaxes_to_detailed_balance_whatever_the_rates():
     for nu0 in (1e12, 1e10):
         for start in ({"c": c_total, "X": 0.0, "cd": 0.0},
                       {"c": 0.0, "X": c_total / 2, "cd": c_total / 2}):
-            ctx, module, problem = exchange_problem(
+            _, module, problem = exchange_problem(
                 4, host(nu0=nu0, kick=0.7, c_lim=c_lim, form=form, s_cd=s_cd))
             for name, value in start.items():
                 problem.u[name].x.array[:] = value
