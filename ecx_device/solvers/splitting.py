@@ -220,7 +220,8 @@ class ExchangeSplitting:
         self.solve_electrothermal(bias, force=True)
         b0 = self.balance()
         self.inventory.initial = {"cu": b0["cu_mobile"] + b0["cu_lattice"],
-                                  "cd_missing": b0["cd_missing"]}
+                                  "cd_missing": b0["cd_missing"],
+                                  "cd_displaced": b0.get("cd_displaced", 0.0)}
         self._rates = {k: 0.0 for k in b0 if "rate" in k}
 
     def solve(self) -> NewtonResult:
@@ -388,7 +389,10 @@ class ExchangeSplitting:
         cd_lost = b["cd_missing"] - inv.initial["cd_missing"]
         cd_out = inv.cd_sublimated + inv.cd_evaporated + (
             inv.cd_kicked_out if getattr(self.module, "kicked_out_cd_leaves", True) else 0.0)
-        cd_scale = max(abs(cd_lost), abs(cd_out), floor)
+        # scale: also the Cd moved off its sites into the displaced pool, the largest transfer
+        # of the balance when little leaves the wire (a cold wire barely evaporates)
+        cd_moved = b.get("cd_displaced", 0.0) - inv.initial.get("cd_displaced", 0.0)
+        cd_scale = max(abs(cd_lost), abs(cd_out), abs(cd_moved), floor)
         front = front_position(self.X, self.ictx.domain.axial_index)
         row = {
             "ionic_current [A]": ELEMENTARY_CHARGE * b["cu_in_rate"],
