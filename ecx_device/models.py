@@ -61,10 +61,10 @@ from ecx_device.solvers.splitting import ExchangeSplitting, FieldLink, StepLimit
 #: ``snes_vi_zero_tolerance``: PETSc's VI Newton counts a variable within 1e-8 of its bound as
 #: at the bound (active, frozen for the iteration) when the residual pushes it outward; the ion
 #: unknowns live at 1e-15-1e-8 per site, so an X or c that had to decrease stayed put (measured:
-#: a gold anode's X stuck at 7.2e-15 with its X residual 1e-30, the largest of the four). Only a
-#: variable exactly at its bound is active now.
+#: a gold anode's X stuck at 7.2e-15 with its X residual 1e-30, the largest of the four). Now
+#: only a variable within 1e-30 of its bound (2e-2 ions per m^3) can be active.
 ION_PETSC_OPTIONS = {"snes_rtol": 1e-14, "snes_atol": 0.0, "snes_stol": 1e-14,
-                     "snes_linesearch_type": "bt", "snes_vi_zero_tolerance": 1e-300}
+                     "snes_linesearch_type": "bt", "snes_vi_zero_tolerance": 1e-30}
 
 #: Bounds of the ion unknowns (per S site): the ion step is solved as a variational inequality,
 #: so no iterate has a negative concentration or a fraction outside [0, 1] (docs/model.md 8.3).

@@ -200,13 +200,17 @@ class StallAtRoundoff:
     limit at a steady trickle of Cu (residual 3e-31 -> 9e-37, then 39 identical iterates; the
     relative-update criterion never stopped it), and the step was cut to 1.6e-12 s (ladder case
     at 0 V; tests/test_exchange_run.py::test_steady_trickle_is_not_cut_to_picosecond_steps).
-    Here the update criterion stops it.
+    Here the update criterion stops it. A stall can also keep the residual norm bit for bit
+    while the iterate flickers: the reduced-space method toggling unknowns of ~1e-40 in and out
+    of the active set (displaced-Cd runs, snes_vi_zero_tolerance 1e-30: fnorm 1.4808e-40 for 37
+    iterations to the limit); an unchanged residual norm after the same fall counts as stalled.
     """
 
     def __init__(self, comm, reduction: float = 1e-5):
         self.comm, self.reduction = comm, reduction
         self._f0 = 0.0
         self._previous: np.ndarray | None = None
+        self._previous_fnorm: float | None = None
 
     def __call__(self, snes, it: int, norms: tuple[float, float, float]) -> int:
         reasons = PETSc.SNES.ConvergedReason
@@ -214,7 +218,9 @@ class StallAtRoundoff:
         rtol, atol, stol, max_it = snes.getTolerances()
         x = snes.getSolution().array_r
         unchanged = self._previous is not None and np.array_equal(x, self._previous)
+        unchanged |= it > 0 and fnorm == self._previous_fnorm
         self._previous = x.copy()
+        self._previous_fnorm = fnorm
         if it == 0:
             self._f0 = fnorm
         if not np.isfinite(fnorm):
