@@ -31,7 +31,8 @@ from ecx_device.case.schema import Case
 from ecx_device.composition import CompositionProfile
 from ecx_device.device.from_case import (WIRE_EXCHANGED, anode_equilibrium_voltage,
                                          boundary_conductances, case_anode_metal,
-                                         device_geometry, region_materials)
+                                         device_geometry, exchange_free_energy,
+                                         region_materials)
 from ecx_device.device.geometry import DeviceGeometry
 from ecx_device.device.names import Facet, Region
 from ecx_device.errors import CaseError
@@ -60,12 +61,17 @@ from ecx_device.solvers.splitting import ExchangeSplitting, FieldLink, StepLimit
 #: ~1e-35 for a trickle of Cu), so PETSc's absolute test would stop it at once: off here, and
 #: convergence judged on the residual (an ion step has no Dirichlet jump, and its unknowns can be
 #: tiny, c ~ 1e-9, so a relative update test stops too early).
+#: ``snes_vi_zero_tolerance``: PETSc's VI Newton counts a variable within 1e-8 of its bound as
+#: at the bound (active, frozen for the iteration) when the residual pushes it outward; the ion
+#: unknowns live at 1e-15-1e-8 per site, so an X or c that had to decrease stayed put (measured:
+#: a gold anode's X stuck at 7.2e-15 with its X residual 1e-30, the largest of the four). Now
+#: only a variable within 1e-30 of its bound (2e-2 ions per m^3) can be active.
 ION_PETSC_OPTIONS = {"snes_rtol": 1e-14, "snes_atol": 0.0, "snes_stol": 1e-14,
-                     "snes_linesearch_type": "bt"}
+                     "snes_linesearch_type": "bt", "snes_vi_zero_tolerance": 1e-30}
 
 #: Bounds of the ion unknowns (per S site): the ion step is solved as a variational inequality,
 #: so no iterate has a negative concentration or a fraction outside [0, 1] (docs/model.md 8.3).
-ION_BOUNDS = {"c": (0.0, None), "v": (0.0, 1.0), "X": (0.0, 1.0)}
+ION_BOUNDS = {"c": (0.0, None), "v": (0.0, 1.0), "X": (0.0, 1.0), "cd": (0.0, 1.0)}
 
 
 @dataclass(frozen=True)
@@ -330,6 +336,8 @@ def _ohmic(case: Case, choice: ModelChoice, device: Domain, geom: DeviceGeometry
         P1 = ctx.composition.function_space
         c_out = cooling.c if cooling else dolfinx.fem.Function(P1, name="c")
         v_out = cooling.v if cooling else dolfinx.fem.Function(P1, name="v")
+        cd_out = dolfinx.fem.Function(P1, name="cd")
+        ions: dict = {}  # the ion unknowns, once the splitting exists (for the cd output)
         ictx = _ion_context(case, wire, materials, exchanged)
         Vw = dolfinx.fem.functionspace(wire.mesh, ("Lagrange", case.solver.element_degree))
         phi, T = dolfinx.fem.Function(Vw, name="psi"), dolfinx.fem.Function(Vw, name="T")
@@ -345,10 +353,13 @@ def _ohmic(case: Case, choice: ModelChoice, device: Domain, geom: DeviceGeometry
             cells.to_parent(X, ctx.composition)
             cells.to_parent(c, c_out)
             cells.to_parent(v, v_out)
+            if "cd" in ions:
+                cells.to_parent(ions["cd"], cd_out)
 
         model.splitting = _splitting(case, problem, ictx, materials, FieldLink(pull, push, T),
                                      lambda X: cells.to_sub(ctx.composition, X))
-        model.series[0].modules.append(ExchangeOutput(c_out, v_out))
+        ions.update(model.splitting.ions.u)
+        model.series[0].modules.append(ExchangeOutput(c_out, v_out, cd_out))
     return model
 
 
@@ -462,7 +473,8 @@ def _dd_splitting(case: Case, model: DeviceModel, wire: Domain, cells, materials
     splitting = _splitting(case, model.electrical, ictx, materials,
                            FieldLink(lambda: None, push, T), initial_X, extra,
                            carriers if extra else None)
-    model.series[0].modules.append(ExchangeOutput(splitting.ions.u["c"], splitting.ions.u["v"]))
+    model.series[0].modules.append(ExchangeOutput(splitting.ions.u["c"], splitting.ions.u["v"],
+                                                  splitting.ions.u["cd"]))
     if model.choice.heat:  # the ions' Joule heat heats the wire too
         model.electrical.cell_heat.add_density(splitting.module.ion_heat_density(ictx))
     return splitting
@@ -491,7 +503,7 @@ def _splitting(case: Case, electrical: Problem, ictx: Context, materials, link: 
         site_density=float(wire("sulfur_site_density", case.thermal.heat_sink_temperature)),
         reduction_velocity=spec.cathode_reduction_velocity,
         supply=CuSupply(Facet.WIRE_SURFACE) if spec.cu_source == "surface" else None,
-        sublimation=spec.sublimation)
+        sublimation=spec.sublimation, reaction_free_energy=exchange_free_energy(case))
     groups = None
     if carrier_modules:  # ions and carriers: each judged in its own units
         names = [n for m in carrier_modules for n in m.unknowns]
@@ -503,10 +515,6 @@ def _splitting(case: Case, electrical: Problem, ictx: Context, materials, link: 
         # full steps: PETSc's backtracking search under the VI solver left a vector read-locked
         # with the fitted carriers' assembly hook (PETSc error 73 at the first step)
         options["snes_linesearch_type"] = "basic"
-        # an unknown counts as held at its bound only when it is on it: with PETSc's default
-        # band, the first coupled iterates (psi moves by volts) parked X ~ 1e-14 "on" the bound
-        # with its equation unsolved, and the Cd balance closed to only 1e-8 (Al anode)
-        options["snes_vi_zero_tolerance"] = 1e-30
     ions = CoupledProblem(ictx, [*carrier_modules, module], degree=1, tolerance=1e-15,
                           max_iterations=s.newton_max_iterations,
                           petsc_options={**options, **s.petsc_options},

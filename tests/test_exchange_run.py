@@ -2,10 +2,11 @@
 drift-diffusion wire).
 
 A small 1D copy of the default case (+1 V held for 3 ms, no fields or plots) is run a few times:
-with a Li anode (E_eq = -1.43 V: the anode dissolves and the wire exchanges) uninterrupted and
-stopped by a real SIGTERM and restarted; with Cu and Au anodes and reversed polarity, whose anode
-kinetics see the local drop at the Cu contact. The default case itself runs once in its --smoke
-form for the balances.
+with a Li anode uninterrupted and stopped by a real SIGTERM and restarted; with Cu and Au anodes
+and reversed polarity, whose anode kinetics see the local drop at the Cu contact. Every anode
+metal's interface is now in equilibrium with its interstitial ion (c = c_s at zero drop); the
+metals differ in the bulk exchange's Delta G_r (detailed balance). The default case itself runs
+once in its --smoke form for the balances.
 """
 
 from __future__ import annotations
@@ -26,10 +27,9 @@ from test_reliability import _cli, _write
 
 from ecx_device.case import load_case
 from ecx_device.errors import CaseError, SolverError
-from ecx_device.materials.database import anode_metal
+from ecx_device.materials import load_material
 from ecx_device.outputs.quantities import read_series
 from ecx_device.runs.simulation import Simulation
-from ecx_device.materials import load_material
 from ecx_device.units import AVOGADRO, BOLTZMANN, ELEMENTARY_CHARGE
 
 CASES = Path(__file__).parents[1] / "cases"
@@ -176,8 +176,8 @@ def test_mass_balance_of_1d_run(li_run):
     print(f"1D: {results['steps']} steps, worst balance errors {worst}, Cu balance against the "
           f"Cu that entered {relative:.3g}")
     assert relative < BALANCE_TOLERANCE
-    # the balances close on something: Cu went in and part of it exchanged Cd out
-    assert rows[-1]["cu_in_total [-]"] > 0 and rows[-1]["cd_lost [-]"] > 0
+    # the balances close on something: Cu went in and part of it displaced Cd, held in the wire
+    assert rows[-1]["cu_in_total [-]"] > 0 and rows[-1]["cd_displaced [-]"] > 0
     assert results["max_cu_balance_error [-]"] == worst["cu_balance_error [-]"]
 
 
@@ -194,9 +194,10 @@ def test_mass_balance_of_default_case_smoke(smoke_run):
 
 
 def test_cu_balance_closes_with_little_cu(cu_run):
-    """Cu anode at +1 V: the anode contact's drop is far below E_eq, so only ~1e-6 of the
-    saturated Cu enters. Every step must still advance the state: X grows while Cu+ kicks out Cd,
-    and the Cu that entered is what the wire holds."""
+    """Cu anode at +1 V: the anode contact's drop is a few V_T, so the interface holds a few
+    c_s (~1e-8 per site) and ~1e-4 Cu atoms enter. Every step must still advance the state: X
+    grows while Cu+ kicks out Cd (far from detailed balance in 3 ms at 300 K), and the Cu that
+    entered is what the wire holds."""
     rows, _ = cu_run
     relative = _cu_balance_vs_inflow(rows)
     print(f"Cu: Cu balance against the Cu that entered {relative:.3g}, ion Newton iterations "
@@ -214,12 +215,14 @@ def test_cu_balance_closes_at_start_of_ramp_default_case_smoke(smoke_run):
     assert relative < BALANCE_TOLERANCE
 
 
-def _equilibrium_occupancy(eta: float, temperature: float) -> float:
-    """c/c_lim at which the Butler-Volmer anodic and cathodic terms cancel:
-    (1 - theta) exp(a eta/V_T) = theta exp(-(1 - a) eta/V_T)  =>  theta = 1/(1 + exp(-eta/V_T)),
-    independent of j0 and of the transfer coefficient a."""
+def _interstitial_equilibrium_voltage(temperature: float) -> float:
+    """E_eq (V) of an anode in equilibrium with its interstitial ion at c = c_s: the drop at
+    which the Butler-Volmer terms cancel, (1 - theta) e^(a eta/V_T) = theta e^(-(1-a) eta/V_T)
+    at theta_s = c_s / c_lim = exp(-E_form / k T), E_form = 0.4 eV (CdS_nanowire), z = 1:
+    E_eq = V_T ln((1 - theta_s) / theta_s)."""
     vt = BOLTZMANN * temperature / ELEMENTARY_CHARGE
-    return 1.0 / (1.0 + math.exp(-eta / vt))
+    theta_s = math.exp(-0.4 / vt)
+    return vt * math.log((1 - theta_s) / theta_s)
 
 
 def test_anode_kinetics_see_the_local_drop(tmp_path, cu_run, li_run):
@@ -227,9 +230,10 @@ def test_anode_kinetics_see_the_local_drop(tmp_path, cu_run, li_run):
     V_T: at +1 V the Cu contact is forward biased and the reverse-biased W contact takes the
     bias; at -1 V the Cu contact is reverse biased, but thermionic emission keeps the electrons
     at the interface within ~V_T ln 2 of the metal (n_s ~ n_B / 2) and the quasi-Fermi level
-    drops across the depletion layer inside the wire. The overpotential is that drop less E_eq
-    (Cu 0.364 V, Li -1.433 V): the Cu anode stays below its threshold both ways (a trickle of
-    Cu, less at -1 V), Li dissolves."""
+    drops across the depletion layer inside the wire. The overpotential is that drop less the
+    interstitial equilibrium E_eq(T) (~0.4 V, the same for every metal, whose ion data are Cu+'s):
+    Cu and Li take in the same Cu in 3 ms (both forward-limited, far from their detailed balance),
+    less at -1 V."""
     rev, _ = _run(tmp_path, _case_1d(polarity="w_positive"))
     cu, _ = cu_run
     li, _ = li_run
@@ -239,41 +243,38 @@ def test_anode_kinetics_see_the_local_drop(tmp_path, cu_run, li_run):
           f"Li in {li[-1]['cu_in_total [-]']:.3g}")
     assert -0.1 < rev_drop < 0.0 < fwd_drop < 0.1
     assert li[-1]["anode_drop [V]"] == pytest.approx(fwd_drop, abs=2e-3)  # same electrical state
-    assert cu[-1]["anode_overpotential [V]"] == pytest.approx(fwd_drop - 0.36430, abs=1e-4)
-    assert li[-1]["anode_overpotential [V]"] == pytest.approx(li[-1]["anode_drop [V]"] + 1.43286,
-                                                              abs=1e-4)
-    assert li[-1]["cu_in_total [-]"] > 1e5 * cu[-1]["cu_in_total [-]"] > 0
+    for rows in (cu, li, rev):
+        T = rows[-1]["wire_T_max [K]"]  # the 1D wire stays within 0.1 K of 300 K at +-1 V
+        assert rows[-1]["anode_overpotential [V]"] == pytest.approx(
+            rows[-1]["anode_drop [V]"] - _interstitial_equilibrium_voltage(T), abs=1e-4)
+    assert li[-1]["cu_in_total [-]"] == pytest.approx(cu[-1]["cu_in_total [-]"], rel=1e-3)
     assert 0 < rev[-1]["cu_in_total [-]"] < cu[-1]["cu_in_total [-]"] < 1e-2  # atoms
 
 
-def test_gold_anode_injects_orders_of_magnitude_less_cu(au_run, cu_run):
-    """Expected ratio. j0 = 1e4 A/m^2 makes the interface fast against what drains it, so it
-    holds the equilibrium occupancy theta = 1/(1 + exp(-eta/V_T)), eta = (V_m - phi_n) - E_eq
-    with the same drop for both metals; with theta << 1 the inflow, which feeds the kick-out
-    reaction linear in c, scales as theta: J_Au/J_Cu ~ exp(-(E_Au - E_Cu)/V_T) = 3e-8 at 300 K
-    (E_eq = 0.811 and 0.364 V). Asserted within a factor 3 (the wire also stores Cu), and < 1e-6.
-    """
+def test_gold_anode_exchange_is_blocked_by_detailed_balance(au_run, cu_run):
+    """Same interface, same Cu+ at the anode; but Au2S's Delta G_r (0.811 V x 2e, against
+    Cu2S's 0.364 V) makes K_Au / K_Cu = exp(-2e (0.811 - 0.364) V / kT) ~ 1e-15 at 300 K. Cu's
+    exchange runs forward (its detailed balance is not reached in 3 ms); Au's reaches its
+    detailed balance at once, X ~ sqrt(K_Au s_Cd) a, and stops: its net exchange rate at the
+    end is ~0 and it exchanged orders of magnitude less."""
     au_rows, _ = au_run
     cu_rows, _ = cu_run
-    T = max(r["wire_T_max [K]"] for r in [*au_rows, *cu_rows])
-    expected = (_equilibrium_occupancy(au_rows[-1]["anode_overpotential [V]"], T)
-                / _equilibrium_occupancy(cu_rows[-1]["anode_overpotential [V]"], T))
-    assert expected == pytest.approx(math.exp(-(0.81100 - 0.36430) * ELEMENTARY_CHARGE
-                                              / (BOLTZMANN * T)), rel=0.05)
     assert au_rows[-1]["time [s]"] == cu_rows[-1]["time [s]"]
-    rate = au_rows[-1]["cu_inflow_rate [1/s]"] / cu_rows[-1]["cu_inflow_rate [1/s]"]
-    total = au_rows[-1]["cu_in_total [-]"] / cu_rows[-1]["cu_in_total [-]"]
-    print(f"Au/Cu inflow ratio: rate at the end {rate:.4g}, total {total:.4g}; "
-          f"theta_Au/theta_Cu {expected:.4g}")
-    assert expected / 3 <= rate <= 3 * expected and expected / 3 <= total <= 3 * expected
-    assert rate < 1e-6 and total < 1e-6
+    au, cu = au_rows[-1], cu_rows[-1]
+    print(f"Au/Cu: exchanged {au['exchanged_volume [nm^3]'] / cu['exchanged_volume [nm^3]']:.3g}"
+          f", net exchange rate {au['cd_kickout_rate [1/s]'] / cu['cd_kickout_rate [1/s]']:.3g}"
+          f", Cu taken in {au['cu_in_total [-]'] / cu['cu_in_total [-]']:.4g}")
+    assert 0 < au["exchanged_volume [nm^3]"] < 1e-3 * cu["exchanged_volume [nm^3]"]
+    assert abs(au["cd_kickout_rate [1/s]"]) < 1e-6 * cu["cd_kickout_rate [1/s]"]
+    # the mobile Cu+ is the same: the interface does not know the metal
+    assert au["cu_mobile [-]"] == pytest.approx(cu["cu_mobile [-]"], rel=1e-3)
 
 
 def test_failure_report_says_which_ion_equation_broke_and_where(tmp_path):
     """A step that cannot be made (an absurd limit of 1e-12 on the change per step, and a
     smallest step of 0.25 us) stops the run; failure_report.json then names the ion equations
     with their largest residuals, points in the wire and local values, and the anode's
-    overpotential (Li: E_eq = -1.43 V, so about +1.4 V at a small drop)."""
+    overpotential (the drop less the interstitial equilibrium, about -0.36 V)."""
     data = _case_1d(anode="Li", max_fraction_change=1e-12, initial_time_step="1 us",
                     min_time_step="0.25 us")
     with pytest.raises(SolverError):
@@ -282,14 +283,14 @@ def test_failure_report_says_which_ion_equation_broke_and_where(tmp_path):
     assert report["failed_part"] == "ions" and "changed by" in report["attempt_message"]
     entries = report["largest_residuals"]
     # the monolithic ion step solves Poisson and the carriers with the ions: all six equations
-    unknowns = {"c", "v", "X", "psi", "phi_n", "phi_p"}
+    unknowns = {"c", "v", "X", "cd", "psi", "phi_n", "phi_p"}
     assert {e["equation"] for e in entries} == unknowns
     length = float(data["geometry"]["wire"]["free_length"].split()[0])  # the 1D wire (nm)
     for e in entries:
         assert e["region"] == "wire" and len(e["point [nm]"]) == 1
         assert 0.0 <= e["point [nm]"][0] <= length
         assert set(e["values"]) == unknowns | {"T"} and 299.0 < e["values"]["T"] < 400.0
-    assert 1.0 < report["anode_overpotential [V]"] < 1.5
+    assert -0.4 < report["anode_overpotential [V]"] < -0.3
 
 
 def test_steady_trickle_is_not_cut_to_picosecond_steps(tmp_path):
@@ -336,6 +337,13 @@ def test_sublimation_cooling_carries_the_release_enthalpy(tmp_path):
     per_atom = last["sublimation_cooling [W]"] / last["cd_sublimation_rate [1/s]"]
     congruent = load_material("CdS_nanowire")("cd_release_enthalpy", 300.0)  # J/mol, constant
     assert per_atom == pytest.approx(congruent / AVOGADRO, rel=1e-3)
+    # the Cd balance closes on a real loss (sublimation of the hot mid-wire; the displaced Cd
+    # sits at the cold anode end and barely evaporates)
+    worst = _assert_balances(rows)
+    print(f"hot ohmic wire: {last['wire_T_max [K]']:.0f} K, Cd lost {last['cd_lost [-]']:.4g} "
+          f"(evaporated {last['cd_evaporated_total [-]']:.3g}), displaced "
+          f"{last['cd_displaced [-]']:.3g}; worst balance errors {worst}")
+    assert last["cd_lost [-]"] > 1.0 and last["cd_displaced [-]"] > 0
 
 
 def test_stage_iv_sweeps_come_out_of_the_run(tmp_path):

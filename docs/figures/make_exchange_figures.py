@@ -79,7 +79,11 @@ def main() -> None:
             "exchanged_volume [nm^3]": last["exchanged_volume [nm^3]"],
             "exchanged_fraction [-]": last["exchanged_fraction [-]"],
             "front_position [nm]": last["front_position [nm]"],
-            "cd_sublimated+kicked [atoms]": last["cd_lost [-]"],
+            # issue 12: displaced Cd stays in the wire until it evaporates
+            "cd_displaced [atoms]": last["cd_displaced [-]"],
+            "cd_evaporated [atoms]": last["cd_evaporated_total [-]"],
+            "cd_sublimation_rate [1/s]": last["cd_sublimation_rate [1/s]"],
+            "net exchange rate [1/s]": last["cd_kickout_rate [1/s]"],
             "anode_drop [V]": last.get("anode_drop [V]", float("nan")),
             "anode_overpotential [V]": last.get("anode_overpotential [V]", float("nan")),
             "max cu_balance_error [-]": max(r["cu_balance_error [-]"] for r in rows),

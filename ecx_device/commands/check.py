@@ -6,7 +6,9 @@ from pathlib import Path
 
 from ecx_device.case import load_case
 from ecx_device.device.from_case import (anode_equilibrium_voltage, case_anode_metal,
-                                         device_geometry, region_materials)
+                                         device_geometry, exchange_free_energy,
+                                         region_materials)
+from ecx_device.units import ELEMENTARY_CHARGE
 
 
 def check_case(path: Path, smoke: bool = False) -> list[str]:
@@ -41,6 +43,11 @@ def _exchange_line(case) -> str:
                                                                      "no Cu source")
     else:
         e_eq = anode_equilibrium_voltage(case, metal)
-        source = (f"anode {metal.name} (E_eq = {e_eq:+.3f} V, "
+        anode = ("metal <=> interstitial at c = c_s" if e_eq is None
+                 else f"E_eq = {e_eq:+.3f} V")
+        source = (f"anode {metal.name} ({anode}, "
                   f"exchange.anode_equilibrium = {spec.anode_equilibrium})")
+    if spec.kinetics == "bulk":
+        dg = exchange_free_energy(case) / (2 * ELEMENTARY_CHARGE)
+        source += f"; reversible exchange, Delta G_r / 2e = {dg:+.3f} V"
     return f"exchange dynamics over {case.bias.protocol.end_time:g} s; {source}"

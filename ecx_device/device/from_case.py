@@ -15,7 +15,7 @@ from ecx_device.device.names import Facet, Region
 from ecx_device.errors import CaseError
 from ecx_device.materials import Material, load_material
 from ecx_device.materials.database import AnodeMetal, anode_metal, thermal_boundary_conductance
-from ecx_device.units import MESH_UNIT
+from ecx_device.units import ELEMENTARY_CHARGE, MESH_UNIT
 
 #: Case key of each DeviceGeometry field, so geometry errors name what the user wrote.
 _GEOMETRY_KEYS = {
@@ -163,13 +163,36 @@ def case_anode_metal(case: Case) -> AnodeMetal | None:
         raise CaseError(f"exchange.anode = {name!r}: {err}") from None
 
 
-def anode_equilibrium_voltage(case: Case, metal: AnodeMetal) -> float:
-    """E_eq (V) of the case's anode kinetics (``exchange.anode_equilibrium``): the exchange
-    reaction's Delta G_r/(2F) per S atom (default), or an aqueous standard potential."""
+def anode_equilibrium_voltage(case: Case, metal: AnodeMetal) -> float | None:
+    """E_eq (V) of the case's anode kinetics (``exchange.anode_equilibrium``): None for
+    ``reaction`` (default) and ``reaction_zhang2017``, meaning the metal in equilibrium with its
+    interstitial ion (c = c_s at zero drop; the exchange's Delta G_r is paid in the bulk,
+    :func:`exchange_free_energy`); an aqueous standard potential for ``zhang2017`` /
+    ``tabulated`` (comparison only: it adds a free energy at the anode on top of the bulk's)."""
     choice = case.exchange.anode_equilibrium
     if choice.startswith("reaction"):
-        return metal.exchange_voltage(zhang=choice == "reaction_zhang2017")
+        return None
     return metal.potential(zhang=choice == "zhang2017")
+
+
+def exchange_free_energy(case: Case) -> float:
+    """Delta G_r (J per formula unit) of the exchange 2 M + CdS -> M2S + Cd the bulk kinetics
+    balance against: 2 e E_rev of the anode metal (``exchange.anode``, default the Cu
+    electrode's material, whatever the Cu source), from its tabulated sulfide formation energy,
+    or Zhang 2017's where he quotes one (``anode_equilibrium``: ``reaction_zhang2017`` or
+    ``zhang2017``).
+
+    Raises:
+        CaseError: an unknown metal (naming ``exchange.anode``).
+    """
+    spec = case.exchange
+    name = spec.anode or case.materials.cu_electrode
+    try:
+        metal = anode_metal(name)
+    except CaseError as err:
+        raise CaseError(f"exchange.anode = {name!r}: {err}") from None
+    zhang = spec.anode_equilibrium in ("reaction_zhang2017", "zhang2017")
+    return 2.0 * ELEMENTARY_CHARGE * metal.exchange_voltage(zhang=zhang)
 
 
 def particle_geometry(case: Case, mesh_scale: float = 1.0) -> ParticleGeometry:

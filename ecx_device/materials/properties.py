@@ -46,6 +46,11 @@ PROPERTY_UNITS: dict[str, str] = {
     "cu_solubility_limit": "",
     "cd_release_enthalpy": "J/mol",
     "cd_release_enthalpy_cu_assisted": "J/mol",
+    # --- displaced Cd (issue 12; physics/exchange.py): its diffusivity, the displaced Cd per S
+    # site in equilibrium with Cd metal (s_Cd, a_Cd = cd / s_Cd) and Cd metal's vapour pressure ---
+    "cd_diffusivity": "m^2/s",
+    "cd_metal_solubility": "",
+    "cd_metal_vapour_pressure": "Pa",
     # --- heterostructure of the drift-diffusion wire (issue 3): band alignment by affinity ---
     "electron_affinity": "eV",
     # --- front kinetics (issue 13; physics/front_kinetics.py, docs/model.md 8.8) ---
@@ -421,6 +426,11 @@ MIXING_RULES: dict[str, str] = {
     "vacancy_subsurface_enhancement_normal": "log_linear",
     "cd_release_enthalpy": "linear",
     "cd_release_enthalpy_cu_assisted": "linear",
+    # --- displaced Cd: a diffusivity and a vapour pressure span decades, a site fraction not.
+    # (The vapour pressure is Cd metal's: the exchange module reads it from the host unmixed.) ---
+    "cd_diffusivity": "log_linear",
+    "cd_metal_solubility": "linear",
+    "cd_metal_vapour_pressure": "log_linear",
     # --- heterostructure of the drift-diffusion wire (issue 3): the affinity, like the band
     # gap, is an energy that a composition average shifts linearly (virtual-crystal rule) ---
     "electron_affinity": "linear",

@@ -161,8 +161,9 @@ IONIC_HEAT = _q("ionic_heat [W]", "Joule heat of the ionic current in the wire",
 ANODE_DROP = _q("anode_drop [V]", "area mean of the local drop V_m - phi_n across the anode "
                 "metal|wire interface, the drive of the anode reaction (docs/model.md 8)",
                 EXCHANGE)
-ANODE_OVERPOTENTIAL = _q("anode_overpotential [V]", "anode_drop less the equilibrium voltage "
-                         "E_eq of the exchange reaction (positive: the anode dissolves)",
+ANODE_OVERPOTENTIAL = _q("anode_overpotential [V]", "anode_drop less the anode's equilibrium "
+                         "voltage E_eq (area mean; by default the metal in equilibrium with its "
+                         "interstitial ion at c = c_s; positive: the anode dissolves)",
                          "exchange runs with an anode (exchange.cu_source: anode)")
 CU_INFLOW_RATE = _q("cu_inflow_rate [1/s]", "Cu atoms entering the wire per second (anode or "
                     "surface source), over the step that led here", EXCHANGE)
@@ -171,16 +172,24 @@ CU_OUTFLOW_RATE = _q("cu_outflow_rate [1/s]", "Cu atoms leaving the wire per sec
 CU_INFLOW_FORMULA_DEVIATION = _q("cu_inflow_formula_deviation [-]", "relative difference of the "
                                  "Cu inflow from the discrete equations and from the "
                                  "Butler-Volmer formula (a check; ~1e-11)", EXCHANGE)
-CD_SUBLIMATION_RATE = _q("cd_sublimation_rate [1/s]", "Cd atoms sublimating per second",
+CD_SUBLIMATION_RATE = _q("cd_sublimation_rate [1/s]", "Cd atoms leaving per second by congruent "
+                         "CdS sublimation (a vacancy source; ~1e-18 /s in the Zhang runs)",
                          EXCHANGE)
-CD_KICKOUT_RATE = _q("cd_kickout_rate [1/s]", "Cd atoms kicked out per second by the exchange "
-                     "reaction", EXCHANGE)
+CD_KICKOUT_RATE = _q("cd_kickout_rate [1/s]", "net Cd atoms displaced per second by the "
+                     "reversible exchange reaction (negative: Cd re-enters its sites)", EXCHANGE)
+CD_EVAPORATION_RATE = _q("cd_evaporation_rate [1/s]", "displaced Cd atoms evaporating per second "
+                         "from the free surface (Hertz-Knudsen at the Cd activity)", EXCHANGE)
+CD_EVAPORATED_TOTAL = _q("cd_evaporated_total [-]", "displaced Cd atoms evaporated since t = 0",
+                         EXCHANGE)
+CD_DISPLACED = _q("cd_displaced [-]", "displaced Cd atoms held in the wire (off their sites)",
+                  EXCHANGE)
 CU_IN_TOTAL = _q("cu_in_total [-]", "Cu atoms that entered the wire since t = 0", EXCHANGE)
 CU_OUT_TOTAL = _q("cu_out_total [-]", "Cu atoms that left the wire since t = 0", EXCHANGE)
 CU_MOBILE = _q("cu_mobile [-]", "mobile Cu+ in the wire (atoms)", EXCHANGE)
 CU_LATTICE = _q("cu_lattice [-]", "Cu on lattice sites of the wire, 2 per exchanged formula unit "
                 "(atoms)", EXCHANGE)
-CD_LOST = _q("cd_lost [-]", "Cd atoms the wire lost since t = 0", EXCHANGE)
+CD_LOST = _q("cd_lost [-]", "Cd atoms the wire lost since t = 0 (evaporated + sublimated; "
+             "displaced Cd still in the wire is not lost)", EXCHANGE)
 VACANCIES = _q("vacancies [-]", "empty cation sites in the wire", EXCHANGE)
 EXCHANGED_VOLUME = _q("exchanged_volume [nm^3]", "wire volume converted to Cu2S, int X dV",
                       EXCHANGE)
@@ -192,8 +201,9 @@ SHELL_THICKNESS = _q("shell_thickness_z{z}nm [nm]", "thickness of the exchanged 
                      "shell at the station z = {z} nm", "exchange runs with exchange.stations")
 CU_BALANCE_ERROR = _q("cu_balance_error [-]", "Cu gained by the wire against Cu in - Cu out, "
                       "relative", EXCHANGE)
-CD_BALANCE_ERROR = _q("cd_balance_error [-]", "Cd lost by the wire against sublimated + kicked "
-                      "out, relative", EXCHANGE)
+CD_BALANCE_ERROR = _q("cd_balance_error [-]", "Cd lost by the wire against evaporated + "
+                      "sublimated (+ kicked out where the kinetics let it leave), relative",
+                      EXCHANGE)
 TIME_STEP = _q("time_step [s]", "length of the time step that led to this row", EXCHANGE)
 ION_NEWTON_ITERATIONS = _q("ion_newton_iterations [-]", "Newton iterations of the ion step",
                            EXCHANGE)
@@ -263,6 +273,8 @@ F_CD_DENSITY = _q("Cd_density [m^-3]", "Cd density n_S (1 - X)", "a composition"
 F_CU_DENSITY = _q("Cu_density [m^-3]", "lattice Cu density 2 n_S X", "a composition", FIELD)
 F_CU_ION_FRACTION = _q("cu_ion_fraction [-]", "mobile Cu+ per S site", EXCHANGE, FIELD)
 F_VACANCY_FRACTION = _q("vacancy_fraction [-]", "empty cation sites per S site", EXCHANGE, FIELD)
+F_DISPLACED_CD_FRACTION = _q("displaced_cd_fraction [-]", "displaced Cd (neutral, off its site) "
+                             "per S site", "exchange runs with bulk kinetics", FIELD)
 F_REGION = _q("region", "region tag of each cell (markers.json names them)", EVERY, FIELD,
               unit="-")
 

@@ -27,7 +27,8 @@ never asks which electrical model it drives.
 
 Balances, each step: Cu: (mobile + lattice Cu in the wire) - initial = Cu in at the anode (or
 surface supply) - Cu out at the cathode, time-integrated with the step's own fluxes; Cd: Cd lost from
-the wire = sublimated + kicked out.
+the wire (the module's ``cd_missing``) = sublimated + evaporated (+ kicked out, where the module's
+kicked-out Cd leaves the wire: ``kicked_out_cd_leaves``; the bulk exchange keeps it as ``cd``).
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ class Inventory:
     cu_out: float = 0.0
     cd_sublimated: float = 0.0
     cd_kicked_out: float = 0.0
+    cd_evaporated: float = 0.0
     initial: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
@@ -224,7 +226,8 @@ class ExchangeSplitting:
         self.solve_electrothermal(bias, force=True)
         b0 = self.balance()
         self.inventory.initial = {"cu": b0["cu_mobile"] + b0["cu_lattice"],
-                                  "cd_missing": b0["cd_missing"]}
+                                  "cd_missing": b0["cd_missing"],
+                                  "cd_displaced": b0.get("cd_displaced", 0.0)}
         self._rates = {k: 0.0 for k in b0 if "rate" in k}
 
     def solve(self) -> NewtonResult:
@@ -341,7 +344,7 @@ class ExchangeSplitting:
         comm = self.ctx.domain.mesh.comm
         u = self.ions.u
         lows = {n: comm.allreduce(float(u[n].x.array.min(initial=np.inf)), op=MPI.MIN)
-                for n in ("c", "v", "X")}
+                for n in self.module.unknowns}
         bad = [f"{n} = {lo:.3g}" for n, lo in lows.items() if lo < -NEGATIVE_TOLERANCE]
         high = comm.allreduce(float(self.X.x.array.max(initial=-np.inf)), op=MPI.MAX)
         if high > 1 + NEGATIVE_TOLERANCE:
@@ -380,6 +383,7 @@ class ExchangeSplitting:
         inv.cu_out += dt * b["cu_out_rate"]
         inv.cd_sublimated += dt * b["cd_sublimation_rate"]
         inv.cd_kicked_out += dt * b["cd_kickout_rate"]
+        inv.cd_evaporated += dt * b.get("cd_evaporation_rate", 0.0)
         self.ctx.constants["bias"].value = self.target_bias
         self.module.accept(self.ions.u)
 
@@ -403,8 +407,12 @@ class ExchangeSplitting:
         floor = 1e-12 * self.module.N * b["volume"]
         cu_scale = max(abs(inv.cu_in), abs(cu_gain), abs(inv.cu_out), floor)
         cd_lost = b["cd_missing"] - inv.initial["cd_missing"]
-        cd_out = inv.cd_sublimated + inv.cd_kicked_out
-        cd_scale = max(abs(cd_lost), abs(cd_out), floor)
+        cd_out = inv.cd_sublimated + inv.cd_evaporated + (
+            inv.cd_kicked_out if getattr(self.module, "kicked_out_cd_leaves", True) else 0.0)
+        # scale: also the Cd moved off its sites into the displaced pool, the largest transfer
+        # of the balance when little leaves the wire (a cold wire barely evaporates)
+        cd_moved = b.get("cd_displaced", 0.0) - inv.initial.get("cd_displaced", 0.0)
+        cd_scale = max(abs(cd_lost), abs(cd_out), abs(cd_moved), floor)
         front = front_position(self.X, self.ictx.domain.axial_index)
         row = {
             "ionic_current [A]": ELEMENTARY_CHARGE * b["cu_in_rate"],
@@ -416,6 +424,9 @@ class ExchangeSplitting:
                 / max(abs(b["cu_in_rate"]), abs(b["cu_in_rate_formula"]), 1e-300)),
             "cd_sublimation_rate [1/s]": b["cd_sublimation_rate"],
             "cd_kickout_rate [1/s]": b["cd_kickout_rate"],
+            "cd_evaporation_rate [1/s]": b.get("cd_evaporation_rate", 0.0),
+            "cd_evaporated_total [-]": inv.cd_evaporated,
+            "cd_displaced [-]": b.get("cd_displaced", 0.0),
             "cu_in_total [-]": inv.cu_in, "cu_out_total [-]": inv.cu_out,
             "cu_mobile [-]": b["cu_mobile"], "cu_lattice [-]": b["cu_lattice"],
             "cd_lost [-]": cd_lost, "vacancies [-]": b["vacancies"],
@@ -427,8 +438,8 @@ class ExchangeSplitting:
             "time_step [s]": self.dt, "ion_newton_iterations [-]": self.last_iterations,
         }
         if self.module.anode is not None:
-            row["anode_overpotential [V]"] = (row["anode_drop [V]"]
-                                              - self.module.anode.equilibrium_voltage)
+            row["anode_overpotential [V]"] = (b["anode_drop"] - b["anode_equilibrium"]) \
+                / b["anode_area"]
         for z in self.stations:
             row[f"shell_thickness_z{z / MESH_UNIT:g}nm [nm]"] = self._shell(self.X, z)
         return row

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,8 @@ EXCHANGE_PROPERTIES = (
     "cu_ion_diffusivity", "vacancy_diffusivity", "cd_equilibrium_pressure",
     "cd_equilibrium_pressure_cu_assisted", "evaporation_coefficient",
     "exchange_attempt_frequency", "kick_out_barrier", "vacancy_filling_barrier",
-    "interstitial_formation_barrier", "interstitial_hop_barrier", "cu_solubility_limit")
+    "interstitial_formation_barrier", "interstitial_hop_barrier", "cu_solubility_limit",
+    "cd_diffusivity", "cd_metal_solubility")
 HOSTS = ("CdS_nanowire", "Cu2S", "CdSe_wurtzite", "CdSe_zincblende", "Cu2Se")
 CM2 = 1e-4  # m^2 per cm^2
 EV = ELEMENTARY_CHARGE
@@ -275,15 +277,49 @@ HAND_E_EQ = {
 
 
 @pytest.mark.parametrize("metal", sorted(HAND_E_EQ))
-def test_equilibrium_voltage_of_each_anode_is_the_reaction_free_energy(metal):
-    """The anode kinetics of a run (exchange.anode_equilibrium: reaction, the default) use
-    E_eq = Delta G_r / (2F) of the exchange reaction, not the aqueous E0."""
+def test_exchange_free_energy_of_each_anode_is_the_reaction_free_energy(metal):
+    """A run (exchange.anode_equilibrium: reaction, the default) balances the bulk exchange
+    against Delta G_r = 2 e E_rev of the metal's sulfide, and its anode kinetics have no set
+    E_eq (None: the metal in equilibrium with its interstitial, docs/model.md 8.2), so the
+    reaction's free energy is counted once."""
     from ecx_device.case.loader import validate_case
-    from ecx_device.device.from_case import anode_equilibrium_voltage, case_anode_metal
+    from ecx_device.device.from_case import (
+        anode_equilibrium_voltage,
+        case_anode_metal,
+        exchange_free_energy,
+    )
 
     data = yaml.safe_load((Path(__file__).parents[2] / "cases" / "zhang2017_1V.yaml").read_text())
     data["exchange"]["anode"] = metal
     case = validate_case(data)
-    e_eq = anode_equilibrium_voltage(case, case_anode_metal(case))
-    assert e_eq == pytest.approx(HAND_E_EQ[metal], abs=2e-5)
-    assert e_eq != pytest.approx(anode_metal(metal).standard_potential, abs=1e-3)
+    assert anode_equilibrium_voltage(case, case_anode_metal(case)) is None
+    dg = exchange_free_energy(case)
+    assert dg == pytest.approx(2 * EV * HAND_E_EQ[metal], abs=2 * EV * 2e-5)
+    data["exchange"]["anode_equilibrium"] = "tabulated"  # comparison option: the aqueous E0
+    case = validate_case(data)
+    assert anode_equilibrium_voltage(case, case_anode_metal(case)) == pytest.approx(
+        anode_metal(metal).standard_potential, abs=1e-12)
+
+
+@pytest.mark.parametrize(("T", "log10_p"), [(400.0, 10.945 - 5799 / 400.0),
+                                             (593.0, 10.945 - 5799 / 593.0),
+                                             (595.0, 10.248 - 5392 / 595.0),
+                                             (640.0, 10.248 - 5392 / 640.0)])
+def test_cd_metal_vapour_pressure_is_alcock_over_solid_and_liquid(T, log10_p):
+    """p_Cd over Cd(s) below the melting point (594 K) and over Cd(l) above it (Alcock,
+    Itkin & Horrigan 1984, parameters.md section 4), on every Cd host."""
+    for host in ("CdS_nanowire", "CdSe_wurtzite", "CdSe_zincblende"):
+        p = load_material(host)("cd_metal_vapour_pressure", T)
+        assert p == pytest.approx(10**log10_p, rel=1e-9), host
+
+
+def test_displaced_cd_data_follow_their_sources():
+    """D_Cd: Shaw 1984's Cd_i-related branch, 5.8e-2 cm^2/s and 1.85 eV (at 1000 K, inside
+    its range, and at 600 K, extrapolated); s_Cd: the flagged estimate 1e-4 per S site."""
+    mat = load_material("CdS_nanowire")
+    for T in (1000.0, 600.0):
+        expected = 5.8e-2 * CM2 * math.exp(-1.85 * EV / (BOLTZMANN * T))
+        assert mat("cd_diffusivity", T) == pytest.approx(expected, rel=1e-12)
+    assert mat("cd_metal_solubility", 600.0) == pytest.approx(1e-4, rel=1e-15)
+    assert "shaw1984_cd_interstitial" in mat.properties["cd_diffusivity"].source
+    assert "cd_metal_solubility_estimate" in mat.properties["cd_metal_solubility"].source
