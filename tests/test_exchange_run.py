@@ -271,11 +271,11 @@ def test_gold_anode_exchange_is_blocked_by_detailed_balance(au_run, cu_run):
 
 
 def test_failure_report_says_which_ion_equation_broke_and_where(tmp_path):
-    """A step that cannot be made (an absurd limit of 1e-12 on the change per step, and a
+    """A step that cannot be made (an absurd limit of 1e-24 on the change of X per step, and a
     smallest step of 0.25 us) stops the run; failure_report.json then names the ion equations
     with their largest residuals, points in the wire and local values, and the anode's
     overpotential (the drop less the interstitial equilibrium, about -0.36 V)."""
-    data = _case_1d(anode="Li", max_fraction_change=1e-12, initial_time_step="1 us",
+    data = _case_1d(anode="Li", max_fraction_change=1e-24, initial_time_step="1 us",
                     min_time_step="0.25 us")
     with pytest.raises(SolverError):
         Simulation(load_case(_write(tmp_path, data)), tmp_path / "run", log=None).run()

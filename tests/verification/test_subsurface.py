@@ -51,7 +51,9 @@ def host(ratio: float, c_s: float, kick_rate: float) -> Material:
               "interstitial_formation_barrier": 0.0, "interstitial_hop_barrier": 0.0,
               "cu_subsurface_enhancement_axial": ratio, "cu_subsurface_enhancement_normal": 1.0,
               "vacancy_subsurface_enhancement_axial": 1.0,
-              "vacancy_subsurface_enhancement_normal": 1.0}
+              "vacancy_subsurface_enhancement_normal": 1.0,
+              # the displaced Cd neither moves nor blocks (a large solubility: a_Cd ~ 0)
+              "cd_metal_solubility": 1e6, "cd_diffusivity": 1e-22}
     return Material("host", "test host", {k: Constant(unit="", source=("test",), value=v)
                                           for k, v in values.items()})
 
@@ -66,7 +68,9 @@ def supplied_wire(domain: Domain, material: Material, supply_facet: str, closed_
                                                                        ("Lagrange", 1)))
     module = CationExchange(supply_facet, closed_facet, anode=None, site_density=N_SITES,
                             reduction_velocity=1e-300, supply=CuSupply(supply_facet),
-                            sublimation=False)
+                            sublimation=False, evaporation=False,
+                            # transport-limited growth: an exchange far from its equilibrium
+                            reaction_free_energy=-2.0 * EV)
     # the run's ion solver: a bounded (variational-inequality) Newton keeps c >= 0 and X in
     # [0, 1] across the sharp front
     problem = CoupledProblem(ctx, [module], degree=1, tolerance=1e-12, max_iterations=50,
