@@ -50,6 +50,7 @@ from ecx_device.physics.ion_transport import shell_criterion
 from ecx_device.physics.ohmic import OhmicConduction
 from ecx_device.physics.wire_semiconductor import drift_diffusion_modules
 from ecx_device.solvers.continuation import equilibrium_start
+from ecx_device.solvers.electrothermal_newton import ElectroThermalNewton
 from ecx_device.solvers.fixed_point import SelfHeatingProblem
 from ecx_device.solvers.newton import ConvergenceGroup, CoupledProblem
 from ecx_device.solvers.problem import Problem
@@ -115,7 +116,8 @@ def choose(case: Case) -> ModelChoice:
         raise CaseError(f"thermal.beam_heating = {case.thermal.beam_heating:g} W/m^3: the "
                         "isothermal wire (electrical.self_heating: false) solves no heat; "
                         "expected self_heating: true or no beam heating")
-    coupling = "fixed_point" if dd and heat else "newton"
+    coupling = ("newton" if case.solver.electrothermal_coupling == "newton" else "fixed_point") \
+        if dd and heat else "newton"
     exchange = case.exchange.enabled
     if exchange:
         coupling += "+splitting"
@@ -375,7 +377,10 @@ def _drift_diffusion(case: Case, choice: ModelChoice, device: Domain, geom: Devi
     cooling = _sublimation_cooling(case, choice, materials)
     if choice.heat:
         device_ctx = _context(case, choice, device, materials, exchanged, geom)
-        model.electrical = SelfHeatingProblem.create(
+        # the one switch between the two electro-thermal couplings (same protocol, same state)
+        coupled = (ElectroThermalNewton if s.electrothermal_coupling == "newton"
+                   else SelfHeatingProblem)
+        model.electrical = coupled.create(
             carriers, device_ctx, cells, degree=s.element_degree,
             tolerance=s.electrothermal_tolerance, max_iterations=s.electrothermal_max_iterations,
             newton_tolerance=s.newton_tolerance, newton_max_iterations=s.newton_max_iterations,

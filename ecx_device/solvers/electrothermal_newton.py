@@ -209,24 +209,29 @@ class ElectroThermalNewton(SelfHeatingProblem):
         moved = [dolfinx.fem.Function(f.function_space) for f in c]
         _fem_petsc.assign(direction, moved if len(c) > 1 else moved[0])
         direction.destroy()
+        norm = self._max(dc.array_r)  # a unit direction: h stays finite for tiny ones
         for f in moved:
             f.x.scatter_forward()
+            with np.errstate(invalid="ignore"):  # a NaN Krylov vector fails the solve later
+                f.x.array[:] /= norm
 
         def setter(h: float) -> None:
             for f, a, m in zip(c, base, moved, strict=True):
                 f.x.array[:] = a + h * m.x.array
 
         scale = max(self._max(self._xc.array_r), 1.0)
-        return self._central(setter, DIFFERENCE_STEP * scale / self._max(dc.array_r))
+        return norm * self._central(setter, DIFFERENCE_STEP * scale)
 
     def _rho_change_temperature(self, d: np.ndarray) -> np.ndarray:
         """drho/dT_w d along a wire temperature direction (central difference)."""
         T0 = self.wire_T.x.array.copy()
+        norm = self._max(d)
+        unit = d / norm
 
         def setter(h: float) -> None:
-            self.wire_T.x.array[:] = T0 + h * d
+            self.wire_T.x.array[:] = T0 + h * unit
 
-        return self._central(setter, TEMPERATURE_STEP * self._max(T0) / self._max(d))
+        return norm * self._central(setter, TEMPERATURE_STEP * self._max(T0))
 
     def _temperature_forms(self) -> list | None:
         """dR_c/dT_w along ``_dT_wire`` as linear forms, one per carrier equation; None with
@@ -268,15 +273,15 @@ class ElectroThermalNewton(SelfHeatingProblem):
         # central difference: the residual's T dependence is weak against its terms, so a
         # one-sided difference at sqrt(eps) loses most digits to round-off
         T0 = self.wire_T.x.array.copy()
-        h = TEMPERATURE_STEP * self._max(T0) / norm
+        h = TEMPERATURE_STEP * self._max(T0)
         plus = _duplicate(out)
-        self.wire_T.x.array[:] = T0 + h * d
+        self.wire_T.x.array[:] = T0 + h * d / norm
         self.carrier_residual(plus)
-        self.wire_T.x.array[:] = T0 - h * d
+        self.wire_T.x.array[:] = T0 - h * d / norm
         self.carrier_residual(out)
         self.wire_T.x.array[:] = T0
         out.aypx(-1.0, plus)
-        out.scale(0.5 / h)
+        out.scale(0.5 * norm / h)
         plus.destroy()
 
     def _max(self, a: np.ndarray) -> float:
