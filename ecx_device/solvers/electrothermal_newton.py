@@ -37,8 +37,9 @@ from ecx_device.solvers.problem import NewtonResult
 
 _fem_petsc = dolfinx.fem.petsc
 
-#: Relative step of the central differences along the carriers (of the largest potential, at
-#: least 1 V): truncation ~ (step / V_T)^2 and round-off ~ eps / step both near 1e-9.
+#: Relative step of the central differences of the carrier heat (of the largest potential, at
+#: least 1 V, and of the largest wire temperature): truncation ~ (step / V_T)^2 and round-off
+#: ~ eps / step both near 1e-9.
 DIFFERENCE_STEP = 1e-6
 
 #: Relative step of the central difference along the wire temperature (of its largest value):
@@ -168,15 +169,12 @@ class ElectroThermalNewton(SelfHeatingProblem):
     def heat_source_direction(self, dc, out, dT=None) -> None:
         """The heat residual's change through the carrier heat rho into ``out``: J_Tc dc, plus
         with ``dT`` the part of J_TT that the heat problem's own Jacobian lacks (rho depends on
-        the wire temperature through the carrier data). Central differences of rho (its
-        change is exact to O(h^2)); Dirichlet rows zero."""
+        the wire temperature through the carrier data). One central difference of rho along
+        (dc, S dT) (exact to O(h^2)); Dirichlet rows zero."""
+        d = self.wire_direction(dT) if dT is not None else None
+        dofs = self.cell_heat.device_dofs
         self._drho.x.array[:] = 0.0
-        if self._max(dc.array_r) > 0.0:
-            self._drho.x.array[:] += self._rho_change_carriers(dc)
-        if dT is not None:
-            d = self.wire_direction(dT)
-            if self._max(d) > 0.0:
-                self._drho.x.array[:] += self._rho_change_temperature(d)
+        self._drho.x.array[dofs] = self._rho_change(dc, d)
         with out.localForm() as local:
             local.set(0.0)
         _fem_petsc.assemble_vector(out, self._dF_form)
@@ -186,52 +184,35 @@ class ElectroThermalNewton(SelfHeatingProblem):
         for dofs in self._T_bc:
             arr[dofs[dofs < owned]] = 0.0
 
-    def _central(self, setter, h: float) -> np.ndarray:
-        """(rho(+h) - rho(-h)) / 2h for a state moved by ``setter(h)`` (W/m^3 per unit step);
-        the state and rho are put back by ``setter(0)``."""
-        rho0 = self.cell_heat.density.x.array.copy()
-        values = []
-        for step in (h, -h):
-            setter(step)
-            self.cell_heat.update()
-            values.append(self.cell_heat.density.x.array.copy())
-        setter(0.0)
-        self.cell_heat.density.x.array[:] = rho0
-        return (values[0] - values[1]) / (2 * h)
-
-    def _rho_change_carriers(self, dc) -> np.ndarray:
-        """drho/dc dc (central difference)."""
+    def _rho_change(self, dc, d) -> np.ndarray:
+        """drho/dc dc + drho/dT_w d at the wire cells (W/m^3; central difference along the
+        direction scaled to a unit largest entry, carriers in V and d in units of the largest
+        wire temperature, so that h is a relative step of both)."""
         c = [self.carriers.u[n] for n in self.carriers.names]
         base = [f.x.array.copy() for f in c]
-        direction = _duplicate(dc)
-        dc.copy(direction)
-        direction.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
+        T0 = self.wire_T.x.array.copy()
+        Tmax = self._max(T0)
+        norm = max(self._max(dc.array_r) / max(self._max(self._xc.array_r), 1.0),
+                   self._max(d) / Tmax if d is not None else 0.0)
+        if not norm > 0.0:
+            return np.zeros(len(self.cell_heat.device_dofs)) * norm  # 0, or NaN: fails later
         moved = [dolfinx.fem.Function(f.function_space) for f in c]
-        _fem_petsc.assign(direction, moved if len(c) > 1 else moved[0])
-        direction.destroy()
-        norm = self._max(dc.array_r)  # a unit direction: h stays finite for tiny ones
+        _fem_petsc.assign(dc, moved if len(c) > 1 else moved[0])
         for f in moved:
             f.x.scatter_forward()
-            with np.errstate(invalid="ignore"):  # a NaN Krylov vector fails the solve later
-                f.x.array[:] /= norm
-
-        def setter(h: float) -> None:
+        h = DIFFERENCE_STEP / norm
+        values = []
+        for step in (h, -h):
             for f, a, m in zip(c, base, moved, strict=True):
-                f.x.array[:] = a + h * m.x.array
-
-        scale = max(self._max(self._xc.array_r), 1.0)
-        return norm * self._central(setter, DIFFERENCE_STEP * scale)
-
-    def _rho_change_temperature(self, d: np.ndarray) -> np.ndarray:
-        """drho/dT_w d along a wire temperature direction (central difference)."""
-        T0 = self.wire_T.x.array.copy()
-        norm = self._max(d)
-        unit = d / norm
-
-        def setter(h: float) -> None:
-            self.wire_T.x.array[:] = T0 + h * unit
-
-        return norm * self._central(setter, TEMPERATURE_STEP * self._max(T0))
+                f.x.array[:] = a + step * m.x.array
+            if d is not None:
+                self.wire_T.x.array[:] = T0 + step * d
+            values.append(self.cell_heat.wire_density())
+        for f, a in zip(c, base, strict=True):
+            f.x.array[:] = a
+        self.wire_T.x.array[:] = T0
+        self.cell_heat.compute()  # back to the state's own heat
+        return (values[0] - values[1]) / (2 * h)
 
     def _temperature_forms(self) -> list | None:
         """dR_c/dT_w along ``_dT_wire`` as linear forms, one per carrier equation; None with
