@@ -12,7 +12,9 @@ The electrical models:
   block Newton problem (:mod:`ecx_device.physics.ohmic`, :mod:`ecx_device.physics.heat`);
 - ``drift_diffusion``: Poisson and electron/hole continuity on the wire (a submesh), metals
   equipotential; with ``self_heating`` the carrier heat drives heat conduction on the whole
-  device by fixed-point coupling (:mod:`ecx_device.solvers.fixed_point`), else isothermal.
+  device, coupled by fixed-point iteration (:mod:`ecx_device.solvers.fixed_point`, the
+  default) or one monolithic Newton iteration (:mod:`ecx_device.solvers.electrothermal_newton`;
+  ``solver.electrothermal_coupling``), else isothermal.
 
 A ``geometry.particle`` (sphere or rod, no electrodes) has no electrical model: a held temperature
 and the front kinetics (:mod:`ecx_device.particle_model`).
@@ -76,8 +78,10 @@ class ModelChoice:
     Attributes:
         wire_model: ``ohmic`` or ``drift_diffusion``.
         heat: The temperature is solved (ohmic model, or the self-heated drift-diffusion wire).
-        coupling: ``newton`` (one block Newton problem) or ``fixed_point`` (drift-diffusion on
-            the wire and heat on the device, iterated), plus ``+splitting`` for the exchange.
+        coupling: ``newton`` (one Newton problem: the ohmic device, or the self-heated
+            drift-diffusion wire with ``solver.electrothermal_coupling: newton``) or
+            ``fixed_point`` (drift-diffusion on the wire and heat on the device, iterated), plus
+            ``+splitting`` for the exchange.
         exchange: The composition evolves in time (ions on the wire).
         composition: An exchanged fraction X exists (prescribed or evolving).
         ions_with_carriers: Each ion step solves the ions, Poisson and the carriers in one

@@ -214,7 +214,8 @@ class ElectroThermalNewton(SelfHeatingProblem):
         values = []
         for step in (h, -h):
             for f, a, m in zip(c, base, moved, strict=True):
-                f.x.array[:] = a + step * m.x.array
+                with np.errstate(invalid="ignore"):  # a NaN direction fails the solve later
+                    f.x.array[:] = a + step * m.x.array
             if d is not None:
                 self.wire_T.x.array[:] = T0 + step * d
             values.append(self.cell_heat.wire_density())

@@ -131,3 +131,31 @@ def test_newton_converges_quadratically_when_strongly_coupled():
         print(f"  |dx| {a:.3e} -> {b:.3e}: log ratio {math.log(b) / math.log(a):.2f}, "
               f"b / a^2 = {b / a**2:.3g}")
         assert b <= 10.0 * a**2
+
+
+def test_case_key_selects_the_coupling():
+    """solver.electrothermal_coupling picks the coupling of a self-heated drift-diffusion wire
+    (fixed point by default); the ohmic device is one Newton problem either way; a wrong value
+    is one line naming the key."""
+    import copy
+    from pathlib import Path
+
+    import yaml
+
+    from ecx_device.case.loader import validate_case
+    from ecx_device.errors import CaseError
+    from ecx_device.models import choose
+
+    data = yaml.safe_load((Path(__file__).parents[2] / "cases"
+                           / "zhang2017_stage_d_dd.yaml").read_text())
+    case = validate_case(copy.deepcopy(data))
+    assert case.solver.electrothermal_coupling == "fixed_point"
+    assert choose(case).coupling == "fixed_point"
+    data["solver"]["electrothermal_coupling"] = "newton"
+    assert choose(validate_case(copy.deepcopy(data))).coupling == "newton"
+    data["electrical"]["wire_model"] = "ohmic"
+    assert choose(validate_case(copy.deepcopy(data))).coupling == "newton"
+    data["solver"]["electrothermal_coupling"] = "anderson"
+    with pytest.raises(CaseError, match=r"solver\.electrothermal_coupling") as err:
+        validate_case(data)
+    assert "\n" not in str(err.value)
