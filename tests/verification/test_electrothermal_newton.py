@@ -18,6 +18,7 @@ solvers' tolerances, far below the discretisation error:
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -125,7 +126,7 @@ def test_newton_converges_quadratically_when_strongly_coupled():
     assert p.quantities()["wire_T_max [K]"] > 2.5 * T0
     # every pair of iterations whose second update is above round-off (~1e-16 of the ~1 V
     # potentials): three here, from a first update of 7 % of T_0
-    tail = [(a, b) for a, b in zip(steps, steps[1:], strict=False) if b > 1e-15]
+    tail = [(a, b) for a, b in itertools.pairwise(steps) if b > 1e-15]
     assert len(tail) >= 3
     for a, b in tail:
         print(f"  |dx| {a:.3e} -> {b:.3e}: log ratio {math.log(b) / math.log(a):.2f}, "
