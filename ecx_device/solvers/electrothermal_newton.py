@@ -124,6 +124,7 @@ class ElectroThermalNewton(SelfHeatingProblem):
         self._dRc_forms = self._temperature_forms()
         #: Per iteration of the last solve: residual norms (carriers, scaled; heat, W).
         self.history: list[tuple[float, float]] = []
+        self._rho_base: np.ndarray | None = None
         #: Per iteration of the last solve: largest update (carriers, V; temperature, K).
         self.steps: list[tuple[float, float]] = []
         self._ksp = self._coupled_solver()
@@ -176,15 +177,16 @@ class ElectroThermalNewton(SelfHeatingProblem):
         self._cells.to_sub(self._T_dev, self._T_sub)
         return self._T_sub.x.array.copy()
 
-    def heat_source_direction(self, dc, out, dT=None) -> None:
+    def heat_source_direction(self, dc, out, dT=None, central: bool = True) -> None:
         """The heat residual's change through the carrier heat rho into ``out``: J_Tc dc, plus
         with ``dT`` the part of J_TT that the heat problem's own Jacobian lacks (rho depends on
         the wire temperature through the carrier data). One central difference of rho along
-        (dc, S dT) (exact to O(h^2)); Dirichlet rows zero."""
+        (dc, S dT) (exact to O(h^2)), or a forward difference from the state's own rho
+        (``central`` false: half the cost, for the preconditioner); Dirichlet rows zero."""
         d = self.wire_direction(dT) if dT is not None else None
         dofs = self.cell_heat.device_dofs
         self._drho.x.array[:] = 0.0
-        self._drho.x.array[dofs] = self._rho_change(dc, d)
+        self._drho.x.array[dofs] = self._rho_change(dc, d, central)
         with out.localForm() as local:
             local.set(0.0)
         _fem_petsc.assemble_vector(out, self._dF_form)
@@ -194,7 +196,7 @@ class ElectroThermalNewton(SelfHeatingProblem):
         for dofs in self._T_bc:
             arr[dofs[dofs < owned]] = 0.0
 
-    def _rho_change(self, dc, d) -> np.ndarray:
+    def _rho_change(self, dc, d, central: bool = True) -> np.ndarray:
         """drho/dc dc + drho/dT_w d at the wire cells (W/m^3; central difference along the
         direction scaled to a unit largest entry, carriers in V and d in units of the largest
         wire temperature, so that h is a relative step of both)."""
@@ -211,18 +213,23 @@ class ElectroThermalNewton(SelfHeatingProblem):
         for f in moved:
             f.x.scatter_forward()
         h = DIFFERENCE_STEP / norm
-        values = []
-        for step in (h, -h):
+        if not central and self._rho_base is None:
+            self._rho_base = self.cell_heat.wire_density()
+        values = [] if central else [None, self._rho_base]
+        for step in (h, -h) if central else (h,):
             for f, a, m in zip(c, base, moved, strict=True):
                 with np.errstate(invalid="ignore"):  # a NaN direction fails the solve later
                     f.x.array[:] = a + step * m.x.array
             if d is not None:
                 self.wire_T.x.array[:] = T0 + step * d
-            values.append(self.cell_heat.wire_density())
+            if central:
+                values.append(self.cell_heat.wire_density())
+            else:
+                values[0] = self.cell_heat.wire_density()
         for f, a in zip(c, base, strict=True):
             f.x.array[:] = a
         self.wire_T.x.array[:] = T0  # (cell_heat recomputes from the state when next read)
-        return (values[0] - values[1]) / (2 * h)
+        return (values[0] - values[1]) / ((2 if central else 1) * h)
 
     def _temperature_forms(self) -> list | None:
         """dR_c/dT_w along ``_dT_wire`` as linear forms, one per carrier equation; None with
@@ -298,6 +305,7 @@ class ElectroThermalNewton(SelfHeatingProblem):
         self.iterations = 0
         for k in range(self.max_iterations + 1):
             self._assign_state()
+            self._rho_base = None  # the carrier heat of this iterate, when first needed
             self.carrier_residual(self._Fc)
             self.heat_residual(self._FT)
             norms = (self._Fc.norm(), self._FT.norm())
@@ -414,7 +422,7 @@ class _BlockTriangular:
         p = self.p
         p._blocks.split(x, self._rc, self._rT)
         p.carriers.problem.solver.getKSP().solve(self._rc, self._yc)
-        p.heat_source_direction(self._yc, self._tmp)
+        p.heat_source_direction(self._yc, self._tmp, central=False)
         self._rT.axpy(-1.0, self._tmp)
         p.heat.problem.solver.getKSP().solve(self._rT, self._yT)
         p._blocks.join(self._yc, self._yT, y)
