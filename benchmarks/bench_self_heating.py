@@ -4,11 +4,12 @@ test).
 Usage: .venv/bin/python benchmarks/bench_self_heating.py [CASE] [--full]
 
 Runs the I-V sweep of a drift-diffusion case (default ``cases/zhang2017_stage_d_dd.yaml``, the
-stage that heats: ~14 uA at 1 V) twice, isothermal (``electrical.self_heating: false``) and
-self-heated, in smoke mode unless ``--full``, after one untimed warm-up run that compiles the
-forms. Prints per bias the current, peak temperature and electro-thermal iterations, and the wall
-times with their ratio self-heated / isothermal. No goal is set for the ratio: it is what the
-coupling costs (a heat solve on the whole device per iteration, 1-4 iterations per bias).
+stage that heats: ~14 uA at 1 V) three times, isothermal (``electrical.self_heating: false``) and
+self-heated with each electro-thermal coupling (``solver.electrothermal_coupling``: the fixed
+point, the monolithic Newton), in smoke mode unless ``--full``, after one untimed warm-up run per
+coupling that compiles the forms. Prints per bias the current, peak temperature and
+electro-thermal iterations, and the wall times with the ratio self-heated / isothermal of each
+coupling (issue 14's goal: <= 1.5 on stage (d)).
 """
 
 from __future__ import annotations
@@ -36,15 +37,19 @@ def main() -> None:
     smoke = "--full" not in sys.argv
     base = load_case(args[0] if args else ROOT / "cases" / "zhang2017_stage_d_dd.yaml")
     variants = {}
-    for heated in (False, True):
+    for label, heated, coupling in (("isothermal", False, "fixed_point"),
+                                    ("self-heated, fixed point", True, "fixed_point"),
+                                    ("self-heated, Newton", True, "newton")):
         electrical = base.electrical.model_copy(update={"self_heating": heated})
-        variants[heated] = base.model_copy(update={"electrical": electrical})
-    _sweep(variants[True], smoke)  # warm-up: form compilation
+        solver = base.solver.model_copy(update={"electrothermal_coupling": coupling})
+        variants[label] = base.model_copy(update={"electrical": electrical, "solver": solver})
+    for label in list(variants)[1:]:
+        _sweep(variants[label], smoke)  # warm-up: form compilation
     times = {}
-    for heated, case in variants.items():
+    for label, case in variants.items():
         wall, rows = _sweep(case, smoke)
-        times[heated] = wall
-        label = "self-heated" if heated else "isothermal"
+        times[label] = wall
+        heated = case.electrical.self_heating
         print(f"{base.name} {label}{' (smoke)' if smoke else ''}: {wall:.2f} s")
         for r in rows:
             extra = (f", T_max {r['wire_T_max [K]']:.2f} K, "
@@ -52,7 +57,9 @@ def main() -> None:
                      f"power balance {r['power_balance_error [-]']:.1e}" if heated else "")
             print(f"  V = {r['bias [V]']:+.3f} V: I = {r['cathode_current [A]']:.6e} A, "
                   f"{r['newton_iterations [-]']:.0f} Newton its{extra}")
-    print(f"wall time ratio self-heated / isothermal: {times[True] / times[False]:.2f}")
+    for label in list(variants)[1:]:
+        print(f"wall time ratio {label} / isothermal: "
+              f"{times[label] / times['isothermal']:.2f}")
 
 
 if __name__ == "__main__":

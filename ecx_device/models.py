@@ -12,7 +12,9 @@ The electrical models:
   block Newton problem (:mod:`ecx_device.physics.ohmic`, :mod:`ecx_device.physics.heat`);
 - ``drift_diffusion``: Poisson and electron/hole continuity on the wire (a submesh), metals
   equipotential; with ``self_heating`` the carrier heat drives heat conduction on the whole
-  device by fixed-point coupling (:mod:`ecx_device.solvers.fixed_point`), else isothermal.
+  device, coupled by fixed-point iteration (:mod:`ecx_device.solvers.fixed_point`, the
+  default) or one monolithic Newton iteration (:mod:`ecx_device.solvers.electrothermal_newton`;
+  ``solver.electrothermal_coupling``), else isothermal.
 
 A ``geometry.particle`` (sphere or rod, no electrodes) has no electrical model: a held temperature
 and the front kinetics (:mod:`ecx_device.particle_model`).
@@ -51,6 +53,7 @@ from ecx_device.physics.ion_transport import shell_criterion
 from ecx_device.physics.ohmic import OhmicConduction
 from ecx_device.physics.wire_semiconductor import drift_diffusion_modules
 from ecx_device.solvers.continuation import equilibrium_start
+from ecx_device.solvers.electrothermal_newton import ElectroThermalNewton
 from ecx_device.solvers.fixed_point import SelfHeatingProblem
 from ecx_device.solvers.newton import ConvergenceGroup, CoupledProblem
 from ecx_device.solvers.problem import Problem
@@ -81,8 +84,10 @@ class ModelChoice:
     Attributes:
         wire_model: ``ohmic`` or ``drift_diffusion``.
         heat: The temperature is solved (ohmic model, or the self-heated drift-diffusion wire).
-        coupling: ``newton`` (one block Newton problem) or ``fixed_point`` (drift-diffusion on
-            the wire and heat on the device, iterated), plus ``+splitting`` for the exchange.
+        coupling: ``newton`` (one Newton problem: the ohmic device, or the self-heated
+            drift-diffusion wire with ``solver.electrothermal_coupling: newton``) or
+            ``fixed_point`` (drift-diffusion on the wire and heat on the device, iterated), plus
+            ``+splitting`` for the exchange.
         exchange: The composition evolves in time (ions on the wire).
         composition: An exchanged fraction X exists (prescribed or evolving).
         ions_with_carriers: Each ion step solves the ions, Poisson and the carriers in one
@@ -121,7 +126,8 @@ def choose(case: Case) -> ModelChoice:
         raise CaseError(f"thermal.beam_heating = {case.thermal.beam_heating:g} W/m^3: the "
                         "isothermal wire (electrical.self_heating: false) solves no heat; "
                         "expected self_heating: true or no beam heating")
-    coupling = "fixed_point" if dd and heat else "newton"
+    coupling = ("newton" if case.solver.electrothermal_coupling == "newton" else "fixed_point") \
+        if dd and heat else "newton"
     exchange = case.exchange.enabled
     if exchange:
         coupling += "+splitting"
@@ -386,7 +392,10 @@ def _drift_diffusion(case: Case, choice: ModelChoice, device: Domain, geom: Devi
     cooling = _sublimation_cooling(case, choice, materials)
     if choice.heat:
         device_ctx = _context(case, choice, device, materials, exchanged, geom)
-        model.electrical = SelfHeatingProblem.create(
+        # the one switch between the two electro-thermal couplings (same protocol, same state)
+        coupled = (ElectroThermalNewton if s.electrothermal_coupling == "newton"
+                   else SelfHeatingProblem)
+        model.electrical = coupled.create(
             carriers, device_ctx, cells, degree=s.element_degree,
             tolerance=s.electrothermal_tolerance, max_iterations=s.electrothermal_max_iterations,
             newton_tolerance=s.newton_tolerance, newton_max_iterations=s.newton_max_iterations,

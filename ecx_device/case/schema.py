@@ -322,6 +322,12 @@ class SolverSpec(Section):
         1e-6, description="drift_diffusion with self_heating: the electro-thermal iteration "
         "stops when the wire temperature changes by less than this anywhere [K]")
     electrothermal_max_iterations: Annotated[int, Field(ge=1, le=500)] = 50
+    electrothermal_coupling: Literal["fixed_point", "newton"] = Field(
+        "fixed_point", description="drift_diffusion with self_heating: fixed_point: the carriers "
+        "on the wire and the heat on the device solved in turn until the wire temperature "
+        "moves by less than electrothermal_tolerance; newton: both in one Newton iteration "
+        "with the full coupled Jacobian (limit electrothermal_max_iterations; docs/model.md "
+        "5a.12)")
     carrier_flux: Literal["eafe", "galerkin"] = Field(
         "eafe", description="drift_diffusion: discretisation of the electron and hole fluxes; "
         "eafe: exponentially fitted (Scharfetter-Gummel) edge fluxes, edge-averaged finite "

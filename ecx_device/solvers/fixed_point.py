@@ -134,6 +134,27 @@ class CellHeat:
 
     def update(self) -> None:
         """Assemble the heat of the current carrier state and hand it to the device mesh."""
+        self.compute()
+        self._cells.to_parent(self._wire, self.density)
+
+    def wire_density(self) -> np.ndarray:
+        """The density of the current carrier state (W/m^3) at the device's DG0 dofs of the
+        wire cells, in the order of :attr:`device_dofs` (no interpolation between the meshes:
+        the monolithic Newton differentiates it many times per step)."""
+        self.compute()
+        _ = self.device_dofs  # builds the wire's dof order too
+        return self._wire.x.array[self._wire_dofs]
+
+    @property
+    def device_dofs(self) -> np.ndarray:
+        """The device DG0 dofs of the wire's cells (local, owned and ghost)."""
+        if not hasattr(self, "_device_dofs"):
+            self._wire_dofs = self._wire.function_space.dofmap.list[self._cells.sub, 0]
+            self._device_dofs = self.density.function_space.dofmap.list[self._cells.parent, 0]
+        return self._device_dofs
+
+    def compute(self) -> None:
+        """The density of the current carrier state on the wire's DG0 space."""
         if self._energy is not None:
             self._energy.update(self.ctx)
         W0 = self._wire.function_space
@@ -153,7 +174,6 @@ class CellHeat:
         n = W0.dofmap.index_map.size_local
         self._wire.x.array[:n] = heat[:n] / self._volume[:n]
         self._wire.x.scatter_forward()
-        self._cells.to_parent(self._wire, self.density)
 
 
 class SelfHeatingProblem:
