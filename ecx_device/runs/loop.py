@@ -207,7 +207,7 @@ class TimeStepper:
         self.steps += 1
         self._step = step
         size.accepted(step, easy=sp.max_change() < sp.limits.max_fraction_change / 2
-                      and result.iterations <= 8)
+                      and result.iterations <= sp.easy_iterations)
 
     def row(self) -> dict[str, float]:
         """Time, bias, the splitting's quantities and the step counters."""
