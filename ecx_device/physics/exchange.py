@@ -253,8 +253,7 @@ class CationExchange:
         T = ctx.temperature()
         # Cd metal's property, not the host's: read unmixed from the host material
         p_metal = ctx.materials[Region.WIRE]("cd_metal_vapour_pressure", T, UflOps)
-        hkl = 1.0 / ufl.sqrt(2 * math.pi * CD_ATOMIC_MASS * BOLTZMANN * T)
-        return (self._prop(ctx, "evaporation_coefficient") * p_metal * hkl
+        return (self._prop(ctx, "evaporation_coefficient") * p_metal * _cd_flux_per_pascal(T)
                 * self.cd_activity(ctx, cd))
 
     def cu_diffusivity(self, ctx: Context, v):
@@ -449,8 +448,14 @@ def cd_sublimation_flux(ctx: Context, c, v, X):
     unused (kept for the callers' signature)."""
     T = ctx.temperature()
     p_eq = ctx.materials[Region.WIRE]("cd_equilibrium_pressure", T, UflOps)
-    hkl = 1.0 / ufl.sqrt(2 * math.pi * CD_ATOMIC_MASS * BOLTZMANN * T)
-    return _wire_prop(ctx, "evaporation_coefficient") * p_eq * hkl * _plus(1.0 - X - v)
+    return (_wire_prop(ctx, "evaporation_coefficient") * p_eq * _cd_flux_per_pascal(T)
+            * _plus(1.0 - X - v))
+
+
+def _cd_flux_per_pascal(T):
+    """Hertz-Knudsen impingement rate of Cd atoms, 1 / sqrt(2 pi m_Cd k T)
+    (atoms/(m^2 s Pa), UFL)."""
+    return 1.0 / ufl.sqrt(2 * math.pi * CD_ATOMIC_MASS * BOLTZMANN * T)
 
 
 def _wire_prop(ctx: Context, name: str):
