@@ -110,7 +110,7 @@ class ModelChoice:
         wire = ("drift-diffusion wire (metals equipotential), " + (
             "self-heated: heat on the whole device" if self.heat else "isothermal")
             if self.wire_model == "drift_diffusion" else "ohmic electro-thermal device")
-        ions = ("; exchange: Cu+, vacancies and X on the wire, "
+        ions = ("; exchange: the anode's ion, vacancies, X and displaced Cd on the wire, "
                 + ("solved with Poisson and the carriers" if self.ions_with_carriers
                    else "in the field of the last electrical solve")) if self.exchange else ""
         return f"model: {wire}; coupling {self.coupling}{ions}"

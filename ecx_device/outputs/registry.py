@@ -148,10 +148,11 @@ ELECTRICAL_POWER = _q("electrical_power [W]", "electrical power V I delivered to
                       "(I: the grounded terminal's current)", SELF_HEATED)
 POWER_BALANCE_ERROR = _q("power_balance_error [-]", "|carrier + contact heat - electrical "
                          "power| relative to the larger", SELF_HEATED)
-ELECTROTHERMAL_ITERATIONS = _q("electrothermal_iterations [-]", "fixed-point iterations between "
-                               "carriers and heat at this point", SELF_HEATED)
+ELECTROTHERMAL_ITERATIONS = _q("electrothermal_iterations [-]", "iterations between carriers and "
+                               "heat at this point (fixed-point iterations, or Newton iterations "
+                               "with solver.electrothermal_coupling: newton)", SELF_HEATED)
 ELECTROTHERMAL_LAST_CHANGE = _q("electrothermal_last_change [K]", "largest temperature change of "
-                                "the last fixed-point iteration", SELF_HEATED)
+                                "the last electro-thermal iteration", SELF_HEATED)
 # ------------------------------------------------------------------------- rows: exchange
 SUBLIMATION_COOLING = _q("sublimation_cooling [W]", "heat carried off by Cd sublimation from the "
                          "wire surface", EXCHANGE)

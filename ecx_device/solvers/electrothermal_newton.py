@@ -17,14 +17,15 @@ One Newton step solves
                                        J_cT = dR_c/dT_w S,  J_Tc = dR_T/drho drho/dc
 
 The diagonal blocks are the assembled Jacobians of the two problems, factorised by their own
-solvers. The off-diagonal blocks are applied as directional derivatives (a forward difference
-of R_c along S dT, of rho along dc; dR_T/drho is an assembled linear form): the carrier data
-(V_T, densities of states, mobilities, the edge fluxes' Bernoulli functions, the Richardson
-terms) depend on T partly outside UFL, and so does the edge-flux cell heat on c, so no UFL
-derivative holds them all. The coupled linear system is solved by flexible GMRES preconditioned
-by the block lower-triangular solve (J_cc^-1, then J_TT^-1 of the heat residual less J_Tc dc),
-to a relative residual of 1e-10: the Newton step is the one of the full Jacobian up to the
-difference error (~1e-8 relative), and the iteration converges quadratically down to there.
+solvers. The off-diagonal blocks are applied as directional derivatives, never assembled:
+J_cT dT is the UFL derivative of R_c along S dT for Galerkin carriers and a central difference
+of R_c for the fitted edge fluxes (whose T dependence, through V_T and the Bernoulli functions,
+is outside UFL); J_Tc dc is a central difference of rho along dc times dR_T/drho, an assembled
+linear form (the edge-flux cell heat depends on c outside UFL too). The coupled linear system
+is solved by flexible GMRES preconditioned by the block lower-triangular solve (J_cc^-1, then
+J_TT^-1 of the heat residual less J_Tc dc, there a cheaper forward difference), to a relative
+residual of 1e-10: the Newton step is the one of the full Jacobian up to the difference error
+(~1e-8 relative), and the iteration converges quadratically down to there.
 """
 
 from __future__ import annotations
@@ -313,7 +314,7 @@ class ElectroThermalNewton(SelfHeatingProblem):
             if not all(np.isfinite(norms)):
                 self._reset()
                 return NewtonResult(False, k, -101, "non-finite electro-thermal residual")
-            if k > 0 and self._converged(dx):
+            if k > 0 and self._converged():
                 return NewtonResult(True, k, 1)
             if k == self.max_iterations:
                 break
@@ -354,7 +355,7 @@ class ElectroThermalNewton(SelfHeatingProblem):
         dT.destroy()
         self._to_functions()
 
-    def _converged(self, dx) -> bool:
+    def _converged(self) -> bool:
         """Both updates below ``stol`` times their solutions' largest entries."""
         xc, xT = self._max(self._xc.array_r), self._max(self._xT.array_r)
         return self._step[0] <= self.stol * max(xc, 1.0) and self._step[1] <= self.stol * xT
@@ -365,11 +366,6 @@ class ElectroThermalNewton(SelfHeatingProblem):
         self.heat._reset_linear_solver()
         self._ksp.reset()
         self._ksp = self._coupled_solver()
-
-    def quantities(self) -> dict[str, float]:
-        """As :meth:`SelfHeatingProblem.quantities`; ``electrothermal_iterations`` counts the
-        monolithic Newton iterations."""
-        return super().quantities()
 
     def close(self) -> None:
         """Destroy the PETSc objects of both problems and of the coupled solve."""
