@@ -68,12 +68,19 @@ def _build(cls, n: int, params_for, contacts, fitted: bool = False, k: float = K
                       petsc_options=SOLVER)
 
 
-def _agreement(a, b) -> tuple[float, float]:
-    """Relative differences of the device temperature (max norm) and of the current."""
-    Ta, Tb = a.heat.u["T"].x.array, b.heat.u["T"].x.array
-    qa, qb = a.quantities(), b.quantities()
-    return (float(np.max(np.abs(Ta - Tb)) / np.max(np.abs(Tb))),
-            abs(qa["current [A]"] / qb["current [A]"] - 1))
+def _check_agreement(newton, fixed, label: str) -> dict:
+    """Asserts that the Newton and fixed-point solutions agree to 1e-8 (device temperature in
+    the max norm, current), prints both with the Newton residual history; returns the Newton
+    problem's quantities."""
+    Ta, Tb = newton.heat.u["T"].x.array, fixed.heat.u["T"].x.array
+    q, qf = newton.quantities(), fixed.quantities()
+    dT = float(np.max(np.abs(Ta - Tb)) / np.max(np.abs(Tb)))
+    dI = abs(q["current [A]"] / qf["current [A]"] - 1)
+    print(f"\n{label}: I = {q['current [A]']:.6e} A, T_max {q['wire_T_max [K]']:.3f} K; "
+          f"differences T {dT:.2e}, I {dI:.2e}; {q['electrothermal_iterations [-]']:.0f} Newton "
+          f"iterations, residuals {newton.history}")
+    assert dT < 1e-8 and dI < 1e-8
+    return q
 
 
 def test_resistor_newton_agrees_with_fixed_point():
@@ -82,12 +89,7 @@ def test_resistor_newton_agrees_with_fixed_point():
     for p in problems:
         continue_bias(p, V_EXACT, max_step=0.25, min_step=1e-3)
     fixed, newton = problems
-    dT, dI = _agreement(newton, fixed)
-    q = newton.quantities()
-    print(f"\nresistor, theta = {THETA}: |T_newton - T_fp| / |T| = {dT:.2e}, current "
-          f"{dI:.2e}; last solve: {q['electrothermal_iterations [-]']:.0f} Newton iterations, "
-          f"residuals {newton.history}")
-    assert dT < 1e-8 and dI < 1e-8
+    q = _check_agreement(newton, fixed, f"resistor, theta = {THETA}")
     # both are the coupled solution (not the isothermal one) to the discretisation error
     assert q["wire_T_max [K]"] == pytest.approx(T0 / math.cos(THETA), rel=2e-3)
     assert q["power_balance_error [-]"] < 1e-9
@@ -101,12 +103,7 @@ def test_fitted_schottky_newton_agrees_with_fixed_point():
         for p in problems:
             continue_bias(p, V, max_step=0.1, min_step=1e-4)
         fixed, newton = problems
-        dT, dI = _agreement(newton, fixed)
-        q = newton.quantities()
-        print(f"\nEAFE Schottky diode, V = {V:+.1f} V: I = {q['current [A]']:.6e} A, T_max "
-              f"{q['wire_T_max [K]']:.3f} K; differences T {dT:.2e}, I {dI:.2e}; Newton "
-              f"residuals {newton.history}")
-        assert dT < 1e-8 and dI < 1e-8
+        q = _check_agreement(newton, fixed, f"EAFE Schottky diode, V = {V:+.1f} V")
         if V > 0:  # forward: it heats (reverse: ~1e-16 A, nothing to heat)
             assert q["wire_T_max [K]"] > T0 + 10.0
         assert q["power_balance_error [-]"] < 1e-8
