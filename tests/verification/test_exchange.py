@@ -35,7 +35,7 @@ def host(D_c=1e-14, D_v=1e-15, nu0=1e12, fill=100.0, kick=100.0, c_lim=1.0, form
               "kick_out_barrier": kick * EV, "interstitial_formation_barrier": form * EV,
               "cd_metal_solubility": s_cd, "cd_diffusivity": D_cd,
               "evaporation_coefficient": alpha_v, "cd_equilibrium_pressure": 1e-3,
-              "interstitial_hop_barrier": 0.29 * EV}
+              "interstitial_hop_barrier": 0.29 * EV, "interstitial_hop_distance": 0.3e-9}
     props = {k: Constant(unit="", source=("test",), value=v) for k, v in values.items()}
     props["cd_metal_vapour_pressure"] = \
         load_material("CdS_nanowire").properties["cd_metal_vapour_pressure"]
