@@ -110,8 +110,8 @@ def test_unknown_anode_is_a_one_line_case_error_naming_the_key():
 
 
 @pytest.mark.parametrize(("metal", "edit", "message"), [
-    ("Ag", lambda b: b.pop("migration_energy"), r"anodes/Ag\.ion_transport\.migration_energy: "
-                                                r"missing"),
+    ("Ag", lambda b: b.pop("migration_energy"),
+     r"anodes/Ag\.ion_transport\.migration_energy: missing"),
     ("Li", lambda b: b["diffusivity_prefactor"].update(value="-1e-3 cm^2/s"),
      r"anodes/Li\.ion_transport\.diffusivity_prefactor = '-1e-3 cm\^2/s': expected a positive"),
     ("Ni", lambda b: b["migration_energy"].update(value="1 V"),
