@@ -14,6 +14,11 @@ subprocess):
     .venv/bin/python benchmarks/stress_matrix.py                      # the whole matrix
     .venv/bin/python benchmarks/stress_matrix.py --reduced --smoke    # the CI subset
     .venv/bin/python benchmarks/stress_matrix.py --hold "10 ms" --dims 1d --jobs 2
+    .venv/bin/python benchmarks/stress_matrix.py --dims 1d --sinks 500 --biases 1 \
+        --hold "0.1 s" --no-extras                                    # the anode check
+
+The anode check (docs/validation.md, "Anode check"): every anode metal at 1 V, 500 K, 1D, with
+the exchanged fraction and the mobile ions left in the wire at the end.
 
 Prints one row per cell (outcome, exit code, steps, rejected steps, wall time, T_max, exchanged
 fraction, reason), the total wall time and the slowest cell; writes the table as CSV into --out.
@@ -113,7 +118,7 @@ def matrix(args) -> list[Cell]:
 
     metals = args.metals or available_anodes()
     cells = [anode_cell(m, b, t, d, args.hold) for d, m, b, t in
-             itertools.product(args.dims, metals, BIASES, args.sinks)]
+             itertools.product(args.dims, metals, args.biases, args.sinks)]
     if args.extras:
         cells += [thermal_cell(c, t) for c in THERMAL_CASES for t in THERMAL_TEMPERATURES_C]
         cells += [diameter_cell(d, args.hold) for d in DIAMETERS]
@@ -160,7 +165,8 @@ def _read(run: Path, code: int | None, stderr: str) -> dict:
             "rejected": results.get("rejected_steps"),
             "simulated [s]": results.get("simulated_time [s]"),
             "T_max [K]": final.get("wire_T_max [K]"),
-            "exchanged": final.get("exchanged_fraction [-]"), "reason": reason[:160]}
+            "exchanged": final.get("exchanged_fraction [-]"),
+            "mobile ions": final.get("cu_mobile [-]"), "reason": reason[:160]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metals", nargs="+", default=None)
     parser.add_argument("--sinks", nargs="+", type=float, default=list(SINK_TEMPERATURES),
                         help="heat-sink temperatures (K)")
+    parser.add_argument("--biases", nargs="+", type=float, default=list(BIASES),
+                        help="hold biases of the anode cells (V)")
     parser.add_argument("--no-extras", dest="extras", action="store_false",
                         help="only the anode cells (no thermal cases, no diameters)")
     parser.add_argument("--only-extras", action="store_true",
@@ -214,7 +222,8 @@ def _line(r: dict) -> str:
     return (f"{r['cell']:<44} {r['outcome']:<19} exit {fmt(r['exit'], 'd'):>2}  steps "
             f"{fmt(r['steps'], 'd'):>6}  rejected {fmt(r['rejected'], 'd'):>5}  "
             f"{r['wall [s]']:7.1f} s  T_max {fmt(r['T_max [K]'], '.0f'):>5} K  "
-            f"X {fmt(r['exchanged'], '.3g'):>8}  {r['reason'] if r['outcome'] != 'finished' else ''}")
+            f"X {fmt(r['exchanged'], '.3g'):>8}  mobile {fmt(r['mobile ions'], '.3g'):>8}  "
+            f"{r['reason'] if r['outcome'] != 'finished' else ''}")
 
 
 if __name__ == "__main__":

@@ -34,12 +34,12 @@ from ecx_device.composition import CompositionProfile
 from ecx_device.device.from_case import (WIRE_EXCHANGED, anode_equilibrium_voltage,
                                          boundary_conductances, case_anode_metal,
                                          device_geometry, exchange_free_energy,
-                                         region_materials)
+                                         exchange_metal, region_materials)
 from ecx_device.device.geometry import DeviceGeometry
 from ecx_device.device.names import Facet, Region
 from ecx_device.errors import CaseError
 from ecx_device.fem import MPI, dolfinx
-from ecx_device.materials import Material
+from ecx_device.materials import Material, anode_metal
 from ecx_device.mesh import Domain
 from ecx_device.outputs.profiles import shell_thickness
 from ecx_device.particle_model import build_particle
@@ -148,10 +148,16 @@ def anode_kinetics(case: Case) -> AnodeKinetics | None:
     metal = case_anode_metal(case)
     if metal is None:
         return None
+    # the ion's transport relative to Cu+'s, whose absolute data are the host's (Sullivan)
+    cu = anode_metal("Cu")
     return AnodeKinetics(equilibrium_voltage=anode_equilibrium_voltage(case, metal),
                          exchange_current=metal.exchange_current,
                          transfer_coefficient=metal.transfer_coefficient,
-                         charge_number=metal.ion_charge)
+                         charge_number=metal.ion_charge,
+                         diffusivity_prefactor_ratio=(metal.ion_diffusivity_prefactor
+                                                      / cu.ion_diffusivity_prefactor),
+                         migration_energy_shift=(metal.ion_migration_energy
+                                                 - cu.ion_migration_energy))
 
 
 @dataclass
@@ -512,7 +518,8 @@ def _splitting(case: Case, electrical: Problem, ictx: Context, materials, link: 
         site_density=float(wire("sulfur_site_density", case.thermal.heat_sink_temperature)),
         reduction_velocity=spec.cathode_reduction_velocity,
         supply=CuSupply(Facet.WIRE_SURFACE) if spec.cu_source == "surface" else None,
-        sublimation=spec.sublimation, reaction_free_energy=exchange_free_energy(case))
+        sublimation=spec.sublimation, reaction_free_energy=exchange_free_energy(case),
+        metal_per_sulfur=exchange_metal(case).metal_per_sulfur)
     groups = None
     if carrier_modules:  # ions and carriers: each judged in its own units
         names = [n for m in carrier_modules for n in m.unknowns]

@@ -231,9 +231,10 @@ def test_anode_kinetics_see_the_local_drop(tmp_path, cu_run, li_run):
     bias; at -1 V the Cu contact is reverse biased, but thermionic emission keeps the electrons
     at the interface within ~V_T ln 2 of the metal (n_s ~ n_B / 2) and the quasi-Fermi level
     drops across the depletion layer inside the wire. The overpotential is that drop less the
-    interstitial equilibrium E_eq(T) (~0.4 V, the same for every metal, whose ion data are Cu+'s):
-    Cu and Li take in the same Cu in 3 ms (both forward-limited, far from their detailed balance),
-    less at -1 V."""
+    interstitial equilibrium E_eq(T) (~0.4 V, the same for every metal: c_lim and E_form are
+    the host's Cu+ data): Cu and Li take in the same Cu in 3 ms (both forward-limited, far from
+    their detailed balance; Li+'s estimated transport equals Cu+'s, its radius being no larger
+    and its charge the same), less at -1 V."""
     rev, _ = _run(tmp_path, _case_1d(polarity="w_positive"))
     cu, _ = cu_run
     li, _ = li_run
@@ -266,7 +267,8 @@ def test_gold_anode_exchange_is_blocked_by_detailed_balance(au_run, cu_run):
           f", Cu taken in {au['cu_in_total [-]'] / cu['cu_in_total [-]']:.4g}")
     assert 0 < au["exchanged_volume [nm^3]"] < 1e-3 * cu["exchanged_volume [nm^3]"]
     assert abs(au["cd_kickout_rate [1/s]"]) < 1e-6 * cu["cd_kickout_rate [1/s]"]
-    # the mobile Cu+ is the same: the interface does not know the metal
+    # the mobile ions are the same: at 300 K the interface sits at its equilibrium c_s, which
+    # does not know the metal (Au+'s slower hop only lowers an uptake limit far above the flux)
     assert au["cu_mobile [-]"] == pytest.approx(cu["cu_mobile [-]"], rel=1e-3)
 
 

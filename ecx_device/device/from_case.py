@@ -185,14 +185,23 @@ def exchange_free_energy(case: Case) -> float:
     Raises:
         CaseError: an unknown metal (naming ``exchange.anode``).
     """
-    spec = case.exchange
-    name = spec.anode or case.materials.cu_electrode
+    zhang = case.exchange.anode_equilibrium in ("reaction_zhang2017", "zhang2017")
+    return 2.0 * ELEMENTARY_CHARGE * exchange_metal(case).exchange_voltage(zhang=zhang)
+
+
+def exchange_metal(case: Case) -> AnodeMetal:
+    """The metal whose sulfide the exchange makes (``exchange.anode``, default the Cu
+    electrode's material, whatever the Cu source): its reaction free energy and its product's
+    metal atoms per S atom (``metal_per_sulfur``, nu of the exchange module).
+
+    Raises:
+        CaseError: an unknown metal (naming ``exchange.anode``).
+    """
+    name = case.exchange.anode or case.materials.cu_electrode
     try:
-        metal = anode_metal(name)
+        return anode_metal(name)
     except CaseError as err:
         raise CaseError(f"exchange.anode = {name!r}: {err}") from None
-    zhang = spec.anode_equilibrium in ("reaction_zhang2017", "zhang2017")
-    return 2.0 * ELEMENTARY_CHARGE * metal.exchange_voltage(zhang=zhang)
 
 
 def particle_geometry(case: Case, mesh_scale: float = 1.0) -> ParticleGeometry:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -194,6 +195,9 @@ class AnodeMetal:
         exchange_current_reference_temperature: (K).
         exchange_current_activation_energy: Activation energy of j0 (J).
         transfer_coefficient: Anodic charge-transfer coefficient alpha (-).
+        ion_diffusivity_prefactor: D0 of the metal's interstitial ion in the CdS host (m^2/s).
+        ion_migration_energy: Its migration (activation) energy E_m (J):
+            D = D0 exp(-E_m / k T) (:meth:`ion_diffusivity`).
         sources: Field name -> reference keys of references.yaml.
         notes: Field name -> remark from the data file.
     """
@@ -214,6 +218,8 @@ class AnodeMetal:
     exchange_current_reference_temperature: float
     exchange_current_activation_energy: float
     transfer_coefficient: float
+    ion_diffusivity_prefactor: float
+    ion_migration_energy: float
     sources: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
     notes: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -259,6 +265,12 @@ class AnodeMetal:
         return self.exchange_current_density * ops.exp(
             -self.exchange_current_activation_energy / BOLTZMANN
             * (1.0 / T - 1.0 / self.exchange_current_reference_temperature))
+
+    def ion_diffusivity(self, T: Any, ops: type[Ops] = Ops) -> Any:
+        """D(T) = D0 exp(-E_m / k_B T) (m^2/s) of the metal's interstitial ion in CdS, NumPy or
+        UFL (``ops``)."""
+        return self.ion_diffusivity_prefactor * ops.exp(
+            -self.ion_migration_energy / (BOLTZMANN * T))
 
     def butler_volmer(self, zhang: bool = True) -> dict[str, float]:
         """Butler-Volmer data keyed like the exchange module's kinetics record (SI):
@@ -338,8 +350,8 @@ def anode_metal(name: str) -> AnodeMetal:
         return _quantity(entry, unit, f"{w}.{key}", known, sources, notes, field_name, optional)
 
     try:
-        sp, rad, sul, bv = (d["standard_potential"], d["ionic_radius"], d["sulfide"],
-                            d["butler_volmer"])
+        sp, rad, sul, bv, ion = (d["standard_potential"], d["ionic_radius"], d["sulfide"],
+                                 d["butler_volmer"], d["ion_transport"])
         j0 = bv["exchange_current_density"]
         z = d["ion_charge"]
         a, b = sul["metal_atoms"], sul["sulfur_atoms"]
@@ -375,13 +387,29 @@ def anode_metal(name: str) -> AnodeMetal:
                                              "exchange_current_activation_energy"),
         transfer_coefficient=q(bv.get("transfer_coefficient"), "", "butler_volmer.transfer_coefficient",
                                "transfer_coefficient"),
-        sources=sources, notes=notes)
+        **_ion_transport(ion, q, w), sources=sources, notes=notes)
     if not metal.exchange_current_density > 0:
         raise ValueError(f"{w}.butler_volmer.exchange_current_density: must be positive")
     if not 0.0 < metal.transfer_coefficient < 1.0:
         raise ValueError(f"{w}.butler_volmer.transfer_coefficient = "
                          f"{metal.transfer_coefficient}: expected 0 < alpha < 1")
     return metal
+
+
+def _ion_transport(ion: Any, q: Callable, where: str) -> dict[str, float]:
+    """The ``ion_transport`` block of anode metal ``where`` (``anodes/<M>``) in SI (m^2/s,
+    J), through the metal's ``_quantity`` reader ``q(entry, unit, key, field_name)``; both
+    values must be positive (data bugs raise a one-line ValueError naming the key)."""
+    if not isinstance(ion, dict):
+        ion = {}  # each key is then reported as missing, with its path
+    values = {}
+    for key, unit, name in (("diffusivity_prefactor", "m^2/s", "ion_diffusivity_prefactor"),
+                            ("migration_energy", "eV", "ion_migration_energy")):
+        values[name] = q(ion.get(key), unit, f"ion_transport.{key}", name)
+        if not values[name] > 0:
+            raise ValueError(f"{where}.ion_transport.{key} = {ion[key]['value']!r}: expected a "
+                             "positive value")
+    return values
 
 
 def _temperature(raw: Any, where: str) -> float:

@@ -43,6 +43,7 @@ PROPERTY_UNITS: dict[str, str] = {
     "vacancy_filling_barrier": "eV",
     "interstitial_formation_barrier": "eV",
     "interstitial_hop_barrier": "eV",
+    "interstitial_hop_distance": "m",
     "cu_solubility_limit": "",
     "cd_release_enthalpy": "J/mol",
     "cd_release_enthalpy_cu_assisted": "J/mol",
@@ -418,6 +419,8 @@ MIXING_RULES: dict[str, str] = {
     "vacancy_filling_barrier": "linear",
     "interstitial_formation_barrier": "linear",
     "interstitial_hop_barrier": "linear",
+    # a lattice length: linear (read unmixed from the host by physics/exchange.py)
+    "interstitial_hop_distance": "linear",
     "cu_solubility_limit": "linear",
     # enhancement ratios multiply a diffusivity and may span decades, like it: log-linear
     "cu_subsurface_enhancement_axial": "log_linear",

@@ -187,8 +187,8 @@ CD_DISPLACED = _q("cd_displaced [-]", "displaced Cd atoms held in the wire (off 
 CU_IN_TOTAL = _q("cu_in_total [-]", "Cu atoms that entered the wire since t = 0", EXCHANGE)
 CU_OUT_TOTAL = _q("cu_out_total [-]", "Cu atoms that left the wire since t = 0", EXCHANGE)
 CU_MOBILE = _q("cu_mobile [-]", "mobile Cu+ in the wire (atoms)", EXCHANGE)
-CU_LATTICE = _q("cu_lattice [-]", "Cu on lattice sites of the wire, 2 per exchanged formula unit "
-                "(atoms)", EXCHANGE)
+CU_LATTICE = _q("cu_lattice [-]", "anode-metal (Cu) atoms on lattice sites of the wire, nu "
+                "per exchanged S site (2 for Cu2S; atoms)", EXCHANGE)
 CD_LOST = _q("cd_lost [-]", "Cd atoms the wire lost since t = 0 (evaporated + sublimated; "
              "displaced Cd still in the wire is not lost)", EXCHANGE)
 VACANCIES = _q("vacancies [-]", "empty cation sites in the wire", EXCHANGE)

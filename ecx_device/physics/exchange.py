@@ -4,43 +4,58 @@ the displaced Cd (model.md 3.5-3.8, docs/model.md 8), one backward-Euler time st
 Unknowns, all per sulfur site of the wire (N [m^-3], the host's S-site density, fixed because the
 S sublattice does not move):
 
-    c  mobile (interstitial) Cu+            v  empty cation sites (vacancies)
-    X  exchanged fraction (0 = CdS, 1 = Cu2S);   f_Cd = 1 - X - v  the Cd left on its sites
+    c  mobile (interstitial) ion M^z+ of the anode metal (Cu+ by default)
+    v  empty cation sites (vacancies)
+    X  exchanged fraction (0 = CdS, 1 = the product M_nu S, Cu2S for Cu);
+       f_Cd = 1 - X - v  the Cd left on its sites
     cd the displaced Cd: neutral Cd0 off its site (a kicked-out Cd keeps its two electrons, so
        it is the species in equilibrium with Cd metal whatever the Fermi level, it evaporates as
        it is, and the ions' space charge z c - 2 v is unchanged by it).
 
 Equations (rates per S site and second; x on the mesh, SI gradients):
 
-    dc/dt + div(j) = -2 (r_v + r_k),   j = -D_c (grad c + z c grad(psi) / V_T)
+    dc/dt + div(j) = -nu (r_v + r_k),   j = -D_c (grad c + z c grad(psi) / V_T)
     dv/dt - div(D_v grad v) = -r_v
     dX/dt = r_v + r_k
     dcd/dt - div(D_Cd grad cd) = r_k
     r_v = k_v c+ v+           Cu+ fills a vacancy (irreversible)   k_v = nu0 exp(-E_fill / k T)
-    r_k = k_k c_s / (1 + a) [f_Cd+ a^2 - X+ a_Cd / K]              k_k = nu0 exp(-E_kick / k T)
+    r_k = k_k c_s / (1 + a) [f_Cd+ a^nu - X+ a_Cd / K]             k_k = nu0 exp(-E_kick / k T)
 
-r_k is the reversible exchange 2 Cu_i + Cd_Cd <=> (Cu2S unit) + Cd0 in mass-action form on the
+r_k is the reversible exchange nu M_i + Cd_Cd <=> (M_nu S unit) + Cd0 (2 Cu_i + Cd_Cd <=>
+Cu2S unit + Cd0 for Cu) in mass-action form on the
 activities a = c+/c_s (c_s = c_lim exp(-E_form/kT): Cu_i in equilibrium with Cu metal) and
 a_Cd = cd+/s_Cd (s_Cd: displaced Cd in equilibrium with Cd metal), K = exp(-Delta G_r / k T) with
-Delta G_r the reaction's free energy per formula unit from the formation data (2 e E_rev of
+Delta G_r the reaction's free energy per S site from the formation data (2 e E_rev of
 ``AnodeMetal.exchange_voltage``: +70.3 kJ/mol for Cu). It vanishes exactly at the detailed balance
-X a_Cd = K f_Cd a^2. The prefactor k_k c_s / (1 + a) makes the forward term k_k c f_Cd a/(1 + a):
-today's kick-out k_k c f_Cd where Cu+ is plentiful (a >> 1), second order in c where it is
-scarce, and smooth at c = 0 (no 1/c).
+X a_Cd = K f_Cd a^nu. The prefactor k_k c_s / (1 + a) makes the forward term (nu = 2)
+k_k c f_Cd a/(1 + a): the kick-out k_k c f_Cd where Cu+ is plentiful (a >> 1), second order in c
+where it is scarce, and smooth at c = 0 (no 1/c). For a non-integer nu, a^nu has an infinite
+slope at a = 0, where Newton starts: it is replaced by the smooth a^2 (a^2 + eps^2)^((nu-2)/2),
+eps = ACTIVITY_SCALE = 1e-3 (:func:`activity_power`), exactly a^2 for nu = 2 and a^nu to
+within (eps/a)^2 for a >> eps.
 
-z is the ion's charge number (1 for Cu+; the transport data are Cu+'s whatever the anode).
-Two Cu per converted formula unit (Cu2S), so c + 2X is conserved apart from the boundary fluxes;
-Cd on sites + displaced Cd, N (1 - X - v + cd), changes only by the two surface losses below.
-D_c = D_c(T, X) (log-linear between CdS and Cu2S) + v D_c,Cu2S(T): a vacancy opens a Cu2S-like
-path, so Cu+ moves fast where sites are empty. D_v = D_v(T, X), D_Cd = D_Cd(T, X).
+nu = metal_per_sulfur of the product sulfide (2 for Cu2S, Ag2S, Li2S, Au2S; 1 for NiS, PtS;
+2/3 for Al2S3; 1/2 for MoS2): nu ions per converted S site, so c + nu X is conserved apart from
+the boundary fluxes; Cd on sites + displaced Cd, N (1 - X - v + cd), changes only by the two
+surface losses below. (The converted lattice is taken as neutral, nu z = 2; Mo's tabulated
+couple has z = 3 with nu = 1/2, so for Mo the space-charge bookkeeping is not exact.)
+
+z is the charge number of the anode's ion. The transport data are the host's Cu+ data scaled to
+the ion (docs/model.md 8.10): D_c = r_M(T) D_c(T, X) + v D_c,Cu2S(T), D_c(T, X) the host's
+cu_ion_diffusivity (log-linear between CdS and Cu2S) and r_M(T) = D_M(T)/D_Cu(T) the ratio of
+the ion's D0 exp(-E_m/kT) to Cu+'s from ``anodes.yaml`` (exactly 1 for Cu); a vacancy opens a
+Cu2S-like path, so the ion moves fast where sites are empty. The hop barrier of the uptake limit
+is raised by E_m(M) - E_m(Cu). The other Cu+ data (c_lim, E_form, the reaction barriers) are
+the host's whatever the anode. D_v = D_v(T, X), D_Cd = D_Cd(T, X).
 
 Boundary fluxes (number per m^2 and second, divided by N in the weak form):
 
 - anode interface: Butler-Volmer dissolution M -> M_i^z+ + z e- (the wire's electrons),
   J = (A - C) / (1 + S/J_lim),  A = (j0(T)/q) (1 - c/c_lim) exp(a z eta/V_T),
   C = (j0(T)/q) (c/c_lim) exp(-(1-a) z eta/V_T), S the two attempt rates (A, C without their
-  occupancy factors), bounded by the uptake limit J_lim, the ion's
-  hop rate into the first interstitial layer (:func:`butler_volmer`),
+  occupancy factors), bounded by the uptake limit J_lim = c_lim N a nu0 exp(-E_hop,M / kT),
+  the ion's hop rate into the first interstitial layer (a the host's interstitial_hop_distance,
+  E_hop,M = E_hop + E_m(M) - E_m(Cu); :func:`butler_volmer`),
   eta = (V_m - phi_n) - E_eq: the local drop across the interface (the metal's potential V_m
   against the electron quasi-Fermi potential phi_n of the wire there) less its equilibrium value
   E_eq. By default E_eq = (k T / z e) ln((c_lim - c_s) / c_s) (:meth:`CationExchange.
@@ -79,9 +94,10 @@ from ecx_device.physics.base import Context
 from ecx_device.physics.ion_transport import diffusion_tensor
 from ecx_device.units import AVOGADRO, BOLTZMANN, ELEMENTARY_CHARGE
 
-#: Distance of one ion hop between interstitial sites (m), as the Mott-Gurney / ECM models use
-#: (parameters.md section 7: 0.2-0.5 nm; an estimate).
-HOP_DISTANCE = 0.3e-9
+#: Activity scale eps of the smooth power a^nu ~ a^2 (a^2 + eps^2)^((nu - 2)/2) of the
+#: mass-action law (:func:`activity_power`): below a ~ eps the forward exchange of a product with
+#: nu < 2 falls as a^2 instead of a^nu, whose slope is infinite at a = 0 (-).
+ACTIVITY_SCALE = 1e-3
 
 #: Bound F of the reduced overpotential in the Butler-Volmer exponentials, |f| <= F: beyond it
 #: (eta > 15 V for z = 1 at 300 K) the flux is saturated anyway, and exp(F) stays far from
@@ -129,6 +145,23 @@ def _plus(x):
     return 0.5 * (x + abs(x))
 
 
+def activity_power(a, nu: float, ops=ufl):
+    """a^nu for the mass-action law, smooth at a = 0 for any nu > 0 (Newton starts from c = 0):
+    exactly a * a for nu = 2 (Cu2S, Ag2S, Li2S, Au2S), else a^2 (a^2 + eps^2)^((nu - 2)/2),
+    eps = ACTIVITY_SCALE: a^nu to a relative (eps/a)^2 (nu - 2)/2 where a >> eps, a^2 eps^(nu-2)
+    where a << eps (-).
+
+    Args:
+        a: Activity a >= 0 (-).
+        nu: Metal atoms per S atom of the product (-).
+        ops: ``ufl`` (forms) or ``numpy``.
+    """
+    if nu == 2:
+        return a * a
+    pow_ = (lambda x, p: x ** p) if ops is ufl else ops.power
+    return a * a * pow_(a * a + ACTIVITY_SCALE ** 2, 0.5 * (nu - 2.0))
+
+
 @dataclass(frozen=True)
 class AnodeKinetics:
     """Butler-Volmer data of the anode metal M (SI).
@@ -143,21 +176,36 @@ class AnodeKinetics:
         transfer_coefficient: Anodic transfer coefficient alpha (-).
         charge_number: Charge z of the dissolved ion (-): the electrons per ion in the
             Butler-Volmer exponent, the drift of the ion and its space charge.
+        diffusivity_prefactor_ratio: D0(M) / D0(Cu) of the ion's lattice diffusivity (-).
+        migration_energy_shift: E_m(M) - E_m(Cu) (J): the ion's migration energy above Cu+'s;
+            it scales the lattice diffusivity (:meth:`diffusivity_ratio`) and raises the hop
+            barrier of the uptake limit. 1 and 0 for Cu: the host's Cu+ data unchanged.
     """
 
     equilibrium_voltage: float | None
     exchange_current: Callable[..., Any]
     transfer_coefficient: float = 0.5
     charge_number: int = 1
+    diffusivity_prefactor_ratio: float = 1.0
+    migration_energy_shift: float = 0.0
+
+    def diffusivity_ratio(self, T, ops=ufl):
+        """D_M(T) / D_Cu(T) = (D0_M / D0_Cu) exp(-(E_m(M) - E_m(Cu)) / k T) (-), exactly 1.0
+        for Cu's data (so Cu's forms are unchanged); ``ops`` ``ufl`` or ``numpy``."""
+        if self.migration_energy_shift == 0.0:
+            return self.diffusivity_prefactor_ratio
+        return self.diffusivity_prefactor_ratio * ops.exp(
+            -self.migration_energy_shift / (BOLTZMANN * T))
 
 
 @dataclass(frozen=True)
 class CuSupply:
     """A chemical (not electrochemical) Cu source on a facet group, for the thermal variant:
-    J = k_s N (c_s - c), c_s = c_lim exp(-E_form/kT), k_s = a nu0 exp(-E_hop/kT) [m/s]."""
+    J = k_s N (c_s - c), c_s = c_lim exp(-E_form/kT), k_s = a nu0 exp(-E_hop/kT) [m/s], a the
+    hop distance (m): ``hop_distance``, or None for the host's ``interstitial_hop_distance``."""
 
     facet_group: str
-    hop_distance: float = HOP_DISTANCE  # m
+    hop_distance: float | None = None  # m
 
 
 def cu_exchange_free_energy() -> float:
@@ -178,8 +226,10 @@ class CationExchange:
         site_density: N, S sites per m^3 of the host.
         sublimation: Congruent CdS sublimation on the free surface (a vacancy source).
         evaporation: Evaporation of the displaced Cd from the free surface.
-        reaction_free_energy: Delta G_r (J per formula unit) of the exchange 2 M + CdS ->
-            M2S + Cd; default Cu's (:func:`cu_exchange_free_energy`).
+        reaction_free_energy: Delta G_r (J per S site) of the exchange nu M + CdS ->
+            M_nu S + Cd; default Cu's (:func:`cu_exchange_free_energy`).
+        metal_per_sulfur: nu, metal atoms per S atom of the product (2 for Cu2S, 2/3 for
+            Al2S3; ``AnodeMetal.metal_per_sulfur``): the ions one converted site takes up.
     """
 
     name = "exchange"
@@ -191,13 +241,17 @@ class CationExchange:
     def __init__(self, anode_facet: str, cathode_facet: str, anode: AnodeKinetics | None,
                  site_density: float, reduction_velocity: float = 1e-3,
                  supply: CuSupply | None = None, sublimation: bool = True,
-                 evaporation: bool = True, reaction_free_energy: float | None = None):
+                 evaporation: bool = True, reaction_free_energy: float | None = None,
+                 metal_per_sulfur: float = 2.0):
         self.anode_facet, self.cathode_facet = anode_facet, cathode_facet
         self.anode, self.supply, self.sublimation = anode, supply, sublimation
         self.evaporation = evaporation
         self.reaction_free_energy = (cu_exchange_free_energy() if reaction_free_energy is None
                                      else float(reaction_free_energy))
         self.N = float(site_density)
+        if not metal_per_sulfur > 0:
+            raise ValueError(f"metal_per_sulfur = {metal_per_sulfur!r}: expected > 0")
+        self.nu = float(metal_per_sulfur)
         self.k_red = float(reduction_velocity)
         self.previous: dict[str, dolfinx.fem.Function] = {}
         self.dt: dolfinx.fem.Constant | None = None
@@ -221,8 +275,8 @@ class CationExchange:
         r_v = k_v c+ v+ is irreversible: its reverse would take a Cu2S unit apart into two
         Cu_i and an empty cation site of CdS, i.e. pay the V_Cd formation energy on top of
         Delta G_r, so its equilibrium vacancy fraction is negligible (docs/model.md 8.2).
-        r_k = k_k c_s / (1 + a) [f_Cd+ a^2 - X+ a_Cd / K], zero at the detailed balance
-        X a_Cd = K f_Cd a^2 (module docstring)."""
+        r_k = k_k c_s / (1 + a) [f_Cd+ a^nu - X+ a_Cd / K], zero at the detailed balance
+        X a_Cd = K f_Cd a^nu (module docstring; a^nu smooth at 0, :func:`activity_power`)."""
         kT = BOLTZMANN * ctx.temperature()
         r_v = self._arrhenius(ctx, "vacancy_filling_barrier") * _plus(c) * _plus(v)
         c_s = self.cu_metal_equilibrium(ctx)
@@ -230,8 +284,11 @@ class CationExchange:
         a_cd = self.cd_activity(ctx, cd)
         # 1/K = exp(+Delta G_r/kT): the backward (Cd re-entering) term of the reaction
         inverse_k = ufl.exp(self.reaction_free_energy / kT)
+        f_cd = _plus(1.0 - X - v)
+        # nu = 2 keeps the product f a a as it was written before nu (Cu: bitwise the same forms)
+        forward = f_cd * a * a if self.nu == 2 else f_cd * activity_power(a, self.nu)
         r_k = (self._arrhenius(ctx, "kick_out_barrier") * c_s / (1.0 + a)
-               * (_plus(1.0 - X - v) * a * a - _plus(X) * a_cd * inverse_k))
+               * (forward - _plus(X) * a_cd * inverse_k))
         return r_v, r_k
 
     def cu_metal_equilibrium(self, ctx: Context):
@@ -257,10 +314,16 @@ class CationExchange:
                 * self.cd_activity(ctx, cd))
 
     def cu_diffusivity(self, ctx: Context, v):
-        """D_c (m^2/s): the mixed lattice value plus the vacancy-opened Cu2S-like path; a tensor
-        where the mesh resolves a sub-surface layer, which enhances the lattice part
-        (:func:`~ecx_device.physics.ion_transport.diffusion_tensor`)."""
-        return diffusion_tensor(ctx, "cu", self._prop(ctx, "cu_ion_diffusivity"),
+        """D_c (m^2/s): the mixed lattice value, scaled to the anode's ion by D_M(T)/D_Cu(T)
+        (:meth:`AnodeKinetics.diffusivity_ratio`; 1 for Cu), plus the vacancy-opened
+        Cu2S-like path; a tensor where the mesh resolves a sub-surface layer, which enhances
+        the lattice part (:func:`~ecx_device.physics.ion_transport.diffusion_tensor`)."""
+        lattice = self._prop(ctx, "cu_ion_diffusivity")
+        if self.anode is not None:
+            ratio = self.anode.diffusivity_ratio(ctx.temperature(), ufl)
+            if not (isinstance(ratio, float) and ratio == 1.0):  # Cu: the forms as before
+                lattice = lattice * ratio
+        return diffusion_tensor(ctx, "cu", lattice,
                                 isotropic=_plus(v) * self._exchanged(ctx, "cu_ion_diffusivity"))
 
     def cu_flux(self, ctx: Context, c, v):
@@ -312,10 +375,27 @@ class CationExchange:
 
     def uptake_limit(self, ctx: Context):
         """Largest dissolution flux the wire can take up (atoms/(m^2 s)): every interstitial
-        site of the first layer at the interface (c_lim N a per m^2, a the hop distance) filled
-        at the ion's hop rate nu0 exp(-E_hop / k T)."""
-        return (self._prop(ctx, "cu_solubility_limit") * self.N * HOP_DISTANCE
-                * self._arrhenius(ctx, "interstitial_hop_barrier"))
+        site of the first layer at the interface (c_lim N a per m^2, a the host's
+        ``interstitial_hop_distance``) filled at the ion's hop rate nu0 exp(-E_hop / k T)
+        (:meth:`hop_rate`)."""
+        return (self._prop(ctx, "cu_solubility_limit") * self.N * self.hop_distance(ctx)
+                * self.hop_rate(ctx))
+
+    def hop_distance(self, ctx: Context):
+        """a (m): the host's ``interstitial_hop_distance``, unmixed (the first interstitial
+        layer at a contact is the host's)."""
+        return ctx.materials[Region.WIRE]("interstitial_hop_distance", ctx.temperature(),
+                                          UflOps)
+
+    def hop_rate(self, ctx: Context):
+        """nu0 exp(-(E_hop + E_m(M) - E_m(Cu)) / k T) (1/s): the host's Cu+ hop rate into the
+        first interstitial layer, its barrier raised by the anode ion's migration energy above
+        Cu+'s (:class:`AnodeKinetics`; no shift for Cu or without an anode)."""
+        rate = self._arrhenius(ctx, "interstitial_hop_barrier")
+        shift = self.anode.migration_energy_shift if self.anode is not None else 0.0
+        if shift == 0.0:
+            return rate
+        return rate * ufl.exp(-shift / (BOLTZMANN * ctx.temperature()))
 
     def cathode_flux(self, ctx: Context, c):
         """Cu+ reduced at the inert electrode, per S site (m/s, out of the wire)."""
@@ -326,7 +406,8 @@ class CationExchange:
         if self.supply is None:
             return 0.0
         c_s = self.cu_metal_equilibrium(ctx)
-        k_s = self.supply.hop_distance * self._arrhenius(ctx, "interstitial_hop_barrier")
+        a = self.supply.hop_distance
+        k_s = (self.hop_distance(ctx) if a is None else a) * self.hop_rate(ctx)
         return k_s * (c_s - c)
 
     def sublimation_flux(self, ctx: Context, c, v, X):
@@ -358,9 +439,10 @@ class CationExchange:
         # storage dX/dt (- r_v for cd). Near detailed balance r_k is the small difference of two
         # large terms, and evaluating it in every equation left a round-off mismatch of
         # ~1e-16 x forward/net between them (a Cu balance error of 4e-4 in the default case).
-        # Written so, Cu (c + 2X) and Cd (1 - X - v + cd) are conserved by the reactions exactly.
+        # Written so, the ions (c + nu X) and Cd (1 - X - v + cd) are conserved by the reactions
+        # exactly.
         dXdt = (X - X0) / dt
-        Fc = (d.volume((c - c0) / dt * w["c"] + 2 * dXdt * w["c"], wr, **lump)
+        Fc = (d.volume((c - c0) / dt * w["c"] + self.nu * dXdt * w["c"], wr, **lump)
               - d.volume(ufl.dot(self.cu_flux(ctx, c, v), d.grad(w["c"])), wr)
               - d.surface(self.anode_flux(ctx, c) * w["c"], self.anode_facet, **lump)
               - d.surface(self.supply_flux(ctx, c) * w["c"], *self._supply_facets(), **lump)
@@ -410,13 +492,14 @@ class CationExchange:
         out_rate = d.surface(N * self.cathode_flux(ctx, c), self.cathode_facet, lumped=True)
         lump = {"lumped": True}  # the quadrature of the residual, so the balance closes
         return {
-            "cu_mobile": d.volume(N * c, wr, **lump), "cu_lattice": d.volume(2 * N * X, wr, **lump),
+            "cu_mobile": d.volume(N * c, wr, **lump), "cu_lattice": d.volume(self.nu * N * X, wr,
+                                                                         **lump),
             # Cd missing from the wire, N (X + v - cd) (off its sites and not held as displaced
             # Cd): small, so no cancellation against the full Cd inventory when differenced
             "cd_missing": d.volume(N * (X + v - cd), wr, **lump),
             "cd_displaced": d.volume(N * cd, wr, **lump), "exchanged": d.volume(X, wr, **lump),
             "volume": d.volume(one, wr, **lump), "vacancies": d.volume(N * v, wr, **lump),
-            "cu_in_rate": d.volume(N * ((c - c0) + 2 * (X - X0)) / self.dt, wr, **lump)
+            "cu_in_rate": d.volume(N * ((c - c0) + self.nu * (X - X0)) / self.dt, wr, **lump)
             + out_rate,
             "cu_in_rate_formula": (d.surface(N * self.anode_flux(ctx, c), self.anode_facet,
                                              **lump)

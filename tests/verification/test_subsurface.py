@@ -49,6 +49,7 @@ def host(ratio: float, c_s: float, kick_rate: float) -> Material:
               "cu_solubility_limit": c_s, "exchange_attempt_frequency": kick_rate,
               "vacancy_filling_barrier": 100 * EV, "kick_out_barrier": 0.0,
               "interstitial_formation_barrier": 0.0, "interstitial_hop_barrier": 0.0,
+              "interstitial_hop_distance": 0.3e-9,
               "cu_subsurface_enhancement_axial": ratio, "cu_subsurface_enhancement_normal": 1.0,
               "vacancy_subsurface_enhancement_axial": 1.0,
               "vacancy_subsurface_enhancement_normal": 1.0,
