@@ -7,7 +7,9 @@ quadratically; a step that takes more than ``easy_iterations`` Newton iterations
 the time step freezes at ~0.4 s. With full Newton steps (``snes_linesearch_type: basic``) it
 converges in 2-3 iterations and the step grows, but then nothing but the per-node X change
 (``exchange.max_fraction_change``) limits it, and that is no error control: the answer moves by
-a few per cent. This benchmark prints both against a reference with small steps.
+a few per cent. This benchmark prints both against a reference with small steps. The options go
+to ``solver.petsc_options``, which every Newton solve of the case reads; the line search only
+changes the ion step here, the ohmic device's Newton already taking full steps.
 
     .venv/bin/python benchmarks/bench_ion_step_control.py [--hold "60 s"] [--out DIR]
 
@@ -18,20 +20,15 @@ hold, and X's relative deviation from the reference (max_time_step 0.1 s, defaul
 from __future__ import annotations
 
 import argparse
-import copy
-import json
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-import yaml
+from stress_matrix import ROOT, run_cell, thermal_cell
 
-ROOT = Path(__file__).resolve().parents[1]
 CASE = "casu2023_wurtzite"
 CELSIUS = 400.0
 
-#: name -> (ion-step PETSc options, exchange.max_time_step or None)
+#: name -> (solver.petsc_options, exchange.max_time_step or None)
 VARIANTS = {
     "reference (backtracking, dt <= 0.1 s)": ({}, "0.1 s"),
     "default (backtracking)": ({}, None),
@@ -40,30 +37,16 @@ VARIANTS = {
 }
 
 
-def variant_case(hold: str, options: dict, max_step: str | None) -> dict:
-    """The thermal case at 400 degC held for ``hold``, without fields, plots or snapshots."""
-    data = yaml.safe_load((ROOT / "cases" / f"{CASE}.yaml").read_text())
-    data = copy.deepcopy(data)
-    data["outputs"] = {"fields": False, "plots": False}
-    data["thermal"]["heat_sink_temperature"] = f"{CELSIUS} degC"
+def variant_cell(k: int, hold: str, options: dict, max_step: str | None):
+    """The stress matrix's thermal cell at 400 degC, held for ``hold`` at 0 V."""
+    cell = thermal_cell(CASE, CELSIUS)
+    data = cell.data
     data["bias"]["protocol"] = [{"type": "hold", "voltage": "0 V", "duration": hold}]
-    data["exchange"]["snapshot_times"] = []
     data.setdefault("solver", {})["petsc_options"] = options
     if max_step is not None:
         data["exchange"]["max_time_step"] = max_step
-    data["name"] = "step_control"
-    return data
-
-
-def run(data: dict, folder: Path) -> dict:
-    """Run one variant with the CLI; its results.json plus the wall time (s)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "case.yaml").write_text(yaml.safe_dump(data))
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "ecx_device", "run", str(folder / "case.yaml"), "--out",
-                    str(folder / "run"), "--overwrite"], check=True, capture_output=True)
-    wall = time.perf_counter() - t0
-    return {**json.loads((folder / "run" / "results.json").read_text()), "wall": wall}
+    cell.name = data["name"] = f"step_control_{k}"
+    return cell
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,16 +54,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hold", default="60 s", help="simulated hold at 0 V (default 60 s)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench_ion_step_control")
     args = parser.parse_args(argv)
-    rows = {}
-    for k, (name, (options, max_step)) in enumerate(VARIANTS.items()):
-        rows[name] = run(variant_case(args.hold, options, max_step), args.out / f"variant{k}")
-    ref = rows[next(iter(VARIANTS))]["final"]["exchanged_fraction [-]"]
+    rows = {name: run_cell(variant_cell(k, args.hold, *spec), args.out, False, 7200.0)
+            for k, (name, spec) in enumerate(VARIANTS.items())}
+    ref = rows[next(iter(VARIANTS))]["exchanged"]
     print(f"{CASE} at {CELSIUS:g} degC, {args.hold} hold")
     print(f"{'variant':<40} {'steps':>6} {'rejected':>8} {'wall [s]':>9} {'X [-]':>10} "
           f"{'dX/X_ref':>9}")
     for name, r in rows.items():
-        x = r["final"]["exchanged_fraction [-]"]
-        print(f"{name:<40} {r['steps']:>6d} {r['rejected_steps']:>8d} {r['wall']:>9.1f} "
+        x = r["exchanged"]
+        print(f"{name:<40} {r['steps']:>6d} {r['rejected']:>8d} {r['wall [s]']:>9.1f} "
               f"{x:>10.5f} {x / ref - 1:>+9.2%}")
     return 0
 

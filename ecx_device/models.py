@@ -349,7 +349,6 @@ def _ohmic(case: Case, choice: ModelChoice, device: Domain, geom: DeviceGeometry
         c_out = cooling.c if cooling else dolfinx.fem.Function(P1, name="c")
         v_out = cooling.v if cooling else dolfinx.fem.Function(P1, name="v")
         cd_out = dolfinx.fem.Function(P1, name="cd")
-        ions: dict = {}  # the ion unknowns, once the splitting exists (for the cd output)
         ictx = _ion_context(case, wire, materials, exchanged)
         Vw = dolfinx.fem.functionspace(wire.mesh, ("Lagrange", case.solver.element_degree))
         phi, T = dolfinx.fem.Function(Vw, name="psi"), dolfinx.fem.Function(Vw, name="T")
@@ -365,12 +364,11 @@ def _ohmic(case: Case, choice: ModelChoice, device: Domain, geom: DeviceGeometry
             cells.to_parent(X, ctx.composition)
             cells.to_parent(c, c_out)
             cells.to_parent(v, v_out)
-            if "cd" in ions:
-                cells.to_parent(ions["cd"], cd_out)
+            if model.splitting is not None:  # (not yet while the splitting is being built)
+                cells.to_parent(model.splitting.ions.u["cd"], cd_out)
 
         model.splitting = _splitting(case, problem, ictx, materials, FieldLink(pull, push, T),
                                      lambda X: cells.to_sub(ctx.composition, X))
-        ions.update(model.splitting.ions.u)
         model.series[0].modules.append(ExchangeOutput(c_out, v_out, cd_out))
     return model
 

@@ -153,14 +153,7 @@ def case_anode_metal(case: Case) -> AnodeMetal | None:
     Raises:
         CaseError: an unknown anode metal (naming ``exchange.anode``).
     """
-    spec = case.exchange
-    if spec.cu_source != "anode":
-        return None
-    name = spec.anode or case.materials.cu_electrode
-    try:
-        return anode_metal(name)
-    except CaseError as err:
-        raise CaseError(f"exchange.anode = {name!r}: {err}") from None
+    return exchange_metal(case) if case.exchange.cu_source == "anode" else None
 
 
 def anode_equilibrium_voltage(case: Case, metal: AnodeMetal) -> float | None:
@@ -176,7 +169,7 @@ def anode_equilibrium_voltage(case: Case, metal: AnodeMetal) -> float | None:
 
 
 def exchange_free_energy(case: Case) -> float:
-    """Delta G_r (J per formula unit) of the exchange 2 M + CdS -> M2S + Cd the bulk kinetics
+    """Delta G_r (J per S site) of the exchange nu M + CdS -> M_nu S + Cd the bulk kinetics
     balance against: 2 e E_rev of the anode metal (``exchange.anode``, default the Cu
     electrode's material, whatever the Cu source), from its tabulated sulfide formation energy,
     or Zhang 2017's where he quotes one (``anode_equilibrium``: ``reaction_zhang2017`` or

@@ -336,7 +336,8 @@ class ElectroThermalNewton(SelfHeatingProblem):
                             " iterations")
 
     def _update(self, dx) -> None:
-        """x <- x - dx, the carriers' part log-damped as their own Newton would."""
+        """x <- x - dx, the whole step shortened to a temperature change of at most
+        MAX_TEMPERATURE_STEP, the carriers' part then log-damped as their own Newton would."""
         dc, dT = _duplicate(self._Fc), _duplicate(self._FT)
         largest = self._max(dx.array_r[self._blocks.nc:])
         if largest > MAX_TEMPERATURE_STEP:  # a far iterate: the whole step shortened

@@ -154,7 +154,8 @@ class CellHeat:
         return self._device_dofs
 
     def compute(self) -> None:
-        """The density of the current carrier state on the wire's DG0 space."""
+        """Assemble the carrier heat density (W/m^3) of the current carrier state into the
+        wire's DG0 function."""
         if self._energy is not None:
             self._energy.update(self.ctx)
         W0 = self._wire.function_space

@@ -223,7 +223,8 @@ class StallAtRoundoff:
 
     Args:
         comm: The mesh's communicator.
-        reduction: Residual reduction after which an unchanged iterate counts as converged.
+        reduction: Residual reduction after which an unchanged iterate, or an unchanged
+            residual norm, counts as converged.
         groups: (group, this rank's indices of the group's entries in the SNES vector) pairs;
             None: one group of everything, with the SNES tolerances.
         bounds: (lower, upper) bound vectors of a VI problem: a group's residual leaves out

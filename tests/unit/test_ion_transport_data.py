@@ -5,6 +5,7 @@ worked here by hand from the numbers written in the data file."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from pathlib import Path
@@ -58,8 +59,9 @@ def test_copper_ion_data_are_the_hosts_sullivan_data_and_the_others_are_flagged(
     refs = references()
     assert refs["sullivan1969"]["flag"] == "S"
     for metal in set(available_anodes()) - {"Cu"}:
-        for key in anode_metal(metal).sources["ion_migration_energy"]:
-            assert refs[key]["flag"] == "E" and "estimate" in refs[key]["citation"], metal
+        for field in ("ion_diffusivity_prefactor", "ion_migration_energy"):
+            for key in anode_metal(metal).sources[field]:
+                assert refs[key]["flag"] == "E" and "estimate" in refs[key]["citation"], metal
 
 
 #: The estimate rule of references.yaml (ion_migration_estimate), by hand: E_m = 0.96 eV +
@@ -109,46 +111,58 @@ def test_unknown_anode_is_a_one_line_case_error_naming_the_key():
     assert "\n" not in str(err.value)
 
 
+@contextlib.contextmanager
+def _edited_anodes(monkeypatch, edit):
+    """anodes.yaml as ``edit`` (a function of the parsed data) leaves it, for the block; the
+    loader's cache is cleared on entry and exit."""
+    from ecx_device.materials import database
+
+    data = yaml.safe_load((DATA / "anodes.yaml").read_text())
+    edit(data)
+    monkeypatch.setattr(database, "_anodes", lambda: data)
+    database.anode_metal.cache_clear()
+    try:
+        yield database
+    finally:
+        monkeypatch.undo()
+        database.anode_metal.cache_clear()
+
+
+def _transport(metal, change):
+    return lambda data: change(data["metals"][metal]["ion_transport"])
+
+
 @pytest.mark.parametrize(("metal", "edit", "message"), [
-    ("Ag", lambda b: b.pop("migration_energy"),
+    ("Ag", _transport("Ag", lambda b: b.pop("migration_energy")),
      r"anodes/Ag\.ion_transport\.migration_energy: missing"),
-    ("Li", lambda b: b["diffusivity_prefactor"].update(value="-1e-3 cm^2/s"),
+    ("Li", _transport("Li", lambda b: b["diffusivity_prefactor"].update(value="-1e-3 cm^2/s")),
      r"anodes/Li\.ion_transport\.diffusivity_prefactor = '-1e-3 cm\^2/s': expected a positive"),
-    ("Ni", lambda b: b["migration_energy"].update(value="1 V"),
+    ("Ni", _transport("Ni", lambda b: b["migration_energy"].update(value="1 V")),
      r"anodes/Ni\.ion_transport\.migration_energy\.value = '1 V': wrong unit"),
-    ("Pt", lambda b: b["migration_energy"].update(source=["no_such_key"]),
+    ("Pt", _transport("Pt", lambda b: b["migration_energy"].update(source=["no_such_key"])),
      r"anodes/Pt\.ion_transport\.migration_energy\.source: keys \['no_such_key'\]"),
+    ("Au", lambda data: data["metals"]["Au"].pop("ion_transport"),
+     r"anodes/Au: missing key 'ion_transport'"),
 ])
 def test_bad_ion_transport_data_is_a_one_line_error_naming_the_key(monkeypatch, metal, edit,
                                                                     message):
-    from ecx_device.materials import database
-
-    data = yaml.safe_load((DATA / "anodes.yaml").read_text())
-    edit(data["metals"][metal]["ion_transport"])
-    monkeypatch.setattr(database, "_anodes", lambda: data)
-    database.anode_metal.cache_clear()
-    try:
+    with _edited_anodes(monkeypatch, edit) as database:
         with pytest.raises(ValueError, match=message) as err:
             database.anode_metal(metal)
         assert "\n" not in str(err.value)
-    finally:
-        monkeypatch.undo()
-        database.anode_metal.cache_clear()
 
 
-def test_missing_ion_transport_block_names_the_key(monkeypatch):
-    from ecx_device.materials import database
+def test_the_prefactor_ratio_reaches_the_run(monkeypatch):
+    """Every shipped D0 is Cu's, so the ratio D0_M / D0_Cu is 1 in the data: halve Ag's D0
+    (1.05e-3 cm^2/s) and the run's ratio at 600 K must be 0.5 exp(-(1.20 - 0.96) eV / kT)."""
+    from ecx_device.models import anode_kinetics
 
-    data = yaml.safe_load((DATA / "anodes.yaml").read_text())
-    del data["metals"]["Au"]["ion_transport"]
-    monkeypatch.setattr(database, "_anodes", lambda: data)
-    database.anode_metal.cache_clear()
-    try:
-        with pytest.raises(ValueError, match=r"anodes/Au: missing key 'ion_transport'"):
-            database.anode_metal("Au")
-    finally:
-        monkeypatch.undo()
-        database.anode_metal.cache_clear()
+    with _edited_anodes(monkeypatch, _transport("Ag", lambda b: b["diffusivity_prefactor"].update(
+            value="1.05e-3 cm^2/s"))):
+        kin = anode_kinetics(_case("Ag"))
+        T = 600.0
+        assert kin.diffusivity_ratio(T, np) == pytest.approx(
+            0.5 * math.exp(-0.24 * EV / (K_B * T)), rel=1e-9)
 
 
 @pytest.mark.parametrize("host", ["CdS_nanowire", "CdSe_wurtzite", "CdSe_zincblende", "PbS"])

@@ -47,9 +47,11 @@ def test_a_core_converted_more_than_a_threshold_surface_is_still_a_plug_not_a_sh
 
 
 def test_radii_must_start_on_the_axis_and_increase():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="start at the axis"):
         classify_profile(r[1:], np.ones(len(r) - 1))
-    with pytest.raises(ValueError):
-        classify_profile(r[::-1], np.ones_like(r))
-    with pytest.raises(ValueError):
+    swapped = r.copy()
+    swapped[[5, 6]] = swapped[[6, 5]]  # starts on the axis, but does not increase
+    with pytest.raises(ValueError, match="increase"):
+        classify_profile(swapped, np.ones_like(r))
+    with pytest.raises(ValueError, match="one length"):
         classify_profile(r, np.ones(3))
