@@ -70,7 +70,12 @@ from ecx_device.solvers.splitting import ExchangeSplitting, FieldLink, StepLimit
 #: a gold anode's X stuck at 7.2e-15 with its X residual 1e-30, the largest of the four). Now
 #: only a variable within 1e-30 of its bound (2e-2 ions per m^3) can be active.
 ION_PETSC_OPTIONS = {"snes_rtol": 1e-14, "snes_atol": 0.0, "snes_stol": 1e-14,
-                     "snes_linesearch_type": "bt", "snes_vi_zero_tolerance": 1e-30}
+                     "snes_linesearch_type": "basic", "snes_vi_zero_tolerance": 1e-30}
+
+#: Line search of the split ion step's second try, when full Newton steps failed. Full steps
+#: first: with PETSc's backtracking search from the start, the thermal cases' steps were cut to
+#: lambda ~ 0.1 for ~10 iterations (wurtzite CdSe at 400 degC), where full steps converge in 2-3.
+ION_FALLBACK_LINESEARCH = "bt"
 
 #: Bounds of the ion unknowns (per S site): the ion step is solved as a variational inequality,
 #: so no iterate has a negative concentration or a fraction outside [0, 1] (docs/model.md 8.3).
@@ -524,17 +529,16 @@ def _splitting(case: Case, electrical: Problem, ictx: Context, materials, link: 
         groups = [ConvergenceGroup(tuple(dict.fromkeys(names)), 0.0, s.newton_tolerance),
                   ConvergenceGroup(module.unknowns, ION_PETSC_OPTIONS["snes_rtol"],
                                    ION_PETSC_OPTIONS["snes_stol"])]
-    options = dict(ION_PETSC_OPTIONS)
-    if carrier_modules:
-        # full steps: PETSc's backtracking search under the VI solver left a vector read-locked
-        # with the fitted carriers' assembly hook (PETSc error 73 at the first step)
-        options["snes_linesearch_type"] = "basic"
+    # the monolithic step takes full steps only: PETSc's backtracking search under the VI solver
+    # left a vector read-locked with the fitted carriers' assembly hook (PETSc error 73)
     ions = CoupledProblem(ictx, [*carrier_modules, module], degree=1, tolerance=1e-15,
                           max_iterations=s.newton_max_iterations,
-                          petsc_options={**options, **s.petsc_options},
-                          bounds=ION_BOUNDS, groups=groups)
+                          petsc_options={**ION_PETSC_OPTIONS, **s.petsc_options},
+                          bounds=ION_BOUNDS, groups=groups,
+                          fallback_linesearch=None if carrier_modules else ION_FALLBACK_LINESEARCH)
     initial_X(ions.u["X"])  # the prescribed composition, if any, is the initial X
     limits = StepLimits(max_fraction_change=spec.max_fraction_change,
+                        time_error_tolerance=spec.time_error_tolerance,
                         max_temperature_change=spec.max_temperature_change,
                         max_bias_step=s.max_bias_step, min_bias_step=s.min_bias_step,
                         max_temperature=s.max_temperature,

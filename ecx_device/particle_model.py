@@ -139,6 +139,7 @@ def build_particle(case: Case, geom: ParticleGeometry, domain: Domain,
     link = FieldLink(lambda: None, lambda X, c, v: None, ctx.constants["heat_sink_temperature"])
     # no electrical model: the ions' charge acts on nothing, so it does not limit the step
     limits = StepLimits(max_fraction_change=ex.max_fraction_change,
+                        time_error_tolerance=ex.time_error_tolerance,
                         max_temperature_change=ex.max_temperature_change, ionic_charge=False)
     splitting = ParticleSplitting(electrical, ions, module, link, limits)
     splitting.geometry = geom

@@ -434,6 +434,9 @@ class ExchangeSpec(Section):
     min_time_step: Duration = 1e-12
     max_fraction_change: Annotated[float, Field(gt=0, le=1)] = Field(
         0.1, description="largest change of X anywhere in one accepted step")
+    time_error_tolerance: Annotated[float, Field(gt=0, le=0.1)] = Field(
+        1e-3, description="local error per step, in X and the ions' charge per S site, that the "
+        "step-length controller aims at (smaller: more, shorter steps)")
     max_temperature_change: TemperatureChange = Field(
         25.0, description="a step whose electro-thermal re-solve moves T more than this is "
         "redone with half the step")

@@ -28,7 +28,7 @@ from ecx_device.outputs.registry import (BIAS, BIAS_POINTS, BIAS_POINTS_COMPLETE
 from ecx_device.outputs.summary import headline
 from ecx_device.runs import checkpoint
 from ecx_device.runs.common import RunFolder, RunResult, StopOnSignal
-from ecx_device.runs.stepsize import Stepsize
+from ecx_device.runs.stepsize import Stepsize, error_factor
 from ecx_device.solvers.continuation import continue_bias
 from ecx_device.solvers.problem import Problem
 
@@ -191,23 +191,32 @@ class TimeStepper:
                 break
             self.rejected += 1
             why = result.message or "Newton did not converge"
-            if step * size.cut < size.minimum:  # the last try: say what broke, then give up
+            factor = sp.rejection_factor()
+            if size.retry(step, factor) < size.minimum:  # the last try: say what broke, give up
                 self._diagnosis = sp.diagnose(why)
             sp.restore(good)
             try:
-                size.rejected(step, self.time, why)
+                size.rejected(step, self.time, why, factor)
             except SolverError as err:
                 reason = getattr(self, "_diagnosis", {}).get("physical_reason")
                 if not reason:
                     raise
                 raise SolverError(f"stopped at t = {self.time:.6g} s: {reason} (the next step "
                                   f"could not be made: {why})", details=err.details) from err
+        factor = self._next_factor(result.iterations)  # before accept() moves the start
         sp.accept()
         self.time += step
         self.steps += 1
         self._step = step
-        size.accepted(step, easy=sp.max_change() < sp.limits.max_fraction_change / 2
-                      and result.iterations <= sp.easy_iterations)
+        size.accepted(step, factor)
+
+    def _next_factor(self, iterations: int) -> float:
+        """Factor for the step after an accepted one (-): from the error estimate
+        (ExchangeSplitting.step_error against StepLimits.time_error_tolerance), not above 1
+        when Newton needed more than the splitting's ``easy_iterations``."""
+        sp, size = self.splitting, self.stepsize
+        largest = size.growth if iterations <= sp.easy_iterations else 1.0
+        return error_factor(sp.step_error(), sp.limits.time_error_tolerance, largest)
 
     def row(self) -> dict[str, float]:
         """Time, bias, the splitting's quantities and the step counters."""

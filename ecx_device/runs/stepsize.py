@@ -1,5 +1,6 @@
 """Adaptive time step with milestones: the step lands on every protocol breakpoint, snapshot time
-and end time, grows after easy steps and is halved after a rejected one.
+and end time. Its length follows an estimate of the step's local error (:func:`error_factor`);
+a rejected step is cut by the factor its rejection suggests, at most :attr:`Stepsize.cut`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,23 @@ from ecx_device.errors import SolverError
 
 #: Relative tolerance of "at a milestone" (s/s).
 _ON = 1e-9
+
+#: Safety factor of the error controller (-): aim a little below the tolerance, so that the next
+#: step is not rejected for a small rise of the error.
+SAFETY = 0.8
+
+#: Smallest factor the error controller applies to the next step (-).
+SMALLEST_FACTOR = 0.1
+
+
+def error_factor(error: float, tolerance: float, largest: float) -> float:
+    """Factor (-) for the next step from a first-order method's local error estimate ``error``
+    against ``tolerance`` (same units): the error of backward Euler grows as dt^2, so the step
+    that meets the tolerance is dt * sqrt(tolerance / error), times :data:`SAFETY`, between
+    :data:`SMALLEST_FACTOR` and ``largest``."""
+    if error <= 0.0:
+        return largest
+    return min(largest, max(SMALLEST_FACTOR, SAFETY * (tolerance / error) ** 0.5))
 
 
 @dataclass
@@ -50,21 +68,28 @@ class Stepsize:
                 step = stop - t
         return step
 
-    def accepted(self, step: float, easy: bool) -> None:
-        """After an accepted step of length ``step``: grow if it was ``easy``; a step cut short
-        by a milestone does not shrink the next one."""
-        if easy:
-            self.value = max(self.value, step * self.growth)
+    def accepted(self, step: float, factor: float) -> None:
+        """After an accepted step of length ``step``: the next is ``step * factor``, at most
+        :attr:`growth` times ``step``; a step cut short by a milestone (shorter than the current
+        value) does not shrink the next one unless its factor asks for less than that value."""
+        proposed = step * min(factor, self.growth)
+        self.value = proposed if factor < 1.0 or proposed > self.value else self.value
         self.value = min(self.value, self.maximum)
 
-    def rejected(self, step: float, t: float, why: str) -> None:
-        """After a rejected step of length ``step`` from ``t``: halve it.
+    def retry(self, step: float, factor: float | None = None) -> float:
+        """Length (s) of the retry of a rejected step of length ``step`` (see :meth:`rejected`)."""
+        return step * min(self.cut, max(factor or self.cut, SMALLEST_FACTOR))
+
+    def rejected(self, step: float, t: float, why: str, factor: float | None = None) -> None:
+        """After a rejected step of length ``step`` from ``t``: cut it by ``factor`` (what the
+        rejection suggests, e.g. from how far X overshot its limit), at most by :attr:`cut`;
+        None: by :attr:`cut`.
 
         Raises:
-            SolverError: the halved step is below :attr:`minimum` (the message says why the last
+            SolverError: the cut step is below :attr:`minimum` (the message says why the last
                 attempt failed).
         """
-        self.value = step * self.cut
+        self.value = self.retry(step, factor)
         if self.value < self.minimum:
             raise SolverError(
                 f"exchange step at t = {t:.6g} s cannot be made: {why} even with dt = "

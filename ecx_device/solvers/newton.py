@@ -312,13 +312,18 @@ class CoupledProblem:
             iterate never leaves the bounds (e.g. concentrations that cannot go negative).
         groups: Judge convergence per group of unknowns (:class:`ConvergenceGroup`; every
             unknown in exactly one group) instead of on the whole vector.
+        fallback_linesearch: PETSc line search type (e.g. ``"bt"``) of a second solve from the
+            same start when the first, with the line search of ``petsc_options``, fails; None:
+            no second solve.
     """
 
     def __init__(self, ctx: Context, modules: list, degree: int = 2, tolerance: float = 1e-11,
                  max_iterations: int = 40, petsc_options: dict | None = None,
                  bounds: dict[str, tuple[float | None, float | None]] | None = None,
-                 groups: list[ConvergenceGroup] | None = None):
+                 groups: list[ConvergenceGroup] | None = None,
+                 fallback_linesearch: str | None = None):
         self.ctx, self.modules = ctx, modules
+        self.fallback_linesearch = fallback_linesearch
         mesh = ctx.domain.mesh
         self.names = list(dict.fromkeys(n for m in modules for n in m.unknowns))
         self.spaces = {n: dolfinx.fem.functionspace(mesh, ("Lagrange", degree))
@@ -437,7 +442,26 @@ class CoupledProblem:
             self.u[n].x.array[:] = arr
 
     def solve(self) -> NewtonResult:
-        """One Newton solve from the current state; never raises on divergence."""
+        """One Newton solve from the current state, and, when it fails and there is a
+        ``fallback_linesearch``, a second one from the same state with that line search;
+        never raises on divergence. The iterations of both count."""
+        start = self.state() if self.fallback_linesearch else None
+        first = self._solve_once()
+        if first.converged or start is None:
+            return first
+        self.restore(start)
+        search = self.problem.solver.getLineSearch()
+        kind = search.getType()
+        search.setType(self.fallback_linesearch)
+        try:
+            second = self._solve_once()
+        finally:
+            search.setType(kind)
+        return NewtonResult(second.converged, first.iterations + second.iterations,
+                            second.reason, second.message)
+
+    def _solve_once(self) -> NewtonResult:
+        """One Newton solve from the current state with the configured line search."""
         snes = self.problem.solver
         try:
             self.problem.solve()

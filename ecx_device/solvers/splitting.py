@@ -7,7 +7,8 @@ ions move in ms to s. One step of length dt therefore
 1. advances Cu+, vacancies and X on the wire by backward Euler with the electro-thermal fields of
    the last solve frozen (potential, electron quasi-Fermi potential, temperature, bias);
 2. rejects the step when Newton fails, or X or the ions' charge per site, z c - 2 v, changed by
-   more than ``max_fraction_change`` anywhere;
+   more than ``max_fraction_change`` anywhere, and estimates the step's local error in the same
+   two quantities (:meth:`ExchangeSplitting.step_error`), which sets the next step's length;
 3. re-solves the electro-thermal problem at the step's end bias when the bias changed, X moved by
    more than ``resolve_fraction`` or the ions' charge per site by more than ``resolve_charge``
    since the last solve (the ions are part of Poisson's space charge), and rejects the step when
@@ -43,6 +44,7 @@ from ecx_device.errors import SolverError
 from ecx_device.fem import MPI
 from ecx_device.physics.exchange import CationExchange, front_position
 from ecx_device.solvers.continuation import continue_bias
+from ecx_device.solvers.local_error import local_error
 from ecx_device.solvers.newton import CoupledProblem, argmax_owner
 from ecx_device.solvers.problem import NewtonResult, Problem
 from ecx_device.units import ELEMENTARY_CHARGE, MESH_UNIT
@@ -90,6 +92,8 @@ class StepLimits:
 
     Attributes:
         max_fraction_change: Largest change of X anywhere in one step (-).
+        time_error_tolerance: Local error per step, in X and the ions' charge per site, that the
+            step-length controller aims at (-; :meth:`ExchangeSplitting.step_error`).
         max_temperature_change: Largest change of the wire temperature by the re-solve (K).
         resolve_fraction: Re-solve the electro-thermal state when X moved by more than this (-).
         resolve_charge: ... or the ions' charge per S site, z c - 2 v, by more than this (-;
@@ -102,6 +106,7 @@ class StepLimits:
     """
 
     max_fraction_change: float = 0.1
+    time_error_tolerance: float = 1e-3
     max_temperature_change: float = 25.0
     resolve_fraction: float = 0.02
     resolve_charge: float = 1e-5
@@ -164,6 +169,15 @@ class ExchangeSplitting:
         self._bias_solved: float | None = None
         self._rates: dict[str, float] = {}
         self.last_iterations = 0
+        # the accepted state before the step's start, for the error estimate: X and the ions'
+        # charge as Functions (restored and checkpointed with the state), and the length of the
+        # step that followed it (0: no such state yet)
+        self.X_older = self.X.copy()
+        self.X_older.name = "X_older"
+        self.charge_older = self.X.copy()
+        self.charge_older.name = "charge_older"
+        self._dt_older = 0.0
+        self._overshoot = 0.0
 
     # -- the protocol ----------------------------------------------------------------------------
     @property
@@ -171,7 +185,8 @@ class ExchangeSplitting:
         """Every Function of the state, keyed ``et.<name>`` / ``ion.<name>`` (checkpoints)."""
         return {**{f"et.{k}": f for k, f in self.electrical.u.items()},
                 **{f"ion.{k}": f for k, f in self.ions.u.items()}, "aux.X_solved": self.X_solved,
-                "aux.charge_solved": self.charge_solved}
+                "aux.charge_solved": self.charge_solved, "aux.X_older": self.X_older,
+                "aux.charge_older": self.charge_older}
 
     def state(self) -> dict[str, np.ndarray]:
         """Copy of every array of the state."""
@@ -239,6 +254,7 @@ class ExchangeSplitting:
         """One step of length :attr:`dt` ending at :attr:`target_bias` (module docstring); the
         state is left at the result also when it failed (the caller restores)."""
         self.module.dt.value = self.dt
+        self._overshoot = 0.0
         if self.carriers is not None:  # monolithic: the step starts at its end bias
             try:
                 self.solve_electrothermal(self.target_bias)
@@ -359,8 +375,31 @@ class ExchangeSplitting:
     def _too_fast(self) -> str:
         change = self.max_change()
         limit = self.limits.max_fraction_change
-        return (f"X or the ions' charge changed by {change:.3g} per site > {limit:g}"
-                if change > limit else "")
+        if change <= limit:
+            return ""
+        self._overshoot = change / limit
+        return f"X or the ions' charge changed by {change:.3g} per site > {limit:g}"
+
+    def rejection_factor(self) -> float | None:
+        """Factor (-) for the retry of a step just rejected because X or the ions' charge moved
+        more than ``max_fraction_change``: the limit over the change (a change that grows with
+        the step, at most in proportion; Stepsize.retry bounds the cut); None for other
+        rejections."""
+        return 1.0 / self._overshoot if self._overshoot > 0.0 else None
+
+    def step_error(self) -> float:
+        """Local error estimate (-) of the step just solved (solvers.local_error), the
+        largest over the nodes of X and (StepLimits.ionic_charge) the ions' charge per site."""
+        previous = self.module.previous
+
+        def error(now: np.ndarray, start: np.ndarray, older: np.ndarray) -> float:
+            return self._largest(local_error(now, start, older, self.dt, self._dt_older))
+
+        X_error = error(self.X.x.array, previous["X"].x.array, self.X_older.x.array)
+        if not self.limits.ionic_charge:
+            return X_error
+        return max(X_error, error(self._charge(), self._charge(previous),
+                                  self.charge_older.x.array))
 
     def _charge(self, u: dict | None = None) -> np.ndarray:
         """The ions' charge per S site, z c - 2 v, of ``u`` (default the current state) (-)."""
@@ -390,6 +429,10 @@ class ExchangeSplitting:
         inv.cd_kicked_out += dt * b["cd_kickout_rate"]
         inv.cd_evaporated += dt * b.get("cd_evaporation_rate", 0.0)
         self.ctx.constants["bias"].value = self.target_bias
+        previous = self.module.previous
+        self.X_older.x.array[:] = previous["X"].x.array
+        self.charge_older.x.array[:] = self._charge(previous)
+        self._dt_older = dt
         self.module.accept(self.ions.u)
 
     # -- reporting -------------------------------------------------------------------------------
@@ -453,7 +496,7 @@ class ExchangeSplitting:
     def meta(self) -> dict:
         """What a checkpoint needs besides the arrays (JSON-ready)."""
         return {"inventory": self.inventory.as_dict(), "bias_solved": self._bias_solved,
-                "rates": self._rates, "dt": self.dt}
+                "rates": self._rates, "dt": self.dt, "dt_older": self._dt_older}
 
     def load_meta(self, meta: dict) -> None:
         """Continue from a checkpoint's :meth:`meta` (after :meth:`restore` of its arrays)."""
@@ -461,6 +504,7 @@ class ExchangeSplitting:
         self._bias_solved = meta["bias_solved"]
         self._rates = meta["rates"]
         self.dt = meta["dt"]
+        self._dt_older = meta.get("dt_older", 0.0)  # checkpoints before the error control
         self.ctx.constants["bias"].value = self._bias_solved
         self.ictx.constants["bias"].value = self._bias_solved
 
