@@ -341,7 +341,7 @@ def _ohmic(case: Case, choice: ModelChoice, device: Domain, geom: DeviceGeometry
     ctx = _context(case, choice, device, materials, exchanged, geom)
     modules = [OhmicConduction(), HeatConduction(), *_beam(case)]
     if choice.composition:
-        modules.append(CompositionOutput())
+        modules.append(CompositionOutput(exchange_metal(case).metal_per_sulfur))
     cooling = _sublimation_cooling(case, choice, materials)
     if cooling is not None:
         modules.append(cooling)
@@ -392,7 +392,7 @@ def _drift_diffusion(case: Case, choice: ModelChoice, device: Domain, geom: Devi
     ions = _given_ions(case, wire, materials) if choice.exchange else None
     modules = _carrier_modules(case, materials, exchanged, ctx, ions[2] if ions else None)
     if choice.composition:
-        modules.append(CompositionOutput())
+        modules.append(CompositionOutput(exchange_metal(case).metal_per_sulfur))
     degree = 1 if s.carrier_flux == "eafe" else s.element_degree  # edge fluxes join P1 nodes
     carriers = _newton(case, ctx, modules, degree)
     equilibrium_start(ctx, modules, degree, s.petsc_options)

@@ -271,7 +271,9 @@ F_EXCHANGED_FRACTION = _q("exchanged_fraction [-]", "exchanged fraction X (0: Cd
                           "meaningful in the wire only", "a composition (prescribed or exchange)",
                           FIELD)
 F_CD_DENSITY = _q("Cd_density [m^-3]", "Cd density n_S (1 - X)", "a composition", FIELD)
-F_CU_DENSITY = _q("Cu_density [m^-3]", "lattice Cu density 2 n_S X", "a composition", FIELD)
+F_CU_DENSITY = _q("Cu_density [m^-3]", "lattice density of the exchanged metal (Cu unless "
+                  "exchange.anode says otherwise), nu n_S X with nu its atoms per S atom (2 for "
+                  "Cu2S)", "a composition", FIELD)
 F_CU_ION_FRACTION = _q("cu_ion_fraction [-]", "mobile Cu+ per S site", EXCHANGE, FIELD)
 F_VACANCY_FRACTION = _q("vacancy_fraction [-]", "empty cation sites per S site", EXCHANGE, FIELD)
 F_DISPLACED_CD_FRACTION = _q("displaced_cd_fraction [-]", "displaced Cd (neutral, off its site) "
