@@ -21,7 +21,8 @@ The anode check (docs/validation.md, "Anode check"): every anode metal at 1 V, 5
 the exchanged fraction and the mobile ions left in the wire at the end.
 
 Prints one row per cell (outcome, exit code, steps, rejected steps, wall time, T_max, exchanged
-fraction, mobile ions left in the wire, reason), the total wall time and the slowest cell; writes the table as CSV into --out.
+fraction, mobile ions left in the wire, reason), the total wall time and the slowest cell;
+writes the table as CSV into --out.
 """
 
 from __future__ import annotations

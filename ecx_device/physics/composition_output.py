@@ -26,7 +26,7 @@ class CompositionOutput:
     name = "composition"
     unknowns = ()
 
-    def __init__(self, metal_per_sulfur: float = 2.0):
+    def __init__(self, metal_per_sulfur: float):
         self.metal_per_sulfur = metal_per_sulfur
 
     def residual(self, ctx: Context, u: dict, v: dict) -> dict:
