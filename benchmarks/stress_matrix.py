@@ -1,6 +1,8 @@
 """Stress matrix of the exchange solver (issue 16): every cell must finish (exit 0) or stop with
 exit 3 and a physical reason (thermal runaway with its temperature, or full conversion reached
-early). "Newton did not converge" is not a reason: such a cell is counted as FAILED.
+early). "Newton did not converge" is not a reason: such a cell is counted as FAILED. A cell that
+exits 0 but whose report warns that anode and cathode currents differ or that a balance does not
+close is counted as "finished, flagged", and the script then exits 1 too.
 
 Cells (each a run of a shipped case with a few keys changed, as ``ecx-device run`` in a
 subprocess):
@@ -40,6 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+from ecx_device.outputs.report import run_warnings
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT / "cases"
@@ -155,13 +159,18 @@ def _read(run: Path, code: int | None, stderr: str) -> dict:
         if (run / "failure_report.json").exists() else {}
     final = results.get("final", {})
     physical = report.get("physical_reason", "")
+    # a finished run whose results the report flags (anode and cathode currents that differ,
+    # balances that do not close) is not counted as clean
+    flagged = [w for w in (run_warnings(run) if results else [])
+               if "differ" in w or "exceeds" in w]
     if code == 0:
-        outcome = "finished"
+        outcome = "finished, flagged" if flagged else "finished"
     elif code == 3 and physical:
         outcome = "stopped (physical)"
     else:
         outcome = "FAILED"
-    reason = physical or report.get("message") or (stderr.strip().splitlines() or [""])[-1]
+    reason = (physical or report.get("message") or "; ".join(flagged)
+              or (stderr.strip().splitlines() or [""])[-1])
     return {"outcome": outcome, "steps": results.get("steps"),
             "rejected": results.get("rejected_steps"),
             "simulated [s]": results.get("simulated_time [s]"),
@@ -211,10 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     total = time.perf_counter() - t0
     slowest = max(rows, key=lambda r: r["wall [s]"])
     counts = {o: sum(r["outcome"] == o for r in rows)
-              for o in ("finished", "stopped (physical)", "FAILED")}
+              for o in ("finished", "finished, flagged", "stopped (physical)", "FAILED")}
     print(f"total wall time {total:.0f} s; slowest cell {slowest['cell']} "
           f"({slowest['wall [s]']:.0f} s); " + ", ".join(f"{k}: {v}" for k, v in counts.items()))
-    return 1 if counts["FAILED"] else 0
+    return 1 if counts["FAILED"] or counts["finished, flagged"] else 0
 
 
 def _line(r: dict) -> str:

@@ -28,8 +28,9 @@ def headline(row: dict[str, float]) -> str:
     """The key results of a row: bias, current, and the hot spot when heat is solved."""
     text = f"V = {row[BIAS]:+.3f} V, I = {row[CURRENT]:.4g} A"
     if row.get(WIRE_T_MAX) is not None:
-        text += (f", T_max = {row[WIRE_T_MAX]:.1f} K at z = "
-                 f"{row[WIRE_T_MAX_POSITION]:.1f} nm")
+        text += f", T_max = {row[WIRE_T_MAX]:.1f} K"
+        if row.get(WIRE_T_MAX_POSITION) is not None:  # a particle has no wire axis
+            text += f" at z = {row[WIRE_T_MAX_POSITION]:.1f} nm"
     return text
 
 

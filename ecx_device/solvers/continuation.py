@@ -113,19 +113,19 @@ def continue_bias(problem: Problem, target: float, *, max_step: float, min_step:
         bounds: Allowed range per field; a state outside it counts as a failed solve.
 
     Raises:
-        SolverError: the target cannot be reached.
+        SolverError: the target cannot be reached, or a solve at an unchanged bias (``target``
+            equal to the current bias, e.g. after the composition changed) fails.
     """
     bias = problem.ctx.constants["bias"]
     bounds = bounds or {}
     report = ContinuationReport()
     current = float(bias.value)
     step = max_step
-    first = True
+    reached = False
     predictor = _Predictor.of(problem, current)
     if not predictor.history:
         predictor.record(current, problem.state())
-    while first or current != target:
-        first = False
+    while not reached:
         # land on the target exactly: steps of 0.1 V summed in floating point miss it by an ulp,
         # which cost a second, zero-length solve at many bias points
         nxt = target if abs(target - current) <= step * (1 + 1e-9) else current + float(
@@ -139,6 +139,7 @@ def continue_bias(problem: Problem, target: float, *, max_step: float, min_step:
             result, problem_text = _solve(problem, report, bounds, None)
         if not problem_text:
             current = nxt
+            reached = current == target
             predictor.record(current, problem.state())
             step = min(step * 1.5, max_step)
             continue
@@ -155,10 +156,15 @@ def continue_bias(problem: Problem, target: float, *, max_step: float, min_step:
                         "worst_equation": _worst(before, after)}
         bias.value = current
         step /= 2
-        if step < min_step:
+        # a failed solve at an unchanged bias (a new composition or temperature) has no bias
+        # step to shorten; it used to end the loop as if it had converged, leaving the old state
+        if step < min_step or nxt == current:
+            # a hint, read as a physical reason by the exchange splitting: only when a bias
+            # step could not be made, not for a failed re-solve at the same bias
             hint = (" - a steady state may not exist: thermal runaway (Joule heating outgrowing "
                     "the heat loss) is physical for a thermally activated conductor"
-                    if "T" in problem.u and "PETSc error" not in report.messages[-1] else "")
+                    if "T" in problem.u and nxt != current
+                    and "PETSc error" not in report.messages[-1] else "")
             raise SolverError(
                 f"cannot reach bias {target:.4g} V: stuck at {current:.4g} V after "
                 f"{report.rejected} rejected steps; last failure at {report.messages[-1]} "
