@@ -43,7 +43,7 @@ from pathlib import Path
 
 import yaml
 
-from ecx_device.outputs.report import run_warnings
+from ecx_device.outputs.report import result_warnings
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT / "cases"
@@ -159,10 +159,9 @@ def _read(run: Path, code: int | None, stderr: str) -> dict:
         if (run / "failure_report.json").exists() else {}
     final = results.get("final", {})
     physical = report.get("physical_reason", "")
-    # a finished run whose results the report flags (anode and cathode currents that differ,
-    # balances that do not close) is not counted as clean
-    flagged = [w for w in (run_warnings(run) if results else [])
-               if "differ" in w or "exceeds" in w]
+    # a finished run whose results fail the model's own checks (anode and cathode currents
+    # that differ, balances that do not close) is not counted as clean
+    flagged = result_warnings(run) if results else []
     if code == 0:
         outcome = "finished, flagged" if flagged else "finished"
     elif code == 3 and physical:

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ecx_device.outputs.report import BALANCE_LIMIT, SECTIONS, write_report
+from ecx_device.outputs.report import BALANCE_LIMIT, SECTIONS, result_warnings, write_report
 
 CASES = Path(__file__).parents[1] / "cases"
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -357,3 +357,16 @@ def test_headless_chromium_loads_the_page(stage_run, tmp_path):
     results = json.loads((stage_run / "results.json").read_text())
     (exact, _), = dom.numbers["results.json:final.current [A]"]
     assert json.loads(exact) == results["final"]["current [A]"]
+
+
+def test_result_warnings_flag_an_open_balance_only(smoke_run, tmp_path):
+    """What benchmarks/stress_matrix.py reads to call a finished run 'flagged': the balance and
+    current checks, not the smoke-run or checkpoint notes."""
+    run = tmp_path / "run"
+    shutil.copytree(smoke_run, run)
+    results = json.loads((run / "results.json").read_text())
+    results["max_cu_balance_error [-]"] = 100 * BALANCE_LIMIT
+    (run / "results.json").write_text(json.dumps(results))
+    assert result_warnings(smoke_run) == []
+    flagged = result_warnings(run)
+    assert len(flagged) == 1 and flagged[0].startswith("max_cu_balance_error"), flagged

@@ -39,7 +39,7 @@ from ecx_device.outputs.registry import (BIAS, BIAS_POINTS, BIAS_POINTS_COMPLETE
                                          SIMULATED_TIME, TIME, WIRE_T_MAX)
 
 __all__ = ["REPORT_NAME", "SECTIONS", "BALANCE_LIMIT", "MISMATCH_LIMIT", "write_report",
-           "report_html", "run_warnings"]
+           "report_html", "run_warnings", "result_warnings"]
 
 REPORT_NAME = "report.html"
 SECTIONS = {"run": "Run", "warnings": "Warnings", "case": "Case", "timeseries": "Time series",
@@ -125,6 +125,16 @@ def run_warnings(run_dir: Path) -> list[str]:
     run = _read_run(Path(run_dir))
     _detect_warnings(run)
     return run.warnings
+
+
+def result_warnings(run_dir: Path) -> list[str]:
+    """The warnings of :func:`run_warnings` that say a result fails the model's own checks
+    (balances, anode against cathode current), for scripts that judge runs.
+
+    Raises:
+        CaseError: ``run_dir`` is not the folder of a run.
+    """
+    return _result_warnings(_read_run(Path(run_dir)))
 
 
 def report_html(run_dir: Path) -> str:
@@ -253,18 +263,27 @@ def _detect_warnings(run: _Run) -> None:
     if res is not None and res.get(RUN_SMOKE):
         w.append("smoke run (--smoke): coarse mesh and shortened protocol, a check that the case "
                  "runs, not a result")
-    for key in (MAX_CU_BALANCE_ERROR, MAX_CD_BALANCE_ERROR):
-        value = (res or {}).get(key)
-        if isinstance(value, (int, float)) and value > BALANCE_LIMIT:
-            w.append(f"{key} = {_fmt(value)} exceeds {BALANCE_LIMIT:g}")
-    w.extend(_mismatch_warnings(run.rows, "timeseries.csv"))
+    w.extend(_result_warnings(run))
     w.extend(_missing_outputs(run))
     for folder in _iv_folders(run.folder):
         sub, _ = _read_json(folder / "results.json")
         if sub is None or sub.get(COMPLETE) is not True:
             w.append(f"{folder.name}: the I-V sweep did not finish (no complete results.json)")
+
+
+def _result_warnings(run: _Run) -> list[str]:
+    """Results that fail the model's own checks: balances above BALANCE_LIMIT and rows whose
+    anode and cathode currents disagree (time series and every I-V sweep)."""
+    w = []
+    for key in (MAX_CU_BALANCE_ERROR, MAX_CD_BALANCE_ERROR):
+        value = (run.results or {}).get(key)
+        if isinstance(value, (int, float)) and value > BALANCE_LIMIT:
+            w.append(f"{key} = {_fmt(value)} exceeds {BALANCE_LIMIT:g}")
+    w.extend(_mismatch_warnings(run.rows, "timeseries.csv"))
+    for folder in _iv_folders(run.folder):
         rows, _ = _read_csv(folder / "iv.csv")
         w.extend(_mismatch_warnings(rows, f"{folder.name}/iv.csv"))
+    return w
 
 
 def _mismatch_warnings(rows: list[dict[str, float]], where: str) -> list[str]:
