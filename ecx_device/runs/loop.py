@@ -191,7 +191,7 @@ class TimeStepper:
                 break
             self.rejected += 1
             why = result.message or "Newton did not converge"
-            factor = sp.rejection_factor()
+            factor = sp.rejection_factor(result)
             if size.retry(step, factor) < size.minimum:  # the last try: say what broke, give up
                 self._diagnosis = sp.diagnose(why)
             sp.restore(good)

@@ -86,6 +86,11 @@ class Inventory:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+#: NewtonResult reasons of an ion step that converged but is rejected: a value out of its range,
+#: or X or the ions' charge moved more than StepLimits.max_fraction_change.
+OUT_OF_RANGE, TOO_FAST = -300, -303
+
+
 @dataclass(frozen=True)
 class StepLimits:
     """What makes an exchange step acceptable (case section ``exchange`` and ``solver``).
@@ -177,7 +182,6 @@ class ExchangeSplitting:
         self.charge_older = self.X.copy()
         self.charge_older.name = "charge_older"
         self._dt_older = 0.0
-        self._overshoot = 0.0
 
     # -- the protocol ----------------------------------------------------------------------------
     @property
@@ -254,7 +258,6 @@ class ExchangeSplitting:
         """One step of length :attr:`dt` ending at :attr:`target_bias` (module docstring); the
         state is left at the result also when it failed (the caller restores)."""
         self.module.dt.value = self.dt
-        self._overshoot = 0.0
         if self.carriers is not None:  # monolithic: the step starts at its end bias
             try:
                 self.solve_electrothermal(self.target_bias)
@@ -266,9 +269,12 @@ class ExchangeSplitting:
         if not result.converged:
             return NewtonResult(False, result.iterations, result.reason,
                                 result.message or "ion Newton did not converge")
-        why = self._out_of_range() or self._too_fast()
+        why = self._out_of_range()
         if why:
-            return NewtonResult(False, result.iterations, -300, why)
+            return NewtonResult(False, result.iterations, OUT_OF_RANGE, why)
+        why = self._too_fast()
+        if why:
+            return NewtonResult(False, result.iterations, TOO_FAST, why)
         self._check_flooding()
         if self.carriers is not None:  # the electrical state now holds the ions' step
             self._trade(self.ions, self.carriers)
@@ -375,17 +381,17 @@ class ExchangeSplitting:
     def _too_fast(self) -> str:
         change = self.max_change()
         limit = self.limits.max_fraction_change
-        if change <= limit:
-            return ""
-        self._overshoot = change / limit
-        return f"X or the ions' charge changed by {change:.3g} per site > {limit:g}"
+        return (f"X or the ions' charge changed by {change:.3g} per site > {limit:g}"
+                if change > limit else "")
 
-    def rejection_factor(self) -> float | None:
-        """Factor (-) for the retry of a step just rejected because X or the ions' charge moved
-        more than ``max_fraction_change``: the limit over the change (a change that grows with
-        the step, at most in proportion; Stepsize.retry bounds the cut); None for other
-        rejections."""
-        return 1.0 / self._overshoot if self._overshoot > 0.0 else None
+    def rejection_factor(self, result: NewtonResult) -> float | None:
+        """Factor (-) for the retry of the step just rejected with ``result`` (state not yet
+        restored): when X or the ions' charge moved more than ``max_fraction_change``, the
+        limit over the change (a change that grows with the step, at most in proportion;
+        Stepsize.retry bounds the cut); None for other rejections."""
+        if result.reason != TOO_FAST:
+            return None
+        return self.limits.max_fraction_change / self.max_change()
 
     def step_error(self) -> float:
         """Local error estimate (-) of the step just solved (solvers.local_error), the

@@ -1,12 +1,14 @@
-"""The bias predictor of solvers/continuation.py, on a stand-in problem whose exact solution is a
-known function of the bias (no DOLFINx solve): the solve reports how far its start was from the
-solution, so the tests see what the predictor handed it."""
+"""The bias continuation of solvers/continuation.py - its predictor, and what it does with a failed
+solve - on a stand-in problem whose exact solution is a known function of the bias (no DOLFINx
+solve): the solve reports how far its start was from the solution, so the tests see what the
+predictor handed it."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from ecx_device.errors import SolverError
 from ecx_device.solvers.continuation import continue_bias
 from ecx_device.solvers.problem import NewtonResult
 
@@ -93,3 +95,21 @@ def test_reversal_interpolates_and_failed_prediction_is_retried():
     reports = _sweep(q, [0.1, 0.2])
     assert q.starts[1] == pytest.approx(0.08) and q.starts[2] == pytest.approx(0.1)
     assert reports[1].rejected == 0 and reports[1].solves == 2
+
+
+def test_a_failed_solve_at_an_unchanged_bias_raises():
+    """A re-solve at the same bias (the exchange's new composition) that fails has no bias step
+    to shorten. The loop used to end there as if it had converged, keeping the previous state:
+    on the Li-anode wire at 0.1 V, 605 of 1889 time rows then had anode and cathode currents
+    differing by up to 7e-4."""
+    p = Quadratic(fail_band=(-1.0, np.inf))  # every solve fails
+    with pytest.raises(SolverError):
+        continue_bias(p, 0.0, max_step=0.1, min_step=1e-3)
+    assert len(p.starts) == 1  # no halving of a bias step that does not exist
+
+
+def test_a_too_long_bias_step_is_halved_until_it_converges():
+    p = Quadratic(fail_band=(0.5, np.inf))  # converges only from within 0.5 of the solution
+    report = continue_bias(p, 1.0, max_step=1.0, min_step=1e-3)
+    assert p.u_array == pytest.approx(p.exact(1.0))
+    assert report.rejected >= 1

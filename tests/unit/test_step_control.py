@@ -104,7 +104,7 @@ class _DecaySplitting:
         self.true_errors.append(abs(self.u - self.start * math.exp(-RATE * self.dt)))
         return NewtonResult(True, 2, 2)
 
-    def rejection_factor(self):
+    def rejection_factor(self, result):
         return None
 
     def step_error(self) -> float:
