@@ -201,9 +201,11 @@ FRONT_POSITION = _q("front_position [nm]", "largest z (from the Cu surface) of a
 SHELL_THICKNESS = _q("shell_thickness_z{z}nm [nm]", "thickness of the exchanged (X >= 1/2) "
                      "shell at the station z = {z} nm", "exchange runs with exchange.stations")
 CU_BALANCE_ERROR = _q("cu_balance_error [-]", "Cu gained by the wire against Cu in - Cu out, "
-                      "relative", EXCHANGE)
+                      "relative to the largest transfer or, when all are smaller, to 1e-4 of the "
+                      "Cu inventory (its round-off is ~1e-14 of itself)", EXCHANGE)
 CD_BALANCE_ERROR = _q("cd_balance_error [-]", "Cd lost by the wire against evaporated + "
-                      "sublimated (+ kicked out where the kinetics let it leave), relative",
+                      "sublimated (+ kicked out where the kinetics let it leave), relative as "
+                      "cu_balance_error",
                       EXCHANGE)
 TIME_STEP = _q("time_step [s]", "length of the time step that led to this row", EXCHANGE)
 ION_NEWTON_ITERATIONS = _q("ion_newton_iterations [-]", "Newton iterations of the ion step",
