@@ -139,7 +139,7 @@ class DonorSpec(Section):
         "band of the lateral surface (axisymmetric)")
     radius: Length = Field(description="disk radius, or half-width of a side band")
     z: NonNegativeLength = Field(0.0, description="axial centre of a side band")
-    entry_sites: Annotated[float | None, Field(gt=0)] = Field(
+    entry_sites: Annotated[float, Field(gt=0)] | None = Field(
         None, description="serial entry channels of the contact; default every site of it")
 
 

@@ -93,3 +93,22 @@ def test_unreadable_yaml(tmp_path):
 def test_missing_file():
     with pytest.raises(CaseError, match="does not exist"):
         load_case("no/such/case.yaml")
+
+
+def test_an_explicit_null_for_an_optional_bounded_key_means_its_default():
+    # `start_time: null` (and `entry_sites: null`) failed inside pydantic with a TypeError
+    # ("Unable to apply constraint 'ge'"), reported as an internal error
+    data = _edit(["bias", "protocol"], [{"type": "hold", "voltage": "1 V", "duration": "1 s",
+                                         "start_time": None}])
+    assert validate_case(data, "x.yaml").bias.protocol.root[0].start_time is None
+    casu = yaml.safe_load((CASES / "casu2023_front_wurtzite.yaml").read_text())
+    casu["geometry"]["particle"]["donors"][0]["entry_sites"] = None
+    donor = validate_case(casu, "x.yaml").geometry.particle.donors[0]
+    assert donor.entry_sites is None
+
+
+def test_a_negative_start_time_names_its_key():
+    data = _edit(["bias", "protocol"], [{"type": "hold", "voltage": "1 V", "duration": "1 s",
+                                         "start_time": "-1 s"}])
+    with pytest.raises(CaseError, match=r"bias.protocol\[0\].start_time"):
+        validate_case(data, "x.yaml")
