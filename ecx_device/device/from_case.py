@@ -15,7 +15,7 @@ from ecx_device.device.names import Facet, Region
 from ecx_device.errors import CaseError
 from ecx_device.materials import Material, load_material
 from ecx_device.materials.database import AnodeMetal, anode_metal, thermal_boundary_conductance
-from ecx_device.units import ELEMENTARY_CHARGE, MESH_UNIT
+from ecx_device.units import MESH_UNIT
 
 #: Case key of each DeviceGeometry field, so geometry errors name what the user wrote.
 _GEOMETRY_KEYS = {
@@ -179,7 +179,7 @@ def exchange_free_energy(case: Case) -> float:
         CaseError: an unknown metal (naming ``exchange.anode``).
     """
     zhang = case.exchange.anode_equilibrium in ("reaction_zhang2017", "zhang2017")
-    return 2.0 * ELEMENTARY_CHARGE * exchange_metal(case).exchange_voltage(zhang=zhang)
+    return exchange_metal(case).exchange_free_energy(zhang=zhang)
 
 
 def exchange_metal(case: Case) -> AnodeMetal:

@@ -260,6 +260,11 @@ class AnodeMetal:
         dg = self.sulfide_gibbs_energy_per_sulfur(zhang) - host_gibbs_energy_per_sulfur
         return dg / (2.0 * FARADAY)
 
+    def exchange_free_energy(self, *, zhang: bool = True) -> float:
+        """Delta G_r (J per S site) of nu M + CdS -> M_nu S + Cd: 2 e E_rev
+        (:meth:`exchange_voltage`, two electrons per S atom; +0.729 eV for Cu)."""
+        return 2.0 * ELEMENTARY_CHARGE * self.exchange_voltage(zhang=zhang)
+
     def exchange_current(self, T: Any, ops: type[Ops] = Ops) -> Any:
         """j0(T) = j0_ref exp(-Ea/k_B (1/T - 1/T_ref)) (A/m^2), NumPy or UFL (``ops``)."""
         return self.exchange_current_density * ops.exp(

@@ -210,8 +210,8 @@ class CuSupply:
 
 def cu_exchange_free_energy() -> float:
     """Delta G_r (J per formula unit) of 2 Cu + CdS -> Cu2S + Cd from the tabulated formation
-    data: 2 e E_rev of ``AnodeMetal.exchange_voltage`` (+70.3 kJ/mol, 0.729 eV)."""
-    return 2.0 * ELEMENTARY_CHARGE * anode_metal("Cu").exchange_voltage()
+    data (``AnodeMetal.exchange_free_energy``: +70.3 kJ/mol, 0.729 eV)."""
+    return anode_metal("Cu").exchange_free_energy()
 
 
 class CationExchange:
