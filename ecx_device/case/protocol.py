@@ -23,8 +23,8 @@ class _Segment(BaseModel):
 
     #: Optional start time (s); default: when the previous segment ends. The bias holds its last
     #: value through a gap; a start before the previous segment's end is an overlap (an error).
-    start_time: Annotated[float, BeforeValidator(lambda v: to_si(v, "s")), Field(ge=0)] | None \
-        = None
+    start_time: Annotated[float, BeforeValidator(lambda v: to_si(v, "s")),
+                          Field(ge=0)] | None = None
 
     @property
     def total_duration(self) -> float:

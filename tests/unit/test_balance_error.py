@@ -7,7 +7,8 @@ from ecx_device.solvers.splitting import balance_error
 def test_round_off_of_a_large_inventory_is_not_a_balance_error():
     # The front-limited wurtzite cell at 125 degC: 2.42e5 Cu atoms in the wire, 9.66e-9 atoms
     # moved in the first step, inventories differing from the transfer by 5.8e-11 atoms (2.4e-16
-    # of the inventory: round-off). Judged against the transfer alone this was 6e-3.
+    # of the inventory: round-off). The old scale, 1e-12 of the wire's 8.1e6 S sites, made it
+    # the 7.2e-6 that the run reported.
     error = balance_error(9.66e-9 + 5.8e-11, 9.66e-9, 2.42e5, 8.1e6)
     assert error < BALANCE_LIMIT
 
