@@ -19,6 +19,9 @@ from ecx_device.case.schema import Case
 from ecx_device.case.settings import apply_setting
 from ecx_device.errors import CaseError
 
+#: First key of the resolved case a run writes (case.resolved.yaml): SI numbers, no units.
+RESOLVED_NOTE = "# note"
+
 
 def _key_path(loc: tuple) -> str:
     """Dotted key path from a pydantic location, skipping union-tag entries."""
@@ -81,6 +84,10 @@ def validate_case(data: object, source: str = "<case>") -> Case:
     if not isinstance(data, dict):
         raise CaseError(f"{source}: a case file must be a mapping of sections, got "
                         f"{type(data).__name__}")
+    if RESOLVED_NOTE in data:
+        raise CaseError(f"{source}: this is the record of a run's resolved case (SI numbers "
+                        "without units), not a case file; run the case file named in the "
+                        "run's provenance.json (command)")
     try:
         return Case.model_validate(data)
     except ValidationError as err:

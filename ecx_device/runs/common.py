@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from ecx_device import __version__
+from ecx_device.case.loader import RESOLVED_NOTE
 from ecx_device.case.schema import Case
 from ecx_device.device.from_case import WIRE_EXCHANGED, region_materials
 from ecx_device.errors import CaseError
@@ -130,7 +131,8 @@ class RunFolder:
         if self.comm.rank != 0:
             return
         case = self.case
-        resolved = {"# note": "all values in SI units (m, s, K, V, W/(m K), S/m); angles in rad",
+        resolved = {RESOLVED_NOTE: "all values in SI units (m, s, K, V, W/(m K), S/m); angles "
+                                   "in rad",
                     **case.model_dump(mode="json", by_alias=True)}
         (self.out / "case.resolved.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
         mats = region_materials(case)
