@@ -88,3 +88,14 @@ def test_mesh_command_writes_msh_vtu_png(tmp_path):
         assert stem.with_suffix(suffix).stat().st_size > 0
     grid = pv.read(stem.with_suffix(".vtu"))
     assert set(grid.cell_data["region"]) == {1, 2, 3}
+
+
+def test_a_runs_resolved_record_is_refused_as_a_case(run_1d):
+    """case.resolved.yaml (SI numbers without units) used to fail on its first number's missing
+    unit; given to ``run`` it is now refused in one line that says what it is."""
+    from ecx_device.case.loader import load_case
+    from ecx_device.errors import CaseError
+
+    with pytest.raises(CaseError, match="resolved case .* not a case file") as err:
+        load_case(run_1d / "case.resolved.yaml")
+    assert "\n" not in str(err.value)

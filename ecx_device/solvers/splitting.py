@@ -481,12 +481,12 @@ class ExchangeSplitting:
             inv.cd_kicked_out if getattr(self.module, "kicked_out_cd_leaves", True) else 0.0)
         # also judged against the Cd moved off its sites into the displaced pool, the largest
         # transfer of the balance when little leaves the wire (a cold wire barely evaporates)
-        cd_now = b["cd_missing"] + b.get("cd_displaced", 0.0)
         cd_moved = b.get("cd_displaced", 0.0) - inv.initial.get("cd_displaced", 0.0)
+        cd_now = b["cd_missing"] + b.get("cd_displaced", 0.0)
+        cd_initial = inv.initial["cd_missing"] + inv.initial.get("cd_displaced", 0.0)
         cu_error = balance_error(cu_gain, inv.cu_in - inv.cu_out,
                                  max(cu_now, inv.initial["cu"]), sites, inv.cu_in, inv.cu_out)
-        cd_error = balance_error(cd_lost, cd_out, max(cd_now, inv.initial["cd_missing"]),
-                                 sites, cd_moved)
+        cd_error = balance_error(cd_lost, cd_out, max(cd_now, cd_initial), sites, cd_moved)
         front = front_position(self.X, self.ictx.domain.axial_index)
         row = {
             "ionic_current [A]": ELEMENTARY_CHARGE * b["cu_in_rate"],

@@ -113,12 +113,3 @@ def test_a_negative_start_time_names_its_key():
     with pytest.raises(CaseError, match=r"bias.protocol\[0\].start_time"):
         validate_case(data, "x.yaml")
 
-
-def test_a_runs_resolved_record_is_refused_with_a_pointer_to_the_case_file(tmp_path):
-    # case.resolved.yaml (SI numbers without units) used to fail on its first number's unit
-    record = {"# note": "all values in SI units", **copy.deepcopy(DEFAULT)}
-    path = tmp_path / "case.resolved.yaml"
-    path.write_text(yaml.safe_dump(record))
-    with pytest.raises(CaseError, match="resolved case .* not a case file") as err:
-        load_case(path)
-    assert "\n" not in str(err.value)
