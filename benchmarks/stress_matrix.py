@@ -152,16 +152,35 @@ def run_cell(cell: Cell, out: Path, smoke: bool, timeout: float) -> dict:
                                                                        stderr)}
 
 
+def _from_timeseries(run: Path) -> dict:
+    """What results.json would have said, from timeseries.csv (its first row is t = 0, each
+    later row one step): for a run that ended without writing results.json."""
+    path = run / "timeseries.csv"
+    if not path.exists():
+        return {}
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return {}
+    last = rows[-1]
+    return {"steps": len(rows) - 1,
+            "rejected_steps": int(sum(float(r.get("rejected_steps [-]") or 0) for r in rows)),
+            "simulated_time [s]": float(last["time [s]"]),
+            "final": {k: float(last[k]) for k in
+                      ("wire_T_max [K]", "exchanged_fraction [-]", "cu_mobile [-]")
+                      if last.get(k) not in (None, "")}}
+
+
 def _read(run: Path, code: int | None, stderr: str) -> dict:
-    results = json.loads((run / "results.json").read_text()) if (run / "results.json").exists() \
-        else {}
+    written = (run / "results.json").exists()
+    results = json.loads((run / "results.json").read_text()) if written else _from_timeseries(run)
     report = json.loads((run / "failure_report.json").read_text()) \
         if (run / "failure_report.json").exists() else {}
     final = results.get("final", {})
     physical = report.get("physical_reason", "")
     # a finished run whose results fail the model's own checks (anode and cathode currents
     # that differ, balances that do not close) is not counted as clean
-    flagged = result_warnings(run) if results else []
+    flagged = result_warnings(run) if written else []
     if code == 0:
         outcome = "finished, flagged" if flagged else "finished"
     elif code == 3 and physical:
@@ -170,6 +189,8 @@ def _read(run: Path, code: int | None, stderr: str) -> dict:
         outcome = "FAILED"
     reason = (physical or report.get("message") or "; ".join(flagged)
               or (stderr.strip().splitlines() or [""])[-1])
+    if not written and results:
+        reason = f"no results.json (counters from timeseries.csv); {reason}"
     return {"outcome": outcome, "steps": results.get("steps"),
             "rejected": results.get("rejected_steps"),
             "simulated [s]": results.get("simulated_time [s]"),

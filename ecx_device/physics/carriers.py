@@ -39,6 +39,7 @@ from ecx_device.device.names import Facet, Region
 from ecx_device.fem import MPI, dolfinx, ufl
 from ecx_device.physics.base import Context
 from ecx_device.physics.semiconductor_scaling import (
+    QuasiFermiNewtonHooks,
     SemiconductorParameters,
     quadrature_degree,
     statistics_for,
@@ -47,7 +48,7 @@ from ecx_device.physics.semiconductor_scaling import (
 from ecx_device.units import ELEMENTARY_CHARGE
 
 
-class DriftDiffusion:
+class DriftDiffusion(QuasiFermiNewtonHooks):
     """Electron and hole continuity for ``phi_n`` and ``phi_p`` (V), with SRH recombination.
 
     Needs the ``psi`` unknown of :class:`ecx_device.physics.poisson.Poisson`.

@@ -54,6 +54,7 @@ from ecx_device.mesh import Domain
 from ecx_device.physics.base import Context
 from ecx_device.physics.semiconductor_scaling import (
     CarrierStatistics,
+    QuasiFermiNewtonHooks,
     SemiconductorParameters,
     statistics_for,
 )
@@ -357,7 +358,7 @@ class EdgeFluxes:
         return out
 
 
-class FittedDriftDiffusion:
+class FittedDriftDiffusion(QuasiFermiNewtonHooks):
     """Electron and hole continuity for ``phi_n`` and ``phi_p`` (V) with Scharfetter-Gummel /
     EAFE edge fluxes and lumped SRH recombination (module docstring). Same interface as
     :class:`ecx_device.physics.carriers.DriftDiffusion`; needs the ``psi`` unknown and P1.

@@ -16,7 +16,7 @@ of the two end nodes' values. A module offers them through the optional hook
 - optionally ``prepare()``: called before every assembly (of the UFL forms too), e.g. to
   refresh coefficient Functions that the module's UFL forms read and that follow other fields;
 - optionally ``update_scale``: ``{field: scale}``; each Newton update of those fields' free dofs
-  is then log-damped, delta -> sign(delta) s ln(1 + |delta|/s) (Dirichlet dofs untouched): steps
+  is then log-damped (by the problem's line-search pre-check), delta -> sign(delta) s ln(1 + |delta|/s) (Dirichlet dofs untouched): steps
   much larger than s (V_T for potentials in exponents) shrink to a few s, steps below s are
   nearly unchanged, so the final quadratic convergence is kept. This is the ``log_damp`` update
   of TCAD codes (e.g. DEVSIM's potential update): a full Newton step of a minority quasi-Fermi
@@ -94,8 +94,6 @@ class TermAssembly:
             self._fixed[n] = mask
         self._build_pattern()
         self._damped = self._damping()
-        if self._damped:
-            problem.solver.setLineSearchPreCheck(self._log_damp)
         snes = problem.solver
         snes.setFunction(self._residual, problem.b)
         snes.setJacobian(self._jacobian, problem.A, problem.P_mat)
@@ -134,8 +132,14 @@ class TermAssembly:
                 out.append((self._vec[n][free], float(scale)))
         return out
 
-    def _log_damp(self, x, y) -> None:
-        """Line-search pre-check: log-damp the update ``y`` (x_new = x - y) in place."""
+    @property
+    def damps(self) -> bool:
+        """Some field's updates are log-damped (:meth:`log_damp`)."""
+        return bool(self._damped)
+
+    def log_damp(self, y) -> None:
+        """Log-damp the Newton update ``y`` (x_new = x - y) in place (the problem's line-search
+        pre-check calls it)."""
         arr = y.array
         for idx, scale in self._damped:
             d = arr[idx]

@@ -337,16 +337,15 @@ class ElectroThermalNewton(SelfHeatingProblem):
 
     def _update(self, dx) -> None:
         """x <- x - dx, the whole step shortened to a temperature change of at most
-        MAX_TEMPERATURE_STEP, the carriers' part then log-damped as their own Newton would."""
+        MAX_TEMPERATURE_STEP, the carriers' part then limited as in their own Newton (log
+        damping, iterate ranges: CoupledProblem.limit_update)."""
         dc, dT = _duplicate(self._Fc), _duplicate(self._FT)
         largest = self._max(dx.array_r[self._blocks.nc:])
         if largest > MAX_TEMPERATURE_STEP:  # a far iterate: the whole step shortened
             dx.scale(MAX_TEMPERATURE_STEP / largest)
         self._blocks.split(dx, dc, dT)
-        terms = self.carriers._terms
-        if terms is not None and terms._damped:
-            terms._log_damp(self._xc, dc)
-            self._blocks.join(dc, dT, dx)
+        self.carriers.limit_update(self._xc, dc)
+        self._blocks.join(dc, dT, dx)
         self._step = (self._max(dc.array_r), self._max(dT.array_r))
         self.change = self._step[1]
         self.steps.append(self._step)

@@ -10,6 +10,8 @@ on which modules are present.
 from __future__ import annotations
 
 import itertools
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -204,6 +206,27 @@ class ConvergenceGroup:
     rtol: float
     stol: float
     atol: float = 0.0
+    #: The update test counts only with the group's residual at most this (a weighted update
+    #: test hides a walking unknown whose neighbours' residuals it spoils).
+    update_residual: float = math.inf
+
+
+#: Iterations without the residual halving after which weighted Newton counts as stalled.
+STALL_ITERATIONS = 3
+
+#: Largest weighted update (V: the weighted problems' unknowns are potentials) of a stalled
+#: weighted Newton that counts as converged (:meth:`StallAtRoundoff._settled`). 1e-6 V is
+#: 2.3e-5 V_T at 500 K: densities converged to 5 digits, the default of TCAD update tests.
+SETTLED_UPDATE = 1e-4
+
+#: Largest scaled carrier residual at which a density-weighted update test may end Newton: a
+#: quasi-Fermi potential walked off to where its density is nil drops out of the weighted update
+#: while its neighbours' residuals stay at ~3e-8 (phi_n at psi + 500 V_T in an n-type region,
+#: Li anode, 0.1 V, 500 K).
+WEIGHTED_UPDATE_RESIDUAL = 1e-10
+
+#: Round-off floor of the scaled carrier residuals (O(1) terms; they stall at 2-3e-13).
+SCALED_RESIDUAL_FLOOR = 1e-12
 
 
 class StallAtRoundoff:
@@ -229,16 +252,29 @@ class StallAtRoundoff:
             None: one group of everything, with the SNES tolerances.
         bounds: (lower, upper) bound vectors of a VI problem: a group's residual leaves out
             the rows held at a bound, as the VI solver's own norm does.
+        weights: Callable giving a weight in [0, 1] for each entry of this rank's part of the
+            SNES vector at the current iterate; an update test then measures each entry's
+            update times the larger of its weights at the two iterates (the modules'
+            ``update_weights`` hooks: a quasi-Fermi potential whose density is negligible
+            drops out of the test). None: every weight 1.
     """
 
     def __init__(self, comm, reduction: float = 1e-5,
                  groups: list[tuple[ConvergenceGroup, np.ndarray]] | None = None,
-                 bounds: tuple | None = None):
+                 bounds: tuple | None = None, weights: Callable[[], np.ndarray] | None = None):
         self.comm, self.reduction, self.groups, self.bounds = comm, reduction, groups, bounds
+        self.weights = weights
+        self._previous_weights: np.ndarray | None = None
         self._f0 = 0.0
         self._group_f0: list[float] = []
         self._previous: np.ndarray | None = None
         self._previous_fnorm: float | None = None
+        self._fnorms: list[float] = []
+        self._group_f: list[float] = []
+        self._raw_update = np.empty(0)
+        #: The last update was cut by an iterate range (CoupledProblem.limit_update): an iterate
+        #: held there stops moving without converging, so its update proves nothing.
+        self.held = False
 
     def __call__(self, snes, it: int, norms: tuple[float, float, float]) -> int:
         reasons = PETSc.SNES.ConvergedReason
@@ -250,12 +286,15 @@ class StallAtRoundoff:
         unchanged |= it > 0 and fnorm == self._previous_fnorm
         self._previous = x.copy()
         self._previous_fnorm = fnorm
+        dx = self._weighted_update(x, previous if it > 0 else None)
         if it == 0:
             self._f0 = fnorm
+            self._fnorms = []
+        self._fnorms.append(fnorm)
         if not np.isfinite(fnorm):
             return reasons.DIVERGED_FNORM_NAN
         if self.groups:
-            done = self._groups_converged(snes, it, x, previous)
+            done = self._groups_converged(snes, it, x, dx)
             if done:
                 return reasons.CONVERGED_FNORM_RELATIVE
         elif fnorm <= atol:
@@ -265,14 +304,52 @@ class StallAtRoundoff:
         if not self.groups:
             if fnorm <= rtol * self._f0:
                 return reasons.CONVERGED_FNORM_RELATIVE
-            if snorm < stol * xnorm:
+            if snorm < stol * xnorm and (not self.held or self._residuals_allow_updates(fnorm)):
+                return reasons.CONVERGED_SNORM_RELATIVE  # PETSc's update norm: unweighted
+            weighted = (float(np.sqrt(self.comm.allreduce(float(dx @ dx), op=MPI.SUM)))
+                        if dx is not None else snorm)
+            if weighted < stol * xnorm and self._residuals_allow_updates(fnorm):
                 return reasons.CONVERGED_SNORM_RELATIVE
-        if self.comm.allreduce(bool(unchanged), op=MPI.LAND) and fnorm <= self.reduction * self._f0:
+            if self._settled(dx):
+                return reasons.CONVERGED_SNORM_RELATIVE
+        if (self.comm.allreduce(bool(unchanged), op=MPI.LAND) and fnorm <= self.reduction * self._f0
+                and self._residuals_allow_updates(fnorm)):
             return reasons.CONVERGED_SNORM_RELATIVE  # stalled at round-off: no update is left
         return reasons.DIVERGED_MAX_IT if it >= max_it else reasons.ITERATING
 
-    def _groups_converged(self, snes, it: int, x: np.ndarray, previous) -> bool:
-        """Every group met one of its criteria (:class:`ConvergenceGroup`)."""
+    def _residuals_allow_updates(self, fnorm: float) -> bool:
+        """No residual forbids ending Newton on its updates: a weighted problem's residual is
+        at most WEIGHTED_UPDATE_RESIDUAL, each group's at most its ``update_residual``."""
+        if self.groups:
+            return all(f <= g.update_residual for (g, _), f in zip(self.groups, self._group_f))
+        return self.weights is None or fnorm <= WEIGHTED_UPDATE_RESIDUAL
+
+    def _settled(self, update: np.ndarray | None) -> bool:
+        """Weighted Newton at its round-off floor: the residual fell by ``reduction`` from its
+        first value and then stopped falling (not halved in each of the last STALL_ITERATIONS
+        iterations), while no weighted update exceeds SETTLED_UPDATE. Only with ``weights``."""
+        if self.weights is None or update is None or len(self._fnorms) <= STALL_ITERATIONS:
+            return False
+        recent = self._fnorms[-STALL_ITERATIONS - 1:]
+        stalled = all(b > 0.5 * a for a, b in itertools.pairwise(recent))
+        low = recent[-1] <= SCALED_RESIDUAL_FLOOR
+        small = self.comm.allreduce(float(np.max(np.abs(update), initial=0.0)),
+                                    op=MPI.MAX) <= SETTLED_UPDATE
+        return stalled and low and small
+
+    def _weighted_update(self, x: np.ndarray, previous: np.ndarray | None) -> np.ndarray | None:
+        """The last update, each entry times the larger of its weights before and after it
+        (None at the first iterate; unweighted without ``weights``)."""
+        w = self.weights() if self.weights is not None else None
+        w_before, self._previous_weights = self._previous_weights, w
+        if previous is None:
+            return None
+        dx = self._raw_update = x - previous
+        return dx if w is None else dx * np.maximum(w, w_before)
+
+    def _groups_converged(self, snes, it: int, x: np.ndarray, update) -> bool:
+        """Every group met one of its criteria (:class:`ConvergenceGroup`); ``update`` is the
+        (weighted) last update or None."""
         fvec = snes.getFunction()[0]
         start = fvec.getOwnershipRange()[0]
         sums = []
@@ -282,15 +359,22 @@ class StallAtRoundoff:
             if self.bounds is not None:  # as the VI solver does: rows held at a bound are out
                 lo, hi = (b.getValues((idx + start).astype(PETSc.IntType)) for b in self.bounds)
                 f = np.where(((x[idx] <= lo) & (f > 0)) | ((x[idx] >= hi) & (f < 0)), 0.0, f)
-            dx = x[idx] - previous[idx] if previous is not None and it > 0 else None
+            dx = update[idx] if update is not None else None
+            raw = self._raw_update[idx] if update is not None else None
             sums += [float(f @ f), float(x[idx] @ x[idx]),
-                     float(dx @ dx) if dx is not None else -1.0]
+                     float(dx @ dx) if dx is not None else -1.0,
+                     float(raw @ raw) if raw is not None else -1.0]
         totals = self.comm.allreduce(np.array(sums), op=MPI.SUM)
         if it == 0:
-            self._group_f0 = [float(np.sqrt(totals[3 * k])) for k in range(len(self.groups))]
+            self._group_f0 = [float(np.sqrt(totals[4 * k])) for k in range(len(self.groups))]
+        self._group_f = [float(np.sqrt(max(totals[4 * k], 0.0))) for k in range(len(self.groups))]
         for k, (group, _) in enumerate(self.groups):
-            fk, xk, dxk = (float(np.sqrt(max(t, 0.0))) for t in totals[3 * k: 3 * k + 3])
-            step_small = it > 0 and totals[3 * k + 2] >= 0 and dxk <= group.stol * xk
+            fk, xk, dxk, rawk = (float(np.sqrt(max(t, 0.0))) for t in totals[4 * k: 4 * k + 4])
+            # the unweighted update test as it was; a test passed only by the weighted update
+            # needs the residual low enough too
+            step_small = it > 0 and totals[4 * k + 2] >= 0 and (
+                (rawk <= group.stol * xk and not self.held)
+                or (dxk <= group.stol * xk and fk <= group.update_residual))
             if not (fk <= group.atol or (it > 0 and fk <= group.rtol * self._group_f0[k])
                     or step_small):
                 return False
@@ -315,6 +399,12 @@ class CoupledProblem:
         fallback_linesearch: PETSc line search type (e.g. ``"bt"``) of a second solve from the
             same start when the first, with the line search of ``petsc_options``, fails; None:
             no second solve.
+
+    Optional module hooks read here besides the residual: ``dirichlet``, ``initial_guess``,
+    ``assembled_terms`` (solvers/assembled_terms.py), ``update_weights(ctx)`` ({unknown: UFL
+    weight in [0, 1]} of its updates in the convergence test, :class:`StallAtRoundoff`) and
+    ``iterate_range(ctx)`` ({unknown: (lower, upper) arrays over the owned dofs} that each
+    Newton iterate is kept in, :meth:`limit_update`).
     """
 
     def __init__(self, ctx: Context, modules: list, degree: int = 2, tolerance: float = 1e-11,
@@ -370,26 +460,78 @@ class CoupledProblem:
         terms = [t for m in modules if (t := call_hook(m, "assembled_terms", ctx)) is not None]
         self._terms = (TermAssembly(self.problem, self.names, [self.u[n] for n in self.names],
                                     self._field_bcs, terms) if terms else None)
+        self._ranges = [m for m in modules if hasattr(m, "iterate_range")]
+        if self._ranges or (self._terms is not None and self._terms.damps):
+            self.problem.solver.setLineSearchPreCheck(self.limit_update)
+        self._weights = self._update_weights(modules)
         if bounds:
             self._set_bounds(bounds)
-        if bounds or groups:
+        if bounds or groups or self._weights:
             test = StallAtRoundoff(mesh.comm, groups=self._group_indices(groups) if groups
                                    else None,
-                                   bounds=tuple(self._bound_vectors) if bounds else None)
+                                   bounds=tuple(self._bound_vectors) if bounds else None,
+                                   weights=self._weight_vector if self._weights else None)
             self.problem.solver.setConvergenceTest(test)
+        self._test = test if bounds or groups or self._weights else None
 
-    def _group_indices(self, groups: list[ConvergenceGroup]) -> list:
-        """Each group with this rank's indices of its entries in the SNES vector (the owned
-        entries of each unknown, blocks in the order of :attr:`names`)."""
+    def _update_weights(self, modules: list) -> list:
+        """(owned indices in the SNES vector, P1 Function, Expression) of each weighted
+        unknown (``update_weights`` hooks)."""
+        out = []
+        for m in modules:
+            for name, weight in call_hook(m, "update_weights", self.ctx, default={}).items():
+                V = self.spaces[name]
+                one = dolfinx.fem.Constant(V.mesh, 1.0)  # ties a number to the mesh
+                out.append((self._owned_indices(name), dolfinx.fem.Function(V),
+                            dolfinx.fem.Expression(weight * one, V.element.interpolation_points)))
+        return out
+
+    def _weight_vector(self) -> np.ndarray:
+        """Weights of this rank's SNES entries at the current fields (1 where none is given)."""
+        w = np.ones(sum(len(self._owned_indices(n)) for n in self.names))
+        for idx, f, expr in self._weights:
+            f.interpolate(expr)
+            w[idx] = f.x.array[: len(idx)]
+        return w
+
+    def _owned_indices(self, name: str) -> np.ndarray:
+        """This rank's indices of unknown ``name``'s owned entries in the SNES vector (blocks
+        in the order of :attr:`names`)."""
         sizes = [self.spaces[n].dofmap.index_map.size_local * self.spaces[n].dofmap.index_map_bs
                  for n in self.names]
-        starts = dict(zip(self.names, np.cumsum([0, *sizes[:-1]]).tolist(), strict=True))
+        k = self.names.index(name)
+        start = int(sum(sizes[:k]))
+        return np.arange(start, start + sizes[k])
+
+    def _group_indices(self, groups: list[ConvergenceGroup]) -> list:
+        """Each group with this rank's indices of its entries in the SNES vector."""
         grouped = [n for g in groups for n in g.names]
         if sorted(grouped) != sorted(self.names):
             raise ValueError(f"convergence groups {grouped} must cover the unknowns "
                              f"{self.names} once each")
-        return [(g, np.concatenate([np.arange(starts[n], starts[n] + sizes[self.names.index(n)])
-                                    for n in g.names])) for g in groups]
+        return [(g, np.concatenate([self._owned_indices(n) for n in g.names])) for g in groups]
+
+    def limit_update(self, x, y) -> None:
+        """Line-search pre-check: change the Newton update ``y`` (x_new = x - y) in place - the
+        assembled terms' log damping, then a cut that keeps each iterate inside the ranges of
+        the modules' ``iterate_range`` hooks. A range is no constraint on the solution (no row
+        leaves the system, unlike the bounds of a variational inequality): it holds an unknown
+        the equations no longer determine, such as a quasi-Fermi potential whose density is
+        negligible, which Newton steps driven by round-off otherwise walk off by ~17 V_T per
+        iteration (log-damped) until the density underflows to 0."""
+        if self._terms is not None and self._terms.damps:
+            self._terms.log_damp(y)
+        xa, ya = x.array_r, y.array
+        held = False
+        for m in self._ranges:
+            for name, (lo, hi) in m.iterate_range(self.ctx).items():
+                idx = self._owned_indices(name)
+                wanted = xa[idx] - ya[idx]
+                kept = np.clip(wanted, lo, hi)
+                held |= bool(np.any(kept != wanted))
+                ya[idx] = xa[idx] - kept
+        if self._test is not None:
+            self._test.held = self.ctx.domain.mesh.comm.allreduce(held, op=MPI.LOR)
 
     def _set_bounds(self, bounds: dict) -> None:
         """Lower and upper bound vectors of the variational inequality (``bounds`` argument)."""
