@@ -23,6 +23,7 @@ from ecx_device.case.loader import validate_case
 from ecx_device.errors import CaseError, SolverError
 from ecx_device.fem import dolfinx
 from ecx_device.outputs.quantities import read_series
+from ecx_device.outputs.report import run_warnings
 from ecx_device.runs.simulation import Simulation
 
 CASES = Path(__file__).parents[1] / "cases"
@@ -117,6 +118,30 @@ def test_persistent_nan_fails_with_report(tmp_path, monkeypatch):
     with pytest.raises(SolverError, match="non-finite"):
         Simulation(validate_case(_case_1d(3)), tmp_path / "run", log=None).run()
     assert (tmp_path / "run" / "failure_report.json").is_file()
+
+
+def test_a_restart_moves_the_failure_it_continues_aside(tmp_path, monkeypatch):
+    original = dolfinx.fem.petsc.NonlinearProblem.solve
+    calls = {"n": 0}
+
+    def nan_after_two(self):
+        result = original(self)
+        calls["n"] += 1
+        if calls["n"] > 2:
+            result[1].x.array[:] = math.nan
+        return result
+
+    monkeypatch.setattr(dolfinx.fem.petsc.NonlinearProblem, "solve", nan_after_two)
+    case, out = validate_case(_case_1d(4)), tmp_path / "run"
+    with pytest.raises(SolverError, match="non-finite"):
+        Simulation(case, out, log=None).run()
+    failure = (out / "failure_report.json").read_text()
+    monkeypatch.setattr(dolfinx.fem.petsc.NonlinearProblem, "solve", original)
+    done = Simulation(case, out, restart=True, log=None).run()
+    assert len(done.rows) == 4
+    assert not (out / "failure_report.json").exists()
+    assert (out / "failure_report.before_restart.json").read_text() == failure
+    assert not any("failure_report" in w for w in run_warnings(out))
 
 
 def test_sigterm_checkpoints_and_restart_matches_uninterrupted_run(tmp_path):

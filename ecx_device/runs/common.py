@@ -112,9 +112,14 @@ class RunFolder:
         write_json(self.out / name, data, self.comm.rank)
 
     def begin(self) -> None:
-        """A new run (not a restart): provenance, and no stale failure report from an earlier
-        run in an overwritten folder."""
+        """A new run: provenance, and no stale failure report from an earlier run in an
+        overwritten folder. A restart keeps the failure report of the run it continues as
+        ``failure_report.before_restart.json``: it is a record, no longer the run's state (a
+        restart that finished still listed the old failure among its warnings)."""
         if self.restart:
+            old = self.out / "failure_report.json"
+            if self.comm.rank == 0 and old.is_file():
+                old.replace(self.out / "failure_report.before_restart.json")
             return
         self.write_provenance()
         if self.comm.rank == 0:
