@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ecx_device.fem import MPI, dolfinx
+from ecx_device.outputs.regime import classify_profile
 from ecx_device.units import MESH_UNIT
 
 
@@ -60,13 +61,12 @@ def wire_points(dimension: str, z: np.ndarray, r: np.ndarray) -> np.ndarray:
 def shell_thickness(X: dolfinx.fem.Function, z: float, radius: float, dimension: str) -> float:
     """Radial depth (nm) below the surface where X >= 1/2 at axial position ``z`` (m), for a wire
     of ``radius`` (m): from the axis outward, the surface radius minus the innermost exchanged
-    radius on a line of 201 points (1D: the thickness of a shell with the cross-section's X)."""
+    radius on a line of 201 points (:func:`ecx_device.outputs.regime.classify_profile`; 1D: the
+    thickness of a shell with the cross-section's X)."""
     R = radius / MESH_UNIT
     zn = z / MESH_UNIT
     if dimension == "1d":
         x = sample(X, np.array([[zn, 0.0, 0.0]]))
         return float(R * (1 - np.sqrt(max(0.0, 1 - min(x[0], 1.0)))))
     r = np.linspace(0.0, R * (1 - 1e-9), 201)
-    vals = sample(X, wire_points(dimension, np.full_like(r, zn), r))
-    inside = r[vals >= 0.5]
-    return float(R - inside.min()) if len(inside) else 0.0
+    return classify_profile(r, sample(X, wire_points(dimension, np.full_like(r, zn), r)))[1]
