@@ -85,18 +85,25 @@ def test_impossible_bias_stops_cleanly_and_keeps_outputs(tmp_path):
     assert json.loads((out / "results.json").read_text())["complete"] is False
 
 
-def test_nan_is_a_rejected_step(tmp_path, monkeypatch):
+def _poison_solves(monkeypatch, poisoned, everything: bool = False):
+    """From now on, the solves whose (1-based) count ``poisoned(count)`` holds return a NaN
+    temperature (the first value, or ``everything``); returns the unpoisoned solve."""
     original = dolfinx.fem.petsc.NonlinearProblem.solve
     calls = {"n": 0}
 
-    def poisoned(self):
+    def solve(self):
         result = original(self)
         calls["n"] += 1
-        if calls["n"] == 3:  # one solve returns a NaN temperature
-            result[1].x.array[0] = math.nan
+        if poisoned(calls["n"]):
+            result[1].x.array[slice(None) if everything else 0] = math.nan
         return result
 
-    monkeypatch.setattr(dolfinx.fem.petsc.NonlinearProblem, "solve", poisoned)
+    monkeypatch.setattr(dolfinx.fem.petsc.NonlinearProblem, "solve", solve)
+    return original
+
+
+def test_nan_is_a_rejected_step(tmp_path, monkeypatch):
+    original = _poison_solves(monkeypatch, lambda n: n == 3)  # one NaN solve
     case = validate_case(_case_1d(5))
     poisoned_rows = Simulation(case, tmp_path / "a", log=None).run().rows
     monkeypatch.setattr(dolfinx.fem.petsc.NonlinearProblem, "solve", original)
@@ -107,31 +114,14 @@ def test_nan_is_a_rejected_step(tmp_path, monkeypatch):
 
 
 def test_persistent_nan_fails_with_report(tmp_path, monkeypatch):
-    original = dolfinx.fem.petsc.NonlinearProblem.solve
-
-    def always_nan(self):
-        result = original(self)
-        result[1].x.array[:] = math.nan
-        return result
-
-    monkeypatch.setattr(dolfinx.fem.petsc.NonlinearProblem, "solve", always_nan)
+    _poison_solves(monkeypatch, lambda n: True, everything=True)
     with pytest.raises(SolverError, match="non-finite"):
         Simulation(validate_case(_case_1d(3)), tmp_path / "run", log=None).run()
     assert (tmp_path / "run" / "failure_report.json").is_file()
 
 
 def test_a_restart_moves_the_failure_it_continues_aside(tmp_path, monkeypatch):
-    original = dolfinx.fem.petsc.NonlinearProblem.solve
-    calls = {"n": 0}
-
-    def nan_after_two(self):
-        result = original(self)
-        calls["n"] += 1
-        if calls["n"] > 2:
-            result[1].x.array[:] = math.nan
-        return result
-
-    monkeypatch.setattr(dolfinx.fem.petsc.NonlinearProblem, "solve", nan_after_two)
+    original = _poison_solves(monkeypatch, lambda n: n > 2, everything=True)
     case, out = validate_case(_case_1d(4)), tmp_path / "run"
     with pytest.raises(SolverError, match="non-finite"):
         Simulation(case, out, log=None).run()
