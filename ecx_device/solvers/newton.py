@@ -528,10 +528,36 @@ class CoupledProblem:
                 idx = self._owned_indices(name)
                 wanted = xa[idx] - ya[idx]
                 kept = np.clip(wanted, lo, hi)
-                held |= bool(np.any(kept != wanted))
+                out = np.flatnonzero(kept != wanted)
+                held |= bool(len(out))
+                if len(out):
+                    self._reseed(idx, out, kept, lo, hi)
                 ya[idx] = xa[idx] - kept
         if self._test is not None:
             self._test.held = self.ctx.domain.mesh.comm.allreduce(held, op=MPI.LOR)
+
+    def _reseed(self, idx: np.ndarray, out: np.ndarray, kept: np.ndarray, lo, hi) -> None:
+        """Entries ``out`` of one unknown (positions in ``idx``, its owned indices in the SNES
+        vector; ``kept`` its next iterate, already cut to [``lo``, ``hi``]) that Newton pushed
+        past the range: each becomes the mean of its neighbours of the same unknown (columns
+        of its Jacobian row) that lie inside the range, where it has any.
+
+        Why: at the range's end a quasi-Fermi potential's density is ~exp(-500) of its band's,
+        so its Jacobian column is ~0 and Newton can never bring it back - a trap. On the Li-anode
+        wire (5 V, 500 K) phi_p of one node at the exchange front walked there amid nodes with
+        p ~ C_0, and its neighbours' residuals stuck at 1e-10 - 1e-8 failed every later step.
+        A node amid live neighbours gets their mean; a node in a region where the density is
+        negligible everywhere (no live neighbour) stays at the range's end."""
+        A = self.problem.A
+        start = A.getOwnershipRange()[0]
+        first, last = idx[0], idx[-1]  # an unknown's owned entries are contiguous
+        inside = (kept > lo) & (kept < hi)
+        for k in out:
+            cols = A.getRow(int(start + idx[k]))[0] - start
+            cols = cols[(cols >= first) & (cols <= last)] - first
+            live = cols[(cols != k) & inside[cols]]
+            if len(live):
+                kept[k] = kept[live].mean()
 
     def _set_bounds(self, bounds: dict) -> None:
         """Lower and upper bound vectors of the variational inequality (``bounds`` argument)."""

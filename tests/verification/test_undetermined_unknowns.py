@@ -141,3 +141,33 @@ def test_weighted_newton_settles_at_its_roundoff_floor():
 def test_a_stalled_residual_with_large_weighted_jumps_is_not_settled():
     result, _, _ = _solve(_TwoCycle())  # weight 1: jumps of 2 are no convergence
     assert not result.converged, result
+
+
+class _Chain(_Unseen):
+    """b on 4 cells with -b'' + b = 0: each node's Jacobian row has its neighbours as columns."""
+
+    def residual(self, ctx, u, v):
+        return {"a": (u["a"] - 1.0) * v["a"] * ufl.dx,
+                "b": (ufl.inner(ufl.grad(u["b"]), ufl.grad(v["b"])) + u["b"] * v["b"]) * ufl.dx}
+
+    def iterate_range(self, ctx):
+        n = len(ctx.fields["b"].x.array)
+        return {"b": (np.full(n, LOWEST), np.full(n, 10.0))}
+
+
+def test_an_entry_pushed_past_the_range_amid_live_neighbours_takes_their_mean():
+    wire = Material("plain", "", {"thermal_conductivity": Constant(unit="W/(m K)", value=1.0)})
+    ctx = Context.create(box_domain(4, "1d", 300.0), {Region.WIRE: wire})
+    problem = CoupledProblem(ctx, [_Chain()], degree=1, max_iterations=30)
+    assert problem.solve().converged  # assembles the Jacobian whose rows name the neighbours
+    b = problem._owned_indices("b")
+    order = np.argsort(problem.spaces["b"].tabulate_dof_coordinates()[:, 0])
+    x = problem.problem.x.copy()
+    x.array[b[order]] = [0.0, 1.0, 2.0, 3.0, LOWEST]  # the last one at the range's end
+    wanted = np.array([0.0, 1.0, -40.0, 3.0, -40.0])  # nodes 2 and 4 pushed past it
+    y = x.copy()
+    y.array[b[order]] = x.array[b[order]] - wanted
+    problem.limit_update(x, y)
+    new = (x.array - y.array)[b[order]]
+    # node 2: mean of its live neighbours 1 and 3; node 4: its only neighbour, 3
+    assert np.allclose(new, [0.0, 1.0, 2.0, 3.0, 3.0])
