@@ -155,7 +155,7 @@ class _Chain(_Unseen):
         return {"b": (np.full(n, LOWEST), np.full(n, 10.0))}
 
 
-def test_an_entry_pushed_past_the_range_amid_live_neighbours_takes_their_mean():
+def test_an_entry_stuck_at_the_range_amid_live_neighbours_takes_their_mean():
     wire = Material("plain", "", {"thermal_conductivity": Constant(unit="W/(m K)", value=1.0)})
     ctx = Context.create(box_domain(4, "1d", 300.0), {Region.WIRE: wire})
     problem = CoupledProblem(ctx, [_Chain()], degree=1, max_iterations=30)
@@ -163,11 +163,12 @@ def test_an_entry_pushed_past_the_range_amid_live_neighbours_takes_their_mean():
     b = problem._owned_indices("b")
     order = np.argsort(problem.spaces["b"].tabulate_dof_coordinates()[:, 0])
     x = problem.problem.x.copy()
-    x.array[b[order]] = [0.0, 1.0, 2.0, 3.0, LOWEST]  # the last one at the range's end
-    wanted = np.array([0.0, 1.0, -40.0, 3.0, -40.0])  # nodes 2 and 4 pushed past it
+    x.array[b[order]] = [0.0, 1.0, LOWEST, 3.0, LOWEST]  # nodes 2 and 4 at the range's end
+    wanted = np.array([-40.0, 1.0, -40.0, 3.0, -40.0])  # and pushed past it, as is node 0
     y = x.copy()
     y.array[b[order]] = x.array[b[order]] - wanted
     problem.limit_update(x, y)
     new = (x.array - y.array)[b[order]]
-    # node 2: mean of its live neighbours 1 and 3; node 4: its only neighbour, 3
-    assert np.allclose(new, [0.0, 1.0, 2.0, 3.0, 3.0])
+    # node 0 reaches the end in this step: only cut; node 2 (stuck): the mean of its live
+    # neighbours 1 and 3; node 4 (stuck): its only neighbour, 3
+    assert np.allclose(new, [LOWEST, 1.0, 2.0, 3.0, 3.0])
