@@ -214,15 +214,20 @@ class ConvergenceGroup:
 #: Iterations without the residual halving after which weighted Newton counts as stalled.
 STALL_ITERATIONS = 3
 
-#: Largest weighted update (V: the weighted problems' unknowns are potentials) of a stalled
-#: weighted Newton that counts as converged (:meth:`StallAtRoundoff._settled`). 1e-6 V is
-#: 2.3e-5 V_T at 500 K: densities converged to 5 digits, the default of TCAD update tests.
+#: Largest weighted update (V: the weighted problems' unknowns are potentials) of a weighted
+#: Newton stalled at its round-off floor that counts as converged
+#: (:meth:`StallAtRoundoff._settled`). 1e-4 V is 2.3e-3 V_T at 500 K: where a density is not
+#: negligible it moves by at most 0.2 %, while every residual is already at round-off. The
+#: cycle it ends: phi_p jumping by +-0.036 V (weighted 9.5e-8 V) at p ~ 1e-18 C_0, residual
+#: 3e-13 (Li anode, 2 V, 500 K).
 SETTLED_UPDATE = 1e-4
 
-#: Largest scaled carrier residual at which a density-weighted update test may end Newton: a
-#: quasi-Fermi potential walked off to where its density is nil drops out of the weighted update
-#: while its neighbours' residuals stay at ~3e-8 (phi_n at psi + 500 V_T in an n-type region,
-#: Li anode, 0.1 V, 500 K).
+#: Largest scaled carrier residual at which an update test may end Newton when only the
+#: weighted update passes it, or when an iterate was held at its range: a quasi-Fermi potential
+#: walked off to where its density is nil drops out of the weighted update (or sits still at the
+#: range's end) while its neighbours' residuals stay at ~3e-8 (phi_n at psi + 500 V_T in the
+#: converted part of the wire, Li anode, 0.1 V, 500 K). The plain update test needs no such
+#: bound: the stage (b) wire's residual stalls at 1.0-1.4e-10.
 WEIGHTED_UPDATE_RESIDUAL = 1e-10
 
 #: Round-off floor of the scaled carrier residuals (O(1) terms; they stall at 2-3e-13).
@@ -325,9 +330,9 @@ class StallAtRoundoff:
         return self.weights is None or fnorm <= WEIGHTED_UPDATE_RESIDUAL
 
     def _settled(self, update: np.ndarray | None) -> bool:
-        """Weighted Newton at its round-off floor: the residual fell by ``reduction`` from its
-        first value and then stopped falling (not halved in each of the last STALL_ITERATIONS
-        iterations), while no weighted update exceeds SETTLED_UPDATE. Only with ``weights``."""
+        """Weighted Newton at its round-off floor: the residual is at most SCALED_RESIDUAL_FLOOR
+        and stopped falling (not halved in each of the last STALL_ITERATIONS iterations), while
+        no weighted update exceeds SETTLED_UPDATE. Only with ``weights``."""
         if self.weights is None or update is None or len(self._fnorms) <= STALL_ITERATIONS:
             return False
         recent = self._fnorms[-STALL_ITERATIONS - 1:]
@@ -548,8 +553,9 @@ class CoupledProblem:
 
         Why: at the range's end a quasi-Fermi potential's density is ~exp(-500) of its band's,
         so its Jacobian column is ~0 and Newton can never bring it back - a trap. On the Li-anode
-        wire (5 V, 500 K) phi_p of one node at the exchange front walked there amid nodes with
-        p ~ C_0, and its neighbours' residuals stuck at 1e-10 - 1e-8 failed every later step.
+        wire (5 V, 500 K) phi_p of one node at the exchange front sat there (-15.7 V) between nodes
+        at 4.95 and 4.23 V whose holes were not negligible, and its neighbours' residuals, stuck
+        at 1e-10 - 1e-8, failed every later step.
         A node amid live neighbours gets their mean; a node in a region where the density is
         negligible everywhere (no live neighbour) stays at the range's end."""
         A = self.problem.A
