@@ -16,9 +16,10 @@ of the two end nodes' values. A module offers them through the optional hook
 - optionally ``prepare()``: called before every assembly (of the UFL forms too), e.g. to
   refresh coefficient Functions that the module's UFL forms read and that follow other fields;
 - optionally ``update_scale``: ``{field: scale}``; each Newton update of those fields' free dofs
-  is then log-damped (by the problem's line-search pre-check), delta -> sign(delta) s ln(1 + |delta|/s) (Dirichlet dofs untouched): steps
-  much larger than s (V_T for potentials in exponents) shrink to a few s, steps below s are
-  nearly unchanged, so the final quadratic convergence is kept. This is the ``log_damp`` update
+  is then log-damped by the problem's line-search pre-check, delta -> sign(delta) s
+  ln(1 + |delta|/s) (Dirichlet dofs untouched): steps much larger than s (V_T for potentials
+  in exponents) shrink to a few s, steps below s are nearly unchanged, so the final quadratic
+  convergence is kept. This is the ``log_damp`` update
   of TCAD codes (e.g. DEVSIM's potential update): a full Newton step of a minority quasi-Fermi
   potential in a region where its density is negligible can be tens of volts, whose exponential
   overflows.

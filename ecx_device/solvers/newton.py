@@ -317,8 +317,8 @@ class StallAtRoundoff:
                 return reasons.CONVERGED_SNORM_RELATIVE
             if self._settled(dx):
                 return reasons.CONVERGED_SNORM_RELATIVE
-        if (self.comm.allreduce(bool(unchanged), op=MPI.LAND) and fnorm <= self.reduction * self._f0
-                and self._residuals_allow_updates(fnorm)):
+        stalled = self.comm.allreduce(bool(unchanged), op=MPI.LAND)
+        if stalled and fnorm <= self.reduction * self._f0 and self._residuals_allow_updates(fnorm):
             return reasons.CONVERGED_SNORM_RELATIVE  # stalled at round-off: no update is left
         return reasons.DIVERGED_MAX_IT if it >= max_it else reasons.ITERATING
 
@@ -471,13 +471,13 @@ class CoupledProblem:
         self._weights = self._update_weights(modules)
         if bounds:
             self._set_bounds(bounds)
+        self._test: StallAtRoundoff | None = None
         if bounds or groups or self._weights:
-            test = StallAtRoundoff(mesh.comm, groups=self._group_indices(groups) if groups
-                                   else None,
-                                   bounds=tuple(self._bound_vectors) if bounds else None,
-                                   weights=self._weight_vector if self._weights else None)
-            self.problem.solver.setConvergenceTest(test)
-        self._test = test if bounds or groups or self._weights else None
+            self._test = StallAtRoundoff(
+                mesh.comm, groups=self._group_indices(groups) if groups else None,
+                bounds=tuple(self._bound_vectors) if bounds else None,
+                weights=self._weight_vector if self._weights else None)
+            self.problem.solver.setConvergenceTest(self._test)
 
     def _update_weights(self, modules: list) -> list:
         """(owned indices in the SNES vector, P1 Function, Expression) of each weighted

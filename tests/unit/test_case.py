@@ -112,4 +112,3 @@ def test_a_negative_start_time_names_its_key():
                                          "start_time": "-1 s"}])
     with pytest.raises(CaseError, match=r"bias.protocol\[0\].start_time"):
         validate_case(data, "x.yaml")
-
