@@ -127,3 +127,45 @@ def test_the_run_loop_sizes_each_step_from_the_error_of_the_step_it_accepts():
         stepper.advance()
     assert max(sp.true_errors) < 1.5 * tol, max(sp.true_errors) / tol
     assert stepper.steps < 400, stepper.steps
+
+
+class _LinearChangeSplitting(_DecaySplitting):
+    """X changes by SLOPE * dt per step: a step whose change exceeds ``max_fraction_change`` is
+    rejected as too fast, and the retry factor comes from ExchangeSplitting.rejection_factor."""
+
+    SLOPE = 0.8  # change of X per second (1/s)
+
+    def __init__(self, tolerance: float, limit: float):
+        super().__init__(tolerance)
+        self.limits.max_fraction_change = limit
+        self.tried: list[float] = []
+
+    def max_change(self) -> float:
+        return self.SLOPE * self.dt
+
+    def solve(self):
+        from ecx_device.solvers.problem import NewtonResult
+        from ecx_device.solvers.splitting import TOO_FAST
+        self.tried.append(self.dt)
+        if self.max_change() > self.limits.max_fraction_change:
+            return NewtonResult(False, 2, TOO_FAST, "X changed too much")
+        return super().solve()
+
+    def rejection_factor(self, result):
+        from ecx_device.solvers.splitting import ExchangeSplitting
+        return ExchangeSplitting.rejection_factor(self, result)
+
+
+def test_a_step_rejected_as_too_fast_is_retried_at_the_step_its_change_allows():
+    """A first step 4x longer than the X-change limit allows: one rejection, and the retry is
+    the step whose change meets the limit (limit / change * dt), not a halving (which would
+    take two rejections to get below it)."""
+    from ecx_device.runs.loop import TimeStepper
+    limit, first = 0.02, 0.1
+    sp = _LinearChangeSplitting(1e-2, limit)
+    stepper = TimeStepper(sp, lambda t: 0.0, 1.0, Stepsize(first, 1e-12, 10.0))
+    stepper.advance()
+    assert stepper.rejected == 1
+    assert sp.tried[0] == pytest.approx(first)
+    assert sp.tried[1] == pytest.approx(limit / _LinearChangeSplitting.SLOPE)
+    assert stepper.time == pytest.approx(limit / _LinearChangeSplitting.SLOPE)
