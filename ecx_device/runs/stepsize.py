@@ -70,11 +70,11 @@ class Stepsize:
 
     def accepted(self, step: float, factor: float) -> None:
         """After an accepted step of length ``step``: the next is ``step * factor``, at most
-        :attr:`growth` times ``step``; a step cut short by a milestone (shorter than the current
-        value) does not shrink the next one unless its factor asks for less than that value."""
+        :attr:`growth` times ``step`` and at most :attr:`maximum`. A step cut short to land on a
+        milestone does not shrink the next one below the current value unless its factor is
+        below 1 (its error asks for a step shorter than the one just taken)."""
         proposed = step * min(factor, self.growth)
-        self.value = proposed if factor < 1.0 or proposed > self.value else self.value
-        self.value = min(self.value, self.maximum)
+        self.value = min(proposed if factor < 1.0 else max(proposed, self.value), self.maximum)
 
     def retry(self, step: float, factor: float | None = None) -> float:
         """Length (s) of the retry of a rejected step of length ``step`` (see :meth:`rejected`)."""

@@ -81,6 +81,22 @@ def test_a_rejection_cuts_by_its_suggested_factor_within_the_bounds():
     assert size.retry(1.0) == pytest.approx(0.5)
 
 
+def test_a_step_cut_short_by_a_milestone_does_not_shrink_the_next_unless_its_error_asks():
+    """Step value 1 s; a 0.1 s step that landed on a milestone: an easy one (factor 1.2) leaves
+    the next at 1 s (not 0.12 s), a hard one (factor 0.5) makes it 0.05 s; a long easy step
+    grows by at most ``growth`` and never past ``maximum``."""
+    size = Stepsize(1.0, 1e-6, 2.0, growth=1.5)
+    size.accepted(0.1, 1.2)
+    assert size.value == pytest.approx(1.0)
+    size.accepted(0.1, 0.5)
+    assert size.value == pytest.approx(0.05)
+    size.value = 1.0
+    size.accepted(1.0, 3.0)
+    assert size.value == pytest.approx(1.5)
+    size.accepted(1.5, 3.0)
+    assert size.value == pytest.approx(2.0)
+
+
 class _DecaySplitting:
     """A stand-in for ExchangeSplitting on u' = -k u (one node), with the same protocol as the
     run loop's TimeStepper uses: solve a step, estimate its error, accept or restore."""
