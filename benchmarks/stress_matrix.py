@@ -145,8 +145,10 @@ def run_cell(cell: Cell, out: Path, smoke: bool, timeout: float) -> dict:
         code = proc.returncode
     except subprocess.TimeoutExpired:  # SIGTERM: the run stops cleanly and keeps its outputs
         proc.terminate()
-        proc.communicate(timeout=120)
-        code, stderr = None, f"wall-time limit of {timeout:g} s"
+        _, stderr = proc.communicate(timeout=120)
+        # keep how the run ended: a clean stop exits 143 with a one-line message
+        last = (stderr.strip().splitlines() or [""])[-1]
+        code, stderr = None, f"wall-time limit of {timeout:g} s (exit {proc.returncode}: {last})"
     wall = time.perf_counter() - t0
     return {"cell": cell.name, "exit": code, "wall [s]": wall, **_read(folder / "run", code,
                                                                        stderr)}

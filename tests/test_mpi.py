@@ -110,9 +110,11 @@ def test_self_heated_drift_diffusion_serial_equals_two_ranks(tmp_path):
 
 
 class _StopAfter:
-    """Stands in for the run loop's signal flag: reads as SIGTERM from the ``n``-th step on."""
+    """Stands in for the run loop's signal flag: reads as SIGTERM from the ``n``-th check on
+    (the loop checks once after the initial row, then after every step: n = 4 stops after the
+    third step)."""
 
-    n = 3
+    n = 4
 
     def __init__(self):
         self.reads = 0
@@ -121,6 +123,10 @@ class _StopAfter:
         return self
 
     def __exit__(self, *exc):
+        return None
+
+    @staticmethod
+    def renew():
         return None
 
     @property

@@ -168,6 +168,29 @@ def test_sigterm_checkpoints_and_restart_matches_uninterrupted_run(tmp_path):
         assert rows[-1][key] == pytest.approx(reference[key], rel=1e-10)
 
 
+def test_sigterm_during_set_up_stops_cleanly_at_the_first_check(tmp_path):
+    """SIGTERM while the run builds its mesh and model (as soon as case.resolved.yaml is
+    written): the run stops at its first check with the one-line message, exit 143 and
+    results.json. Before the handler covered the set-up, PETSc's own SIGTERM handler aborted
+    the process there (a PETSc crash dump, MPI_Abort 59, no results.json)."""
+    points = 400
+    case = _write(tmp_path, _case_1d(points))
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "ecx_device", "run", str(case), "--out",
+                             str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (out / "case.resolved.yaml").exists():
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "PETSC ERROR" not in err and len(err.strip().splitlines()) == 1, err
+    assert "stopped by signal 15" in err and "--restart" in err, err
+    results = json.loads((out / "results.json").read_text())
+    assert results["complete"] is False
+    assert 1 <= len(read_series(out / "timeseries.csv")) < points
+
+
 def test_restart_refuses_another_case(tmp_path):
     first = validate_case(_case_1d(3))
     Simulation(first, tmp_path / "run", log=None).run()

@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import os
 import pathlib
+import signal
 import threading
 from types import TracebackType
 
@@ -58,10 +59,13 @@ class gmsh_session:  # noqa: N801 - lower case on purpose: reads like a function
         if not gmsh.isInitialized():
             # No config files: a user's ~/.gmshrc must not change the mesh. The SIGINT handler can
             # only be installed from the main thread, so skip it elsewhere (e.g. worker threads).
-            gmsh.initialize(
-                readConfigFiles=False,
-                interruptible=threading.current_thread() is threading.main_thread(),
-            )
+            main = threading.current_thread() is threading.main_thread()
+            gmsh.initialize(readConfigFiles=False, interruptible=main)
+            on_record = signal.getsignal(signal.SIGTERM)
+            if main and on_record is not None:
+                # gmsh resets SIGTERM to the default action in C, behind Python's back: put back
+                # the handler Python has on record (a run's StopOnSignal, runs/common.py)
+                signal.signal(signal.SIGTERM, on_record)
             gmsh.option.setNumber("General.Terminal", 0)
             self._initialised_here = True
         return self

@@ -27,26 +27,54 @@ from ecx_device.runs.progress import Progress
 
 class StopOnSignal:
     """Turn SIGINT/SIGTERM into a flag the run loop checks between steps, so a stopped run
-    closes its files and writes a checkpoint instead of dying mid-write."""
+    closes its files and writes a checkpoint instead of dying mid-write.
 
-    def __init__(self):
-        self.signal: int | None = None
-        self._previous: dict[int, object] = {}
+    Re-entrant: the outermost block installs the handler and every block inside it reads the
+    same flag. A run holds one from its set-up (meshing, building the model) to its report, so a
+    signal there stops the run at its first check. Without it PETSc's own SIGTERM handler, which
+    petsc4py installs at import, aborts the process with a crash dump and no results.json.
+    gmsh's initialisation resets SIGTERM to the default action in C, while Python still reports
+    its handler; :meth:`renew` installs the handler again (the run loop calls it at every check).
+    """
 
-    def _handler(self, signum, frame) -> None:
-        self.signal = signum
+    _depth = 0
+    _received: int | None = None
+    _previous: dict[int, object] = {}
+
+    @property
+    def signal(self) -> int | None:
+        """The signal received since the outermost block began, or None."""
+        return StopOnSignal._received
+
+    @staticmethod
+    def _handler(signum, frame) -> None:
+        StopOnSignal._received = signum
 
     def __enter__(self) -> StopOnSignal:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                self._previous[sig] = signal.signal(sig, self._handler)
-            except ValueError:  # not the main thread: leave signals alone
-                pass
+        cls = StopOnSignal
+        if cls._depth == 0:
+            cls._received = None
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    cls._previous[sig] = signal.signal(sig, cls._handler)
+                except ValueError:  # not the main thread: leave signals alone
+                    pass
+        cls._depth += 1
         return self
 
+    @staticmethod
+    def renew() -> None:
+        """Install the handler again inside a block (after a library reset the disposition)."""
+        for sig in StopOnSignal._previous:
+            signal.signal(sig, StopOnSignal._handler)
+
     def __exit__(self, *exc) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
+        cls = StopOnSignal
+        cls._depth -= 1
+        if cls._depth == 0:
+            for sig, handler in cls._previous.items():
+                signal.signal(sig, handler)
+            cls._previous.clear()
 
 
 @dataclass

@@ -350,6 +350,7 @@ def run_loop(folder: RunFolder, stepper, series: SeriesWriter, outputs: Outputs,
                 stepper.start()
                 series.append(stepper.row())
                 outputs.after_step(0.0, stepper.finished, save)
+                _stop_if_signalled(stop, comm, stepper, save, folder)  # e.g. during set-up
             while not stepper.finished:
                 try:
                     stepper.advance()
@@ -362,13 +363,7 @@ def run_loop(folder: RunFolder, stepper, series: SeriesWriter, outputs: Outputs,
                 series.append(row)
                 outputs.after_step(stepper.time, stepper.finished, save)
                 progress.step(stepper.position()[0], row, lambda: stepper.progress(row))
-                signum = comm.allreduce(stop.signal or 0, op=MPI.MAX)
-                if signum and not stepper.finished:
-                    save()
-                    raise Interrupted(
-                        f"stopped by signal {signum} at t = {stepper.time:.6g} s; outputs and "
-                        f"checkpoint are in {folder.out}; continue with: ecx-device run CASE "
-                        f"--restart {folder.out}", signum)
+                _stop_if_signalled(stop, comm, stepper, save, folder)
     finally:
         progress.stop()
         result.wall_time = time.perf_counter() - wall0
@@ -376,6 +371,19 @@ def run_loop(folder: RunFolder, stepper, series: SeriesWriter, outputs: Outputs,
                                      **stepper.summary(), **_balances(series.rows),
                                      "final": series.rows[-1] if series.rows else None})
     return result
+
+
+def _stop_if_signalled(stop: StopOnSignal, comm, stepper, save, folder: RunFolder) -> None:
+    """Checkpoint and raise Interrupted when SIGINT/SIGTERM reached any rank and the stepper
+    is not done (a signal during the last step lets the run finish)."""
+    StopOnSignal.renew()
+    signum = comm.allreduce(stop.signal or 0, op=MPI.MAX)
+    if signum and not stepper.finished:
+        save()
+        raise Interrupted(
+            f"stopped by signal {signum} at t = {stepper.time:.6g} s; outputs and checkpoint "
+            f"are in {folder.out}; continue with: ecx-device run CASE --restart {folder.out}",
+            signum)
 
 
 def _checkpointer(folder: RunFolder, stepper, series: SeriesWriter, outputs: Outputs):

@@ -21,7 +21,7 @@ from ecx_device.outputs.registry import F_POTENTIAL, F_TEMPERATURE
 from ecx_device.outputs.snapshots import snapshot_table, write_snapshot
 from ecx_device.physics.wire_semiconductor import UNKNOWN_NAMES as SEMICONDUCTOR_NAMES
 from ecx_device.runs import checkpoint
-from ecx_device.runs.common import RunFolder, RunResult
+from ecx_device.runs.common import RunFolder, RunResult, StopOnSignal
 from ecx_device.runs.loop import (FIELD_FRAMES, BiasStepper, Continuation, Outputs, TimeStepper,
                                   closing, run_loop)
 from ecx_device.runs.stepsize import Stepsize
@@ -95,11 +95,12 @@ class Simulation:
             Interrupted: SIGINT/SIGTERM; outputs and a checkpoint are on disk.
         """
         t0 = time.perf_counter()
-        try:
-            return self._run()
-        finally:
-            self._report()
-            self._summary(t0)
+        with StopOnSignal():  # from the set-up on, so a signal there stops the run cleanly
+            try:
+                return self._run()
+            finally:
+                self._report()
+                self._summary(t0)
 
     def _summary(self, t0: float) -> None:
         """The summary lines (rank 0): read from the folder, so a failed run gets one too."""
@@ -199,10 +200,11 @@ class Simulation:
             Interrupted: SIGINT/SIGTERM (rows so far are on disk; rerun to repeat the sweep).
         """
         t0 = time.perf_counter()
-        try:
-            return self._run_iv()
-        finally:
-            self._summary(t0)
+        with StopOnSignal():
+            try:
+                return self._run_iv()
+            finally:
+                self._summary(t0)
 
     def _run_iv(self) -> RunResult:
         """:meth:`run_iv` without the summary (also the stage sweeps of an exchange run)."""
