@@ -19,6 +19,7 @@ import numpy as np
 from ecx_device.fem import MPI, PETSc, dolfinx, ufl
 from ecx_device.physics.base import Context, call_hook
 from ecx_device.solvers.assembled_terms import TermAssembly
+from ecx_device.solvers.factor_room import FactorRoom
 from ecx_device.solvers.problem import NewtonResult
 
 #: Default SNES/KSP options; ``solver.petsc_options`` in a case overrides entries.
@@ -456,6 +457,8 @@ class CoupledProblem:
         self.problem = dolfinx.fem.petsc.NonlinearProblem(
             F, u, bcs=self.bcs,
             petsc_options_prefix=f"ecx_{next(_prefix_counter)}_", petsc_options=options)
+        self._room = (FactorRoom(self.problem.solver, options)
+                      if options.get("pc_factor_mat_solver_type") == "mumps" else None)
         self._split_options = options if options.get("pc_type") == "fieldsplit" \
             and len(self.names) > 1 else None
         if self._split_options:
@@ -622,10 +625,17 @@ class CoupledProblem:
     def solve(self) -> NewtonResult:
         """One Newton solve from the current state, and, when it fails and there is a
         ``fallback_linesearch``, a second one from the same state with that line search;
-        never raises on divergence. The iterations of both count."""
-        start = self.state() if self.fallback_linesearch else None
+        never raises on divergence. The iterations of both count. A solve whose MUMPS
+        factorisation ran short of working space is first repeated from the same state with
+        more space (solvers/factor_room.py)."""
+        start = self.state()
         first = self._solve_once()
-        if first.converged or start is None:
+        while not first.converged and self._room is not None and self._room.grow():
+            self.restore(start)
+            again = self._solve_once()
+            first = NewtonResult(again.converged, first.iterations + again.iterations,
+                                 again.reason, again.message)
+        if first.converged or not self.fallback_linesearch:
             return first
         self.restore(start)
         search = self.problem.solver.getLineSearch()
@@ -656,6 +666,8 @@ class CoupledProblem:
         finite = self.ctx.domain.mesh.comm.allreduce(finite, op=MPI.LAND)
         msg = "" if finite else "non-finite values in the solution"
         if reason <= 0 or not finite:
+            if self._room is not None:
+                self._room.note(snes.getKSP())
             self._reset_linear_solver()
         return NewtonResult(reason > 0 and finite, snes.getIterationNumber(), reason, msg)
 
@@ -666,6 +678,8 @@ class CoupledProblem:
         p = self.problem
         if self._terms is not None:
             self._terms.destroy()
+        if self._room is not None:
+            self._room.close()
         for vec in getattr(self, "_bound_vectors", []):
             vec.destroy()
         for attr in ("_snes", "_A", "_b", "_x", "_P_mat"):
