@@ -207,3 +207,22 @@ def test_sweep_plot_skips_undefined_values(tmp_path):
     _plot(tmp_path / "none.png", rows[:1], ["bias"], None, "front_position [nm]")
     for name in ("some.png", "none.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_series_writer_appends_the_same_file_as_writing_all_rows_at_once(tmp_path):
+    """Row by row (each row formatted once) gives the file that the rows written in one go
+    give; rows assigned afterwards (a restart) are all written at the next append."""
+    rows = [{"t [s]": float(k), "x [-]": k / 3, "front [nm]": math.nan if k % 2 else 1.5}
+            for k in range(7)]
+    one_by_one, at_once = tmp_path / "a.csv", tmp_path / "b.csv"
+    w = SeriesWriter(one_by_one)
+    for r in rows:
+        w.append(r)
+    SeriesWriter(at_once, rows=rows[:-1]).append(rows[-1])
+    assert one_by_one.read_text() == at_once.read_text()
+    assert len(one_by_one.read_text().splitlines()) == 8
+
+    w.rows = read_series(one_by_one)[:3]  # a restart after the third row
+    w.append(rows[3])
+    lines = one_by_one.read_text().splitlines()
+    assert len(lines) == 5 and lines[4] == at_once.read_text().splitlines()[4]
