@@ -387,6 +387,12 @@ class StallAtRoundoff:
         return True
 
 
+def _then(first: NewtonResult, second: NewtonResult) -> NewtonResult:
+    """The outcome of ``second``, a retry of the failed ``first``, counting both's iterations."""
+    return NewtonResult(second.converged, first.iterations + second.iterations, second.reason,
+                        second.message)
+
+
 class CoupledProblem:
     """The sum of the modules' residuals for all their unknowns, solved by Newton.
 
@@ -632,9 +638,7 @@ class CoupledProblem:
         first = self._solve_once()
         while not first.converged and self._room is not None and self._room.grow():
             self.restore(start)
-            again = self._solve_once()
-            first = NewtonResult(again.converged, first.iterations + again.iterations,
-                                 again.reason, again.message)
+            first = _then(first, self._solve_once())
         if first.converged or not self.fallback_linesearch:
             return first
         self.restore(start)
@@ -642,11 +646,9 @@ class CoupledProblem:
         kind = search.getType()
         search.setType(self.fallback_linesearch)
         try:
-            second = self._solve_once()
+            return _then(first, self._solve_once())
         finally:
             search.setType(kind)
-        return NewtonResult(second.converged, first.iterations + second.iterations,
-                            second.reason, second.message)
 
     def _solve_once(self) -> NewtonResult:
         """One Newton solve from the current state with the configured line search."""
