@@ -72,6 +72,37 @@ class CompositionProfile:
             in_shell = np.maximum(in_shell, self.shell - (z - self.z0))
         return self.fraction * _step(in_shell, self.width) * _step(axial, self.width)
 
+    def front_segments(self) -> list[tuple[float, float, float, float]] | None:
+        """The fronts (the X = fraction/2 level set), each an axis-aligned segment
+        (z0, r0, z1, r1) of the (z, r) half-plane in nm: r0 == r1 (a cylinder about the axis)
+        or z0 == z1 (a disk or ring across it). None for a table (``file``), whose fronts are
+        not known in closed form; [] where X has no front (``uniform``, ``none``)."""
+        shape = self.spec.shape
+        if shape == "file":
+            return None
+        if shape not in ("axial_segment", "core_shell"):
+            return []
+        a, lo, hi = self.radius, self.z0, self.z1
+        starts, ends = self.spec.start is not None, self.spec.end is not None
+        if shape == "axial_segment":
+            return [(z, 0.0, z, a) for z, given in ((lo, starts), (hi, ends)) if given]
+        s = min(self.shell, a)
+        closed_cu, closed_w = self.spec.closed_cu_end, self.spec.closed_w_end
+        side_lo = lo + s if closed_cu else lo  # the lateral front ends at a closing cap
+        side_hi = hi - s if closed_w else hi
+        out = []
+        if s < a and side_hi > side_lo:
+            out.append((side_lo, a - s, side_hi, a - s))
+        # a closed end's cap across the core, and a window edge: across the shell only where
+        # the end is open (the core is unexchanged on both sides), across the wire where closed
+        for cap, closed in ((side_lo, closed_cu), (side_hi, closed_w)):
+            if closed and s < a:
+                out.append((cap, 0.0, cap, a - s))
+        for edge, given, closed in ((lo, starts, closed_cu), (hi, ends, closed_w)):
+            if given:
+                out.append((edge, 0.0 if closed else a - s, edge, a))
+        return out
+
     def cross_section_average(self, z: np.ndarray, samples: int = 64) -> np.ndarray:
         """Area-weighted mean of X over the wire cross-section at each ``z`` (for 1D)."""
         r = (np.arange(samples) + 0.5) / samples * self.radius  # midpoint rule in r

@@ -10,6 +10,7 @@ import math
 import re
 
 from ecx_device.case.schema import Case
+from ecx_device.composition import CompositionProfile
 from ecx_device.device.geometry import DeviceGeometry, ParticleDonor, ParticleGeometry
 from ecx_device.device.names import Facet, Region
 from ecx_device.errors import CaseError
@@ -30,10 +31,15 @@ _GEOMETRY_KEYS = {
     "subsurface_thickness": "geometry.wire.subsurface_thickness",
     "subsurface_mesh_size": "geometry.mesh.subsurface_size",
     "contact_layer_thickness": "geometry.mesh.contact_layer_thickness",
+    "front_mesh_size": "geometry.mesh.front_size",
     "cu_contact": "geometry.contact.cu", "w_contact": "geometry.contact.w",
     "cu_side_depth": "geometry.contact.cu_side_depth",
     "w_side_offset": "geometry.contact.w_side_offset",
 }
+
+#: Half-width of the band at the front size, in front widths: X = (1 + tanh(2 d / w)) / 2 is
+#: within 0.25 % of its end values 1.5 w from the front.
+FRONT_BAND_WIDTHS = 1.5
 
 #: Region of the material of the fully exchanged wire (X = 1); not a mesh region.
 WIRE_EXCHANGED = "wire_exchanged"
@@ -99,7 +105,25 @@ def _device_geometry(case: Case, mesh_scale: float) -> DeviceGeometry:
         contact_layer_thickness=(nm(g.mesh.contact_layer_thickness)
                                  if boundary_conductances(case) and g.dimension != "1d"
                                  else 0.0),
+        **_front_refinement(case, mesh_scale),
     )
+
+
+def _front_refinement(case: Case, mesh_scale: float) -> dict:
+    """The DeviceGeometry fields that refine the mesh at the prescribed composition's fronts
+    (``geometry.mesh.front_size``; scaled with the other sizes), or none."""
+    size, spec, g = case.geometry.mesh.front_size, case.composition, case.geometry
+    if size is None:
+        return {}
+    if spec.shape == "file":
+        raise CaseError("geometry.mesh.front_size: composition shape 'file' has no front the "
+                        "mesher knows; expected shape core_shell or axial_segment, or no "
+                        "front_size")
+    profile = CompositionProfile(spec, _nm(g.wire.diameter) / 2, _nm(g.wire.free_length),
+                                 _nm(g.wire.cu_contact_length))
+    segments = profile.front_segments()
+    return {"front_mesh_size": _nm(size) * mesh_scale, "front_segments": tuple(segments),
+            "front_band": FRONT_BAND_WIDTHS * _nm(spec.front_width)}
 
 
 def boundary_conductances(case: Case) -> dict[str, float]:

@@ -89,6 +89,14 @@ class DeviceGeometry:
         contact_layer_thickness: Thickness of the metal layer meshed around each metal|wire
             interface (nm) that carries the thermal boundary conductance (docs/model.md 3.1b);
             0: no layer (perfect thermal contact).
+        front_mesh_size: Element size at a prescribed composition front (nm), or None (the
+            front gets the wire size). The mesh sizes do not otherwise depend on X, and a 1 nm
+            tanh front sampled at 2 nm nodes moves its band offsets with the mesh.
+        front_segments: The prescribed fronts, axis-aligned segments (z0, r0, z1, r1) of the
+            (z, r) half-plane (nm; composition.CompositionProfile.front_segments). In 1D only
+            fronts across the wire (z0 == z1) count: the others are averaged over the section.
+        front_band: Distance from a front (nm) within which cells have front_mesh_size; the
+            size then grows at SIZE_GRADIENT to the wire size.
     """
 
     dimension: str = "axisymmetric"
@@ -111,6 +119,9 @@ class DeviceGeometry:
     w_contact: str = "end"
     w_side_offset: float = 40.0
     contact_layer_thickness: float = 0.0
+    front_mesh_size: float | None = None
+    front_segments: tuple[tuple[float, float, float, float], ...] = ()
+    front_band: float = 0.0
 
     # ----------------------------------------------------------------------------------------------
     # Derived quantities (nm, nm^2)
@@ -300,6 +311,7 @@ class DeviceGeometry:
                 self._validate_w_end()
             self._validate_layer()
         self._validate_subsurface()
+        self._validate_front()
         if self.contact_mesh_size > self.wire_mesh_size:
             raise ValueError(
                 f"contact_mesh_size: {self.contact_mesh_size} nm exceeds wire_mesh_size "
@@ -340,6 +352,25 @@ class DeviceGeometry:
             raise ValueError(f"subsurface_mesh_size: {h!r} nm; expected 0 < size <= "
                              f"subsurface_thickness / {SUBSURFACE_CELLS_ACROSS} "
                              f"({t / SUBSURFACE_CELLS_ACROSS:.6g} nm)")
+
+    def _validate_front(self) -> None:
+        """A front size needs a front to refine, and is at most the wire size."""
+        h = self.front_mesh_size
+        if h is None:
+            return
+        if not (isinstance(h, numbers.Real) and math.isfinite(h) and 0 < h <= self.wire_mesh_size):
+            raise ValueError(f"front_mesh_size: {h!r} nm; expected 0 < size <= wire_mesh_size "
+                             f"({self.wire_mesh_size} nm)")
+        if not self.front_lines():
+            raise ValueError(f"front_mesh_size: {h!r} nm, but the composition has no front on "
+                             f"this {self.dimension} mesh; expected a core_shell or "
+                             "axial_segment composition (1D: with a front across the wire)")
+
+    def front_lines(self) -> tuple[tuple[float, float, float, float], ...]:
+        """The front segments the mesh resolves: all of them, or in 1D those across the wire."""
+        if self.dimension == "1d":
+            return tuple(f for f in self.front_segments if f[0] == f[2])
+        return self.front_segments
 
     def _validate_contact_options(self) -> None:
         """The contact kinds exist, and side contacts (not axisymmetric) are meshed in 3D."""
@@ -470,18 +501,18 @@ class DeviceGeometry:
         A regular tetrahedron of edge h has volume h^3/(6 sqrt 2), a regular triangle h^2 sqrt3/4.
         """
         if self.dimension == "1d":
-            return self.wire_free_length / self.contact_mesh_size
+            return self.wire_free_length / self.contact_mesh_size + self._front_cells()
         w_volume = math.pi / 3 * self.w_far_radius**2 * self.w_height  # cone bound
         if self.dimension == "3d":
             per = 6 * math.sqrt(2)
             return per * (self.wire_volume / self.wire_mesh_size**3
                           + (self.cu_volume + w_volume) / self.metal_mesh_size**3) \
-                + self._subsurface_cells()
+                + self._subsurface_cells() + self._front_cells()
         per = 4 / math.sqrt(3)
         wire_area = self.wire_radius * (self.wire_free_length + self.cu_contact_length)
         metal_area = self.cu_radius * self.cu_thickness + self.w_far_radius * self.w_height
         return (per * (wire_area / self.wire_mesh_size**2 + metal_area / self.metal_mesh_size**2)
-                + self._subsurface_cells())
+                + self._subsurface_cells() + self._front_cells())
 
     def _subsurface_cells(self) -> float:
         """Rough cell count of the sub-surface layer and its graded band (no layer: 0): the layer
@@ -496,6 +527,25 @@ class DeviceGeometry:
             shell = math.pi * (self.wire_radius**2 - (self.wire_radius - band) ** 2) * length
             return 6 * math.sqrt(2) * shell / h**3
         return 4 / math.sqrt(3) * band * length / h**2
+
+    def _front_cells(self) -> float:
+        """Rough cell count of the bands around the fronts (none: 0), at the front size: the
+        band plus the graded zone over which the size grows back to the wire size, each side."""
+        h = self.front_mesh_size
+        if h is None:
+            return 0.0
+        band = 2 * self.front_band + (self.wire_mesh_size - h) / SIZE_GRADIENT
+        cells = 0.0
+        for z0, r0, z1, r1 in self.front_lines():
+            if self.dimension == "1d":
+                cells += band / h
+            elif self.dimension == "3d":  # a cylinder's or an annulus's area
+                area = (2 * math.pi * r0 * (z1 - z0) if r0 == r1
+                        else math.pi * abs(r1**2 - r0**2))
+                cells += 6 * math.sqrt(2) * band * area / h**3
+            else:
+                cells += 4 / math.sqrt(3) * band * math.hypot(z1 - z0, r1 - r0) / h**2
+        return cells
 
     @property
     def _half_angle_rad(self) -> float:

@@ -202,7 +202,7 @@ def _build_1d(geom: DeviceGeometry) -> None:
         size_max=geom.wire_mesh_size,
         dist_min=geom.wire_radius,
     )
-    field.setAsBackgroundMesh(threshold)
+    field.setAsBackgroundMesh(_with_front_size_field(geom, threshold))
     gmsh.model.mesh.generate(1)
 
 
@@ -257,7 +257,7 @@ def _build_2d_3d(geom: DeviceGeometry) -> None:
         size = _add_size_fields(geom, region_of, facets_of)
     if geom.has_subsurface:
         size = _with_subsurface_size_field(geom, size)
-    gmsh.model.mesh.field.setAsBackgroundMesh(size)
+    gmsh.model.mesh.field.setAsBackgroundMesh(_with_front_size_field(geom, size))
     gmsh.model.mesh.generate(dim)
 
 
@@ -278,26 +278,54 @@ def _add_subsurface_core(geom: DeviceGeometry) -> int:
 
 def _with_subsurface_size_field(geom: DeviceGeometry, size: int) -> int:
     """``size`` refined to the layer's element size within t_ss of the wire's lateral surface
-    (over the wire's length), growing at SIZE_GRADIENT away from it; the distance is written
-    as a formula (MathEval), like the 3D field, so it costs a few operations per query.
+    (over the wire's length), growing at SIZE_GRADIENT away from it.
 
     Returns:
         The tag of the combined (Min) field.
     """
-    if geom.gdim == 2:
-        rho, z = "Abs(x)", "y"
-    else:
-        rho, z = "Sqrt(x*x + y*y)", "z"
-    z_foot, z_end = -geom.cu_contact_length, geom.wire_free_length
-    distance = (f"Sqrt(({rho} - {geom.wire_radius})^2 "
-                f"+ Max(Max(({z_foot}) - {z}, {z} - ({z_end})), 0)^2)")
-    grow = (f"{geom.subsurface_size} + {SIZE_GRADIENT} * "
-            f"Max(({distance}) - {geom.subsurface_thickness}, 0)")
+    side = _segment_distance(geom.gdim, -geom.cu_contact_length, geom.wire_radius,
+                             geom.wire_free_length, geom.wire_radius)
+    return _refined_near(geom, size, side, geom.subsurface_size, geom.subsurface_thickness)
+
+
+def _with_front_size_field(geom: DeviceGeometry, size: int) -> int:
+    """``size`` refined to the front size within front_band of the prescribed composition's
+    fronts, growing at SIZE_GRADIENT away from them (``size`` itself without a front size).
+
+    Returns:
+        The tag of the combined (Min) field, or ``size``.
+    """
+    if geom.front_mesh_size is None:
+        return size
+    distance = ""
+    for z0, r0, z1, r1 in geom.front_lines():
+        if geom.gdim == 1:  # the 1D wire's fronts lie across it (z0 == z1): only z counts
+            r0 = r1 = 0.0
+        to_segment = _segment_distance(geom.gdim, z0, r0, z1, r1)
+        distance = f"Min({distance}, {to_segment})" if distance else to_segment
+    return _refined_near(geom, size, distance, geom.front_mesh_size, geom.front_band)
+
+
+def _segment_distance(gdim: int, z0: float, r0: float, z1: float, r1: float) -> str:
+    """MathEval formula of the distance (nm) to the axis-aligned segment from (z0, r0) to
+    (z1, r1) of the (z, r) half-plane: in 3D the distance to the cylinder or annulus it sweeps
+    about the axis, in 1D (x = z, r = 0) to the plane z = z0 (pass r0 = r1 = 0)."""
+    rho, z = {1: ("0", "x"), 2: ("Abs(x)", "y"), 3: ("Sqrt(x*x + y*y)", "z")}[gdim]
+    return (f"Sqrt(Max(Max(({z0}) - {z}, {z} - ({z1})), 0)^2"
+            f" + Max(Max(({r0}) - {rho}, {rho} - ({r1})), 0)^2)")
+
+
+def _refined_near(geom: DeviceGeometry, size: int, distance: str, size_near: float,
+                  band: float) -> int:
+    """Min of the field ``size`` and a MathEval field: ``size_near`` within ``band`` (nm) of
+    the ``distance`` formula's zero set, growing at SIZE_GRADIENT to the metal size. A formula
+    costs a few operations per query (Distance fields search sampled points). Returns its tag."""
+    grow = f"{size_near} + {SIZE_GRADIENT} * Max(({distance}) - {band}, 0)"
     field = gmsh.model.mesh.field
-    layer = field.add("MathEval")
-    field.setString(layer, "F", f"Min({grow}, {geom.metal_mesh_size})")
+    near = field.add("MathEval")
+    field.setString(near, "F", f"Min({grow}, {geom.metal_mesh_size})")
     combined = field.add("Min")
-    field.setNumbers(combined, "FieldsList", [size, layer])
+    field.setNumbers(combined, "FieldsList", [size, near])
     return combined
 
 

@@ -339,10 +339,12 @@ class EdgeFluxes:
         n = len(self.u["phi_n"].x.array)
         out = {}
         for c in ("n", "p"):
+            # an overflowed flux of a wild iterate (fluxes()) gives inf - inf at its nodes: the
+            # NaN fails the solve, which is retried with a smaller step; no warning needed
             with np.errstate(over="ignore", invalid="ignore"):
                 flow = self.scale * e.weight * g[c]
-            out[f"phi_{c}"] = (np.bincount(e.i, flow, minlength=n)
-                               - np.bincount(e.j, flow, minlength=n))
+                out[f"phi_{c}"] = (np.bincount(e.i, flow, minlength=n)
+                                   - np.bincount(e.j, flow, minlength=n))
         return out
 
     def jacobian(self) -> list[np.ndarray]:
@@ -351,10 +353,11 @@ class EdgeFluxes:
         w = self.scale * self.edges.weight
         g = self.fluxes()
         out = []
-        for c in ("n", "p"):
-            d_psi_i, d_psi_j, d_phi_i, d_phi_j = g[f"d{c}"]
-            for di, dj in ((d_psi_i, d_psi_j), (d_phi_i, d_phi_j)):
-                out.append(np.concatenate([w * di, w * dj, -w * di, -w * dj]))
+        with np.errstate(over="ignore", invalid="ignore"):  # a wild iterate, as in residual()
+            for c in ("n", "p"):
+                d_psi_i, d_psi_j, d_phi_i, d_phi_j = g[f"d{c}"]
+                for di, dj in ((d_psi_i, d_psi_j), (d_phi_i, d_phi_j)):
+                    out.append(np.concatenate([w * di, w * dj, -w * di, -w * dj]))
         return out
 
 
