@@ -133,7 +133,7 @@ def continue_bias(problem: Problem, target: float, *, max_step: float, min_step:
         good = problem.state()
         bias.value = nxt
         predicted = predictor.predict(nxt)
-        result, problem_text = _solve(problem, report, bounds, predicted)
+        result, problem_text = _solve(problem, report, bounds, predicted, (good, nxt - current))
         if problem_text and predicted is not None:  # retry from the last converged state
             problem.restore(good)
             result, problem_text = _solve(problem, report, bounds, None)
@@ -176,10 +176,16 @@ def continue_bias(problem: Problem, target: float, *, max_step: float, min_step:
 
 
 def _solve(problem: Problem, report: ContinuationReport, bounds: dict,
-           start: dict[str, np.ndarray] | None) -> tuple[NewtonResult, str]:
-    """One solve, from ``start`` if given; returns the result and why it is rejected ('')."""
+           start: dict[str, np.ndarray] | None,
+           last: tuple[dict[str, np.ndarray], float] | None = None) -> tuple[NewtonResult, str]:
+    """One solve, from ``start`` if given; returns the result and why it is rejected ('').
+    ``last``: for a predicted start, the last converged state and the bias step (V), passed to
+    the problem's ``admit_prediction`` if it has one."""
     if start is not None:
         problem.restore(start)
+        admit = getattr(problem, "admit_prediction", None)
+        if admit is not None and last is not None:
+            admit(*last)
     result: NewtonResult = problem.solve()
     report.solves += 1
     report.newton_iterations += result.iterations

@@ -308,6 +308,11 @@ class SelfHeatingProblem:
         self.heat.restore({n: state[n] for n in self.heat.names})
         self.wire_T.x.array[:] = state["T_wire"]
 
+    def admit_prediction(self, last: dict[str, np.ndarray], bias_step: float) -> None:
+        """The carriers' part of a predicted start made usable
+        (:meth:`CoupledProblem.admit_prediction`)."""
+        self.carriers.admit_prediction({n: last[n] for n in self.carriers.names}, bias_step)
+
     def residual_norms(self) -> dict[str, float]:
         """Residual norm of every equation (see :meth:`CoupledProblem.residual_norms`)."""
         return {**self.carriers.residual_norms(), **self.heat.residual_norms()}

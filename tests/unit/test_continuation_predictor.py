@@ -113,3 +113,25 @@ def test_a_too_long_bias_step_is_halved_until_it_converges():
     report = continue_bias(p, 1.0, max_step=1.0, min_step=1e-3)
     assert p.u_array == pytest.approx(p.exact(1.0))
     assert report.rejected >= 1
+
+
+class _Admitting(Quadratic):
+    """Records what continue_bias hands its admit_prediction hook."""
+
+    def __init__(self):
+        super().__init__()
+        self.admitted: list[tuple[float, float]] = []
+
+    def admit_prediction(self, last, bias_step):
+        self.admitted.append((float(self.ctx.constants["bias"].value), bias_step))
+        assert np.array_equal(last["u"], self.exact(self.ctx.constants["bias"].value
+                                                    - bias_step))
+
+
+def test_a_predicted_start_goes_through_the_problems_admit_hook():
+    """Every predicted start (not the unpredicted first steps) is handed to the problem's
+    admit_prediction with the last converged state and the bias step."""
+    p = _Admitting()
+    continue_bias(p, 0.4, max_step=0.1, min_step=1e-3)
+    assert [v for v, _ in p.admitted] == pytest.approx([0.2, 0.3, 0.4])
+    assert [s for _, s in p.admitted] == pytest.approx([0.1, 0.1, 0.1])
