@@ -78,14 +78,6 @@ def test_every_crossing_of_half_the_fraction_lies_on_a_reported_front(name):
         assert near < 0.5 * max(seg[2] - seg[0], seg[3] - seg[1]) + 1.2, seg
 
 
-def test_uniform_has_no_front_and_a_table_has_none_known():
-    assert CompositionProfile(_spec("uniform"), RADIUS, LENGTH, EMBEDDED).front_segments() == []
-    table = _spec("file")
-    profile = CompositionProfile.__new__(CompositionProfile)  # no file to read: shape only
-    profile.spec = table
-    assert profile.front_segments() is None
-
-
 SMALL = dict(wire_diameter=20.0, wire_free_length=60.0, cu_contact_length=8.0, cu_radius=30.0,
              cu_thickness=20.0, w_apex_radius=8.0, w_contact_depth=2.0, w_height=20.0,
              wire_mesh_size=2.0, contact_mesh_size=1.0, metal_mesh_size=8.0)

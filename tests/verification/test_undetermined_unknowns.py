@@ -193,7 +193,7 @@ def test_a_prediction_keeps_the_last_value_where_it_jumps_or_leaves_the_range():
     near = 0.9 * PREDICTION_SHIFT * step
     cases = (([-1.0 - near, 8.0], [-1.0 - near, 2.0]),   # a small move stays, a jump goes back
              ([-30.0, 2.0 + near], [-1.0, 2.0 + near]),  # out of the range: back
-             ([-4.99, 2.0], [-4.99 if near > 3.99 else -1.0, 2.0]))
+             ([-4.99, 2.0], [-1.0, 2.0]))  # inside the range, but 3.99 away: back
     for predicted, expected in cases:
         problem.u["b"].x.array[:] = predicted
         problem.admit_prediction(last, step)
