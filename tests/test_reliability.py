@@ -20,9 +20,11 @@ import pyvista as pv
 import yaml
 
 from ecx_device.case.loader import validate_case
+from ecx_device.case.schema import Case
 from ecx_device.errors import CaseError, SolverError
 from ecx_device.fem import dolfinx
 from ecx_device.outputs.quantities import read_series
+from ecx_device.runs.checkpoint import case_fingerprint
 from ecx_device.outputs.report import run_warnings
 from ecx_device.runs.simulation import Simulation
 
@@ -197,6 +199,22 @@ def test_restart_refuses_another_case(tmp_path):
     other = validate_case(_case_1d(4))
     with pytest.raises(CaseError, match="different case"):
         Simulation(other, tmp_path / "run", restart=True, log=None).run()
+
+
+def test_checkpoint_fingerprint_survives_an_added_case_key():
+    """An ecx_device update that adds a case key with a default (simulated by a case class with
+    one more field) must not orphan checkpoints: the fingerprint leaves defaults out. A changed
+    value, or the smoke flag, still changes it."""
+
+    class NewerCase(Case):
+        future_key: float = 7.0
+
+    case = validate_case(_case_1d(3))
+    fingerprint = case_fingerprint(case, False)
+    assert case_fingerprint(NewerCase.model_construct(**dict(case)), False) == fingerprint
+    changed = NewerCase.model_construct(**dict(case), future_key=8.0)
+    assert case_fingerprint(changed, False) != fingerprint
+    assert case_fingerprint(case, True) != fingerprint
 
 
 @pytest.mark.parametrize("directory", ["../outside", "/tmp/abs", "a/../../b"])

@@ -33,9 +33,14 @@ FOLDER = "checkpoint"
 FORMAT = 2
 
 
-def case_hash(case_json: str) -> str:
-    """Fingerprint of a resolved case (JSON text)."""
-    return hashlib.sha256(case_json.encode()).hexdigest()[:16]
+def case_fingerprint(case, smoke: bool) -> str:
+    """Hash of a resolved case (a pydantic ``Case``) and the smoke flag.
+
+    Keys at their default value are left out, so that a checkpoint still restarts after an
+    ecx_device update that adds case keys: the hash guards the case, not the code (the versions
+    are in provenance.json)."""
+    text = case.model_dump_json(exclude_defaults=True) + f"smoke={smoke}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def dof_positions(V) -> np.ndarray:
@@ -103,7 +108,8 @@ def load(out: Path, problem, expected_hash: str) -> dict:
     meta = json.loads(meta_path.read_text())
     if meta.get("case_hash") != expected_hash:
         raise CaseError(f"--restart {str(out)!r}: the checkpoint belongs to a different case "
-                        "(or to a run with/without --smoke); restart with the same case file")
+                        "(or to a run with/without --smoke, or to an ecx_device version before 2026-12-06); "
+                        "restart with the same case file")
     if meta.get("format", 1) == 1:
         problem.restore(_load_local_arrays(out, folder, meta, problem, comm))
         return meta

@@ -128,8 +128,9 @@ class RunFolder:
 
     @property
     def fingerprint(self) -> str:
-        """Hash of the resolved case and the smoke flag: a checkpoint belongs to one of these."""
-        return checkpoint.case_hash(self.case.model_dump_json() + f"smoke={self.smoke}")
+        """Hash of the resolved case and the smoke flag: a checkpoint belongs to one of these
+        (:func:`checkpoint.case_fingerprint`)."""
+        return checkpoint.case_fingerprint(self.case, self.smoke)
 
     def log(self, msg: str) -> None:
         """Show a message about the run (rank 0; see :class:`Progress`)."""
