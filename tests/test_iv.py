@@ -79,6 +79,15 @@ def test_self_heated_drift_diffusion_sweep_is_symmetric_and_writes_temperature(t
     np.testing.assert_allclose(t[:5], t[:5][::-1], rtol=0, atol=1e-5)
     np.testing.assert_allclose(i[5:], i[:4][::-1], rtol=1e-7, atol=1e-20)
     assert max(r["power_balance_error [-]"] for r in rows) < 1e-10
+    # a one-way sweep is solved outward from 0 V (0, -0.1, -0.2, then 0.1, 0.2 from the 0 V
+    # state): its rows come back in sweep order with the forward sweep's steady states
+    data["iv"] = {"start": "-0.2 V", "stop": "0.2 V", "step": "0.1 V"}
+    one_way = Simulation(validate_case(data), tmp_path / "one_way", log=None).run_iv().rows
+    assert [r["bias [V]"] for r in one_way] == pytest.approx([-0.2, -0.1, 0.0, 0.1, 0.2])
+    assert [r["bias [V]"] for r in read_series(tmp_path / "one_way" / "iv.csv")] == \
+        pytest.approx([-0.2, -0.1, 0.0, 0.1, 0.2])
+    np.testing.assert_allclose([r["cathode_current [A]"] for r in one_way], i[:5], rtol=1e-7,
+                               atol=1e-20)
     reader = pv.PVDReader(str(tmp_path / "iv" / "fields" / "fields.pvd"))
     reader.set_active_time_value(reader.time_values[0])
     assert "temperature [K]" in reader.read()[0].point_data

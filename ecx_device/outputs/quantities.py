@@ -57,6 +57,16 @@ class SeriesWriter:
     def append(self, row: dict[str, float]) -> None:
         """Add one row; the first row fixes the columns. Undefined values are empty fields."""
         self._rows.append(row)
+        self._write()
+
+    def replace(self, rows: list[dict[str, float]]) -> None:
+        """Rewrite the file with ``rows`` (e.g. the rows reordered)."""
+        self.rows = list(rows)
+        if self._rows:
+            self._write()
+
+    def _write(self) -> None:
+        """Format the rows not yet formatted and write the file (rank 0)."""
         if self.rank != 0:
             return
         columns = list(self._rows[0])

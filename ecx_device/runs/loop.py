@@ -54,24 +54,44 @@ class Continuation:
                              bounds={"T": (0.0, self.max_temperature)})
 
 
+def outward_order(biases: list[float], start: float) -> list[int]:
+    """Solve order of a monotone list of biases (V) for a problem now at ``start`` (V): from
+    the point nearest ``start`` to the first point, then from the next one to the last. A sweep
+    from -1 V to +1 V from equilibrium thus visits every bias once, instead of first
+    continuing through the negative half to reach -1 V and then sweeping back over it."""
+    k = min(range(len(biases)), key=lambda i: abs(biases[i] - start))
+    return [*range(k, -1, -1), *range(k + 1, len(biases))]
+
+
 class BiasStepper:
-    """Steady states at ``points`` ((time [s] or None, bias [V]) pairs) in order.
+    """Steady states at ``points`` ((time [s] or None, bias [V]) pairs), solved in ``order``.
 
     Args:
         problem: The problem solved at each point.
         points: The (time, bias) of each point; time None for an I-V sweep.
         continuation: How each bias is reached from the last.
+        order: Indices of ``points`` in solve order (default: as listed). Where it jumps (not to
+            a neighbour of the point just solved), as :func:`outward_order` does once, the
+            state of the first point solved is restored first, and the sweep continues from
+            there.
     """
 
     kind = "bias"
 
     def __init__(self, problem: Problem, points: list[tuple[float | None, float]],
-                 continuation: Continuation):
+                 continuation: Continuation, order: list[int] | None = None):
         self.problem, self.points, self.continuation = problem, points, continuation
+        self.order = list(order) if order is not None else list(range(len(points)))
+        if sorted(self.order) != list(range(len(points))):
+            raise ValueError(f"order {order} is not a permutation of the {len(points)} points")
         self.done = 0
         self.rejected = 0  # halvings of the bias step, all points
         self._report = None
         self._wall = 0.0
+        self._origin: tuple[float, dict] | None = None  # (bias, state) of the first point
+
+    def _point(self, position: int) -> tuple[float | None, float]:
+        return self.points[self.order[position]]
 
     @property
     def finished(self) -> bool:
@@ -81,24 +101,35 @@ class BiasStepper:
     @property
     def time(self) -> float:
         """Time of the last solved point (s; 0 before the first or in an I-V sweep)."""
-        t = self.points[self.done - 1][0] if self.done else 0.0
+        t = self._point(self.done - 1)[0] if self.done else 0.0
         return t or 0.0
+
+    @property
+    def bias(self) -> float:
+        """Bias of the last solved point (V)."""
+        return self._point(self.done - 1)[1]
 
     def advance(self) -> None:
         """Solve the next point (raises SolverError when its bias cannot be reached)."""
         t0 = time.perf_counter()
+        if self.done and abs(self.order[self.done] - self.order[self.done - 1]) > 1:
+            bias, state = self._origin
+            self.problem.restore(state)
+            self.problem.ctx.constants["bias"].value = bias
         try:
-            self._report = self.continuation.reach(self.problem, self.points[self.done][1])
+            self._report = self.continuation.reach(self.problem, self._point(self.done)[1])
         except SolverError as err:  # the failed point's halvings count too (results.json)
             self.rejected += err.details.get("rejected_steps", 0)
             raise
+        if self.done == 0 and self.order != sorted(self.order):
+            self._origin = (self._point(0)[1], self.problem.state())
         self.done += 1
         self.rejected += self._report.rejected
         self._wall = time.perf_counter() - t0
 
     def row(self) -> dict[str, float]:
         """Time (when the points have one), bias, the problem's quantities, iterations."""
-        t, v = self.points[self.done - 1]
+        t, v = self._point(self.done - 1)
         return {**({TIME: t} if t is not None else {}), BIAS: v,
                 **self.problem.quantities(),
                 NEWTON_ITERATIONS: self._report.newton_iterations,
@@ -110,7 +141,7 @@ class BiasStepper:
 
     def progress(self, row: dict[str, float]) -> str:
         """The step line (``--verbose``)."""
-        t = self.points[self.done - 1][0]
+        t = self._point(self.done - 1)[0]
         when = f"t = {t:.4g} s, " if t is not None else ""
         return (f"[{self.done}/{len(self.points)}] {when}{headline(row)} "
                 f"({self._report.newton_iterations} Newton its, "
@@ -118,8 +149,9 @@ class BiasStepper:
 
     def failure_context(self) -> dict:
         """Where a failure happened, for failure_report.json."""
-        t, _ = self.points[self.done]
-        return {"bias_point": self.done + 1, "of": len(self.points), "time [s]": t}
+        t, v = self._point(self.done)
+        return {"bias_point": self.done + 1, "of": len(self.points), "time [s]": t,
+                "bias [V]": v}
 
     def meta(self) -> dict:
         """Checkpoint meta."""

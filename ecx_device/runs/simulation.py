@@ -23,7 +23,7 @@ from ecx_device.physics.wire_semiconductor import UNKNOWN_NAMES as SEMICONDUCTOR
 from ecx_device.runs import checkpoint
 from ecx_device.runs.common import RunFolder, RunResult, StopOnSignal
 from ecx_device.runs.loop import (FIELD_FRAMES, BiasStepper, Continuation, Outputs, TimeStepper,
-                                  closing, run_loop)
+                                  closing, outward_order, run_loop)
 from ecx_device.runs.stepsize import Stepsize
 
 #: Output names (with units) of the unknowns, for fields and tables.
@@ -192,7 +192,9 @@ class Simulation:
 
     def run_iv(self) -> RunResult:
         """I-V sweep at frozen composition (the case's ``iv`` section): ``iv.csv`` (one row per
-        bias, quantities as in a run), ``iv.png`` (linear and log |I|) and, at
+        bias in sweep order, quantities as in a run; a one-way sweep is solved outward from
+        0 V, so the rows of an interrupted one are in solve order), ``iv.png`` (linear and log
+        |I|) and, at
         ``iv.field_biases``, fields in ``fields/fields.pvd`` with the bias (V) as the time axis.
 
         Raises:
@@ -221,8 +223,13 @@ class Simulation:
         with closing(build_model(frozen, self.comm, mesh_scale=self.mesh_scale,
                                  log=self.log)) as model:
             model.ctx.domain.write_markers(self.out / "markers.json")
+            # a one-way sweep is solved outward from the model's starting bias (equilibrium)
+            # and its rows put back in sweep order at the end; a return sweep keeps its order,
+            # which is the point of a return sweep (hysteresis)
+            start = float(model.ctx.constants["bias"].value)
+            order = None if case.iv.return_sweep else outward_order(biases, start)
             stepper = BiasStepper(model.problem, [(None, v) for v in biases],
-                                  self._continuation())
+                                  self._continuation(), order)
             wanted = sorted({round(v, 9) for v in case.iv.field_biases})
             writer = self._writer(model) if wanted else None
             outputs = _IVOutputs(writer, wanted, stepper)
@@ -236,6 +243,9 @@ class Simulation:
                                   f"biases; rows so far are in {self.out / 'iv.csv'}",
                                   err.exit_code - 128) from None
             result.dofs = model.dofs
+            if stepper.order != sorted(stepper.order):
+                series.replace([series.rows[stepper.order.index(i)] for i in range(len(biases))])
+                result.rows = series.rows
         if case.outputs.plots and self.comm.rank == 0:
             from ecx_device.outputs.plots import iv_plot
 
@@ -269,7 +279,7 @@ class _IVOutputs(Outputs):
 
     def after_step(self, t: float, final: bool, save) -> None:
         """Fields when the bias just solved is a wanted one not yet written."""
-        v = round(self._stepper.points[self._stepper.done - 1][1], 9)
+        v = round(self._stepper.bias, 9)
         if v in self._wanted and v not in self._written:
             self._written.add(v)
             self.write_fields(v)

@@ -41,6 +41,10 @@ POWER_FLOOR = 1e-24
 #: NewtonResult.reason of an electro-thermal iteration that ran out of iterations.
 NOT_CONVERGED = -200
 
+#: Largest wire temperature change (K) adopted at the start of a fixed-point solve without the
+#: temperature continuation: far below the changes (tens of K) whose first Newton step overflows.
+ADOPT_LIMIT = 1.0
+
 
 def power_balance(quantities: dict[str, float], bias: float) -> dict[str, float]:
     """Electrical power V I (W) and the relative error of carrier + contact heat against it.
@@ -245,6 +249,7 @@ class SelfHeatingProblem:
         """The fixed-point iteration at the current bias; never raises on divergence."""
         comm = self.ctx.domain.mesh.comm
         newton = 0
+        self._adopt_device_temperature()
         target = None  # wire temperature for the next carrier solve; None: the current one
         for k in range(1, self.max_iterations + 1):
             result, its = self._carriers_at(target)
@@ -269,6 +274,18 @@ class SelfHeatingProblem:
         return NewtonResult(False, newton, NOT_CONVERGED,
                             f"electro-thermal iteration did not converge in {self.max_iterations} "
                             f"iterations (last wire temperature change {self.change:.3g} K)")
+
+    def _adopt_device_temperature(self) -> None:
+        """Start from the state's own heat solution: it is a fresher wire temperature than the
+        one its carriers were solved at (they differ by up to the tolerance, as the iteration
+        stops without another carrier solve, and by the predictor's extrapolation of both).
+        Left as it was, that lag alone made every other bias of a sweep need a second pass.
+        Only a small difference (:data:`ADOPT_LIMIT`) is adopted without the temperature
+        continuation of :meth:`_carriers_at`."""
+        device = self._device_temperature()
+        diff = np.max(np.abs(device - self.wire_T.x.array), initial=0.0)
+        if self.ctx.domain.mesh.comm.allreduce(float(diff), op=MPI.MAX) <= ADOPT_LIMIT:
+            self.wire_T.x.array[:] = device
 
     def _carriers_at(self, target: np.ndarray | None) -> tuple[NewtonResult, int]:
         """Solve the carriers with the wire temperature moved to ``target`` (K), by temperature
