@@ -17,7 +17,11 @@ are coupled by fixed-point (Gummel-type) iteration:
 3. heat on the whole device with that source (Newton; radiation, k(T, X));
 4. the new wire temperature; stop when it moved by less than ``tolerance`` anywhere, keeping the
    T_w that step 1 used (so the carriers are exactly consistent with the data they were solved
-   with, and the device temperature differs from it by less than ``tolerance``).
+   with, and the device temperature differs from it by less than ``tolerance``); else the next
+   T_w is the Anderson mixture of the last iterates (solvers/anderson.py).
+
+Each solve starts by adopting the device temperature of the state as T_w when the two differ by
+little (:data:`ADOPT_LIMIT`).
 
 The iteration converges while the heating feeds back weakly (a gain dT_new/dT_old below one);
 past that a steady state may not exist (thermal runaway), and the bias continuation reports it.
@@ -32,6 +36,7 @@ from ecx_device.fem import MPI, dolfinx, ufl
 from ecx_device.mesh import CellPairs
 from ecx_device.physics.heat import HeatConduction, HeatSource
 from ecx_device.physics.semiconductor_scaling import quadrature_degree, with_quadrature
+from ecx_device.solvers.anderson import AndersonMixing
 from ecx_device.solvers.newton import CoupledProblem
 from ecx_device.solvers.problem import NewtonResult
 
@@ -44,6 +49,9 @@ NOT_CONVERGED = -200
 #: Largest wire temperature change (K) adopted at the start of a fixed-point solve without the
 #: temperature continuation: far below the changes (tens of K) whose first Newton step overflows.
 ADOPT_LIMIT = 1.0
+
+#: Differences kept by the Anderson mixing of the wire temperature (solvers/anderson.py).
+ANDERSON_DEPTH = 2
 
 
 def power_balance(quantities: dict[str, float], bias: float) -> dict[str, float]:
@@ -250,6 +258,8 @@ class SelfHeatingProblem:
         comm = self.ctx.domain.mesh.comm
         newton = 0
         self._adopt_device_temperature()
+        mixing = AndersonMixing(ANDERSON_DEPTH, comm,
+                                self.wire_T.function_space.dofmap.index_map.size_local)
         target = None  # wire temperature for the next carrier solve; None: the current one
         for k in range(1, self.max_iterations + 1):
             result, its = self._carriers_at(target)
@@ -265,15 +275,29 @@ class SelfHeatingProblem:
                 return NewtonResult(False, newton, result.reason,
                                     f"heat solve failed in electro-thermal iteration {k}"
                                     + (f": {result.message}" if result.message else ""))
-            target = self._device_temperature()
-            self.change = comm.allreduce(float(np.max(np.abs(target - self.wire_T.x.array),
+            image = self._device_temperature()
+            self.change = comm.allreduce(float(np.max(np.abs(image - self.wire_T.x.array),
                                                       initial=0.0)), op=MPI.MAX)
             self.iterations = k
             if self.change <= self.tolerance:
                 return NewtonResult(True, newton, result.reason)
+            target = self._accelerated(mixing, image)
         return NewtonResult(False, newton, NOT_CONVERGED,
                             f"electro-thermal iteration did not converge in {self.max_iterations} "
                             f"iterations (last wire temperature change {self.change:.3g} K)")
+
+    def _accelerated(self, mixing: AndersonMixing, image: np.ndarray) -> np.ndarray:
+        """The next wire temperature (K): the Anderson-mixed one, or the heat solution ``image``
+        itself where mixing would leave the range the two iterates span by more than their
+        difference (a safeguard: far from the fixed point mixing can overshoot)."""
+        mixed = mixing.next(self.wire_T.x.array, image)
+        lo = np.minimum(image, self.wire_T.x.array)
+        hi = np.maximum(image, self.wire_T.x.array)
+        wild = ~np.isfinite(mixed) | (mixed < lo - (hi - lo) - self.change) \
+            | (mixed > hi + (hi - lo) + self.change)
+        if self.ctx.domain.mesh.comm.allreduce(bool(wild.any()), op=MPI.LOR):
+            return image
+        return mixed
 
     def _adopt_device_temperature(self) -> None:
         """Start from the state's own heat solution: it is a fresher wire temperature than the

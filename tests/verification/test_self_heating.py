@@ -129,6 +129,20 @@ def test_resistor_against_exact_coupled_solution():
     assert q["electrothermal_iterations [-]"] > 2  # the fixed point really iterated
 
 
+def test_anderson_mixing_cuts_the_fixed_point_iterations(monkeypatch):
+    """The same resistor (feedback gain ~0.25) with the wire temperature Anderson-mixed
+    (solvers/anderson.py, the default) and plain (depth 0): the same solution, in less than half
+    the electro-thermal iterations (seen: 7 against 16)."""
+    from ecx_device.solvers import fixed_point
+
+    mixed = _resistor_errors(64)[2]
+    monkeypatch.setattr(fixed_point, "ANDERSON_DEPTH", 0)
+    plain = _resistor_errors(64)[2]
+    assert mixed["electrothermal_iterations [-]"] <= plain["electrothermal_iterations [-]"] / 2
+    assert mixed["wire_T_max [K]"] == pytest.approx(plain["wire_T_max [K]"], rel=1e-8)
+    assert mixed["current [A]"] == pytest.approx(plain["current [A]"], rel=1e-8)
+
+
 # -- silicon diodes (the data of test_schottky.py), heated and isothermal ------------------------
 BARRIER = 0.70  # eV
 SILICON = _silicon(1e22)  # data at 300 K
