@@ -56,6 +56,9 @@ def _case(wire: float, contact: float, metal: float) -> dict:
                                 "metal_size": f"{metal} nm"}
     data["bias"]["protocol"] = [{"type": "hold", "voltage": "1 V", "duration": "1 s"}]
     data["exchange"] = {"enabled": False}  # one electro-thermal bias point
+    # the ohmic device, as measured for issue 14 (phi and T: GMRES + GAMG); the default case's
+    # drift-diffusion wire would be another benchmark (its carriers are factorised by LU)
+    data["electrical"] = {"wire_model": "ohmic"}
     data["solver"] = {"element_degree": 1, "max_bias_step": "1 V"}
     data["outputs"] = {"fields": False, "plots": False}
     return data
