@@ -61,8 +61,8 @@ def main() -> None:
               f"{r['load_before']:>8.2f} / {r['load_after']:<8.2f}", flush=True)
         if s == "a":
             verdict = "met" if r["cpu"] <= GOAL_STAGE_A_CPU else "not met"
-            print(f"      issue 14 goal, stage (a) sweep <= {GOAL_STAGE_A_CPU:.0f} s CPU: {verdict} "
-                  f"(ratio {r['cpu'] / GOAL_STAGE_A_CPU:.2f})")
+            print(f"      issue 14 goal, stage (a) sweep <= {GOAL_STAGE_A_CPU:.0f} s CPU: "
+                  f"{verdict} (ratio {r['cpu'] / GOAL_STAGE_A_CPU:.2f})")
 
 
 if __name__ == "__main__":

@@ -108,8 +108,8 @@ def load(out: Path, problem, expected_hash: str) -> dict:
     meta = json.loads(meta_path.read_text())
     if meta.get("case_hash") != expected_hash:
         raise CaseError(f"--restart {str(out)!r}: the checkpoint belongs to a different case "
-                        "(or to a run with/without --smoke, or to an ecx_device version before 2026-12-06); "
-                        "restart with the same case file")
+                        "(or to a run with/without --smoke, or to an ecx_device version before "
+                        "2026-12-06); restart with the same case file")
     if meta.get("format", 1) == 1:
         problem.restore(_load_local_arrays(out, folder, meta, problem, comm))
         return meta

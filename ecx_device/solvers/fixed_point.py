@@ -289,7 +289,8 @@ class SelfHeatingProblem:
     def _accelerated(self, mixing: AndersonMixing, image: np.ndarray) -> np.ndarray:
         """The next wire temperature (K): the Anderson-mixed one, or the heat solution ``image``
         itself where mixing would leave the range the two iterates span by more than their
-        difference (a safeguard: far from the fixed point mixing can overshoot)."""
+        difference plus the largest change (a safeguard: far from the fixed point mixing can
+        overshoot)."""
         mixed = mixing.next(self.wire_T.x.array, image)
         lo = np.minimum(image, self.wire_T.x.array)
         hi = np.maximum(image, self.wire_T.x.array)

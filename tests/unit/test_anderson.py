@@ -18,9 +18,9 @@ def _iterations(G, x0, depth, tol=1e-12, limit=500) -> tuple[int, np.ndarray]:
 
 
 def test_affine_map_is_solved_in_dimension_plus_one_steps():
-    """G(x) = A x + b on R^3 with contraction 0.9: the plain iteration needs hundreds of steps to
-    1e-12 (245 here), Anderson with depth 3 reaches the fixed point (I - A)^-1 b in n + 2 = 5 evaluations
-    (n + 1 steps, and the evaluation that confirms it)."""
+    """G(x) = A x + b on R^3 with contraction 0.9: the plain iteration needs hundreds of steps
+    to 1e-12 (245 here), Anderson with depth 3 reaches the fixed point (I - A)^-1 b in n + 2 = 5
+    evaluations (n + 1 steps, and the evaluation that confirms it)."""
     rng = np.random.default_rng(1)
     q, _ = np.linalg.qr(rng.standard_normal((3, 3)))
     A = q @ np.diag([0.9, 0.5, -0.3]) @ q.T
