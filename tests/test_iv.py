@@ -8,6 +8,7 @@ the forward one. Both are checked to solver tolerance.
 from __future__ import annotations
 
 import copy
+import json
 import math
 from pathlib import Path
 
@@ -107,5 +108,10 @@ def test_self_heated_drift_diffusion_sweep_is_symmetric_and_writes_temperature(t
     data["electrical"]["self_heating"] = False
     data["iv"] = {"start": "0.2 V", "stop": "0.1 V", "step": "0.1 V"}
     cold = Simulation(validate_case(data), tmp_path / "iso", log=None).run_iv().rows
+    # solved from 0 V outward (0.1 V, then 0.2 V); the rows and results.json's final row are
+    # those of the sweep's order, which ends at 0.1 V
+    assert [r["bias [V]"] for r in cold] == pytest.approx([0.2, 0.1])
+    final = json.loads((tmp_path / "iso" / "results.json").read_text())["final"]
+    assert final["bias [V]"] == pytest.approx(0.1)
     assert "wire_T_max [K]" not in cold[0]
     assert cold[0]["cathode_current [A]"] == pytest.approx(0.2 * g, rel=1e-6)

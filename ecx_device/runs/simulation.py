@@ -7,6 +7,7 @@ points, or, with ``exchange.enabled``, the composition in time. ``run_iv()`` swe
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -244,7 +245,7 @@ class Simulation:
                                   err.exit_code - 128) from None
             result.dofs = model.dofs
             if stepper.order != sorted(stepper.order):
-                series.replace([series.rows[stepper.order.index(i)] for i in range(len(biases))])
+                self._in_sweep_order(series, stepper.order)
                 result.rows = series.rows
         if case.outputs.plots and self.comm.rank == 0:
             from ecx_device.outputs.plots import iv_plot
@@ -252,6 +253,15 @@ class Simulation:
             iv_plot(self.out / "iv.png", result.rows, case.name)
         self._report()
         return result
+
+    def _in_sweep_order(self, series: SeriesWriter, order: list[int]) -> None:
+        """Put the rows of a sweep solved in ``order`` back in sweep order: iv.csv, and the
+        ``final`` row of results.json (the sweep's last bias, which need not be the last one
+        solved)."""
+        series.replace([series.rows[order.index(i)] for i in range(len(order))])
+        if self.comm.rank == 0:
+            results = json.loads((self.out / "results.json").read_text())
+            self.folder.json("results.json", {**results, "final": series.rows[-1]})
 
     def stage_iv_sweeps(self, times: list[float]) -> None:
         """I-V sweeps at the frozen composition of each snapshot (``exchange.iv_at_snapshots``):
