@@ -276,8 +276,7 @@ class SelfHeatingProblem:
                                     f"heat solve failed in electro-thermal iteration {k}"
                                     + (f": {result.message}" if result.message else ""))
             image = self._device_temperature()
-            self.change = comm.allreduce(float(np.max(np.abs(image - self.wire_T.x.array),
-                                                      initial=0.0)), op=MPI.MAX)
+            self.change = self._distance(image)
             self.iterations = k
             if self.change <= self.tolerance:
                 return NewtonResult(True, newton, result.reason)
@@ -308,9 +307,13 @@ class SelfHeatingProblem:
         Only a small difference (:data:`ADOPT_LIMIT`) is adopted without the temperature
         continuation of :meth:`_carriers_at`."""
         device = self._device_temperature()
-        diff = np.max(np.abs(device - self.wire_T.x.array), initial=0.0)
-        if self.ctx.domain.mesh.comm.allreduce(float(diff), op=MPI.MAX) <= ADOPT_LIMIT:
+        if self._distance(device) <= ADOPT_LIMIT:
             self.wire_T.x.array[:] = device
+
+    def _distance(self, temperature: np.ndarray) -> float:
+        """Largest difference (K) between ``temperature`` and the wire temperature, all ranks."""
+        diff = np.max(np.abs(temperature - self.wire_T.x.array), initial=0.0)
+        return self.ctx.domain.mesh.comm.allreduce(float(diff), op=MPI.MAX)
 
     def _carriers_at(self, target: np.ndarray | None) -> tuple[NewtonResult, int]:
         """Solve the carriers with the wire temperature moved to ``target`` (K), by temperature

@@ -33,13 +33,6 @@ def test_affine_map_is_solved_in_dimension_plus_one_steps():
     np.testing.assert_allclose(x, exact, rtol=0, atol=1e-10)
 
 
-def test_depth_zero_is_the_plain_iteration():
-    mixing = AndersonMixing(0)
-    x, g = np.array([1.0, 2.0]), np.array([1.5, 1.0])
-    assert np.array_equal(mixing.next(x, g), g)
-    assert np.array_equal(mixing.next(g, np.array([1.2, 1.1])), np.array([1.2, 1.1]))
-
-
 def test_a_nonlinear_scalar_map_converges_superlinearly():
     """x = cos(x) (contraction 0.67 at the root 0.739085...): depth 1 is the secant method,
     under 10 evaluations (7 here) against 69 for the plain iteration."""
