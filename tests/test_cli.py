@@ -87,7 +87,8 @@ def test_mesh_command_writes_msh_vtu_png(tmp_path):
     for suffix in (".msh", ".vtu", ".png"):
         assert stem.with_suffix(suffix).stat().st_size > 0
     grid = pv.read(stem.with_suffix(".vtu"))
-    assert set(grid.cell_data["region"]) == {1, 2, 3}
+    # Cu, wire, W and the two contact layers of the sourced thermal boundary conductance
+    assert set(grid.cell_data["region"]) == {1, 2, 3, 4, 5}
 
 
 def test_a_runs_resolved_record_is_refused_as_a_case(run_1d):

@@ -59,7 +59,9 @@ def test_kinetics_off_run_reproduces_the_iv_sweep(stages, name):
                                                               rel=1e-12, abs=1e-9)
     for key in ("cathode_current [A]", "wire_T_max [K]"):
         assert final[key] == pytest.approx(at_bias[key], rel=1e-6, abs=0.0), key
-    assert final["ionic_current [A]"] == 0.0
+    # no Cu source: nothing enters (exactly 0 until the contact conductance made (d) 5 K
+    # hotter; since then 8e-41 A, 1e-35 of the electronic current)
+    assert abs(final["ionic_current [A]"]) < 1e-24 * final["cathode_current [A]"]
 
 
 def test_shell_reaching_w_raises_the_current_by_five_decades(stages):

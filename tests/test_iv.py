@@ -96,8 +96,12 @@ def test_self_heated_drift_diffusion_sweep_is_symmetric_and_writes_temperature(t
     device = pv.PVDReader(str(tmp_path / "iv" / "device_fields" / "fields.pvd"))
     device.set_active_time_value(device.time_values[0])
     grid = device.read()[0]
-    assert grid.point_data["temperature [K]"].max() == pytest.approx(rows[4]["wire_T_max [K]"],
-                                                                      rel=1e-9)
+    wire = reader.read()[0]
+    # the heat solution and the carriers' temperature agree to the electro-thermal tolerance
+    # (1e-6 K) at every output point; the P2 peak may sit between the P1 output's vertices
+    np.testing.assert_allclose(grid.point_data["temperature [K]"],
+                               wire.point_data["temperature [K]"], rtol=0, atol=1e-5)
+    assert 0 <= rows[4]["wire_T_max [K]"] - grid.point_data["temperature [K]"].max() < 0.05
     assert "heat_source [W/m^3]" in grid.cell_data
     # the hole density of the Cu2S wire is its doping and its mobility has no temperature law, so
     # heating leaves the current at the ohmic value q mu_p N_A A V / L, as the isothermal model

@@ -294,12 +294,12 @@ class ThermalSpec(Section):
         None, description="radiation sink; defaults to the heat-sink temperature")
     emissivity: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     cu_wire_boundary_conductance: BoundaryConductance = Field(
-        None, description="thermal boundary conductance G of the Cu|wire interface, q.n = "
-        "G (T_metal - T_wire): a value ('1e8 W/(m^2 K)'), 'sourced' (materials/data/"
-        "contacts.yaml: 1e8, Hopkins 2013, an estimate; range 1e7-1e9) or 'infinite' / left "
-        "out (perfect contact, continuous T)")
+        "sourced", description="thermal boundary conductance G of the Cu|wire interface, q.n = "
+        "G (T_metal - T_wire): 'sourced' or left out (materials/data/contacts.yaml for the "
+        "case's metal and wire: 1e8 for Cu|CdS, Hopkins 2013, an estimate; range 1e7-1e9), a "
+        "value ('1e8 W/(m^2 K)') or 'infinite' (perfect contact, continuous T)")
     w_wire_boundary_conductance: BoundaryConductance = Field(
-        None, description="the same for the W|wire interface")
+        "sourced", description="the same for the W|wire interface")
     beam_heating: PowerDensity = Field(
         0.0, description="power the electron beam deposits per wire volume (W/m^3), uniform "
         "in the wire; 0 = off")

@@ -166,7 +166,8 @@ def thermal_boundary_conductance(metal: str, wire: str) -> BoundaryConductance:
     entry = table.get(metal, {}).get(wire)
     if entry is None:
         raise CaseError(f"no thermal boundary conductance for {metal} on {wire} in "
-                        "materials/data/contacts.yaml; give a value with its unit instead")
+                        "materials/data/contacts.yaml; give a value with its unit or 'infinite' "
+                        "instead")
     unit = "W/(m^2 K)"
     low, high = (to_si(v, unit) for v in entry["range"])
     return BoundaryConductance(to_si(entry["value"], unit), low, high, tuple(entry["source"]))

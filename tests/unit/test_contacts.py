@@ -106,12 +106,23 @@ def test_side_case_keys_reach_the_geometry_and_conductances():
     assert case.thermal.beam_heating == 0.0
 
 
-def test_default_case_keeps_perfect_contacts_and_no_layer():
+def test_default_case_has_the_sourced_conductance_and_its_layer():
     case = load_case(CASES / "zhang2017_1V.yaml")
-    assert boundary_conductances(case) == {}
+    # the case file sets no conductance: the default is the sourced value (Hopkins 2013)
+    assert "boundary_conductance" not in (CASES / "zhang2017_1V.yaml").read_text()
+    assert boundary_conductances(case) == {"cu_wire": 1e8, "w_wire": 1e8}
     geom = device_geometry(case)
     assert (geom.cu_contact, geom.w_contact, geom.contact_layer_thickness) == \
-        ("embedded", "end", 0.0)
+        ("embedded", "end", 0.5)
+
+
+def test_infinite_conductance_removes_the_layer():
+    data = yaml.safe_load((CASES / "zhang2017_1V.yaml").read_text())
+    data["thermal"] |= {"cu_wire_boundary_conductance": "infinite",
+                        "w_wire_boundary_conductance": "perfect"}
+    case = validate_case(data, "x.yaml")
+    assert boundary_conductances(case) == {}
+    assert device_geometry(case).contact_layer_thickness == 0.0
 
 
 @pytest.mark.parametrize("key, value, expected", [
