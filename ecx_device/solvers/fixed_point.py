@@ -269,7 +269,8 @@ class SelfHeatingProblem:
                                     f"drift-diffusion solve failed in electro-thermal iteration "
                                     f"{k}" + (f": {result.message}" if result.message else ""))
             self.cell_heat.update()
-            result = self.heat.solve()
+            # after the first pass the heat source moved little: keep the heat Jacobian
+            result = self.heat.solve() if k == 1 else self.heat.solve_frozen()
             newton += result.iterations
             if not result.converged:
                 return NewtonResult(False, newton, result.reason,
@@ -328,7 +329,9 @@ class SelfHeatingProblem:
         while True:
             good = self.carriers.state()
             self.wire_T.x.array[:] = start + (done + step) * (target - start)
-            result = self.carriers.solve()
+            # the whole move at once: a small temperature change, so the last pass's Jacobian
+            # serves (a chord iteration, falling back to Newton)
+            result = self.carriers.solve_frozen() if step == 1.0 else self.carriers.solve()
             its += result.iterations
             if result.converged:
                 done += step

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -37,6 +38,10 @@ DEFAULT_PETSC_OPTIONS = {
 }
 
 _prefix_counter = itertools.count()
+
+#: Iteration limit of a frozen-Jacobian solve (:meth:`CoupledProblem.solve_frozen`) before it
+#: falls back to Newton: a chord iteration that needs more has a Jacobian too far off to pay.
+FROZEN_MAX_ITERATIONS = 6
 
 
 def _lu_package() -> str:
@@ -430,6 +435,7 @@ class CoupledProblem:
                  fallback_linesearch: str | None = None):
         self.ctx, self.modules = ctx, modules
         self.fallback_linesearch = fallback_linesearch
+        self.max_iterations = max_iterations
         mesh = ctx.domain.mesh
         self.names = list(dict.fromkeys(n for m in modules for n in m.unknowns))
         self.spaces = {n: dolfinx.fem.functionspace(mesh, ("Lagrange", degree))
@@ -478,6 +484,7 @@ class CoupledProblem:
         terms = [t for m in modules if (t := call_hook(m, "assembled_terms", ctx)) is not None]
         self._terms = (TermAssembly(self.problem, self.names, [self.u[n] for n in self.names],
                                     self._field_bcs, terms) if terms else None)
+        self._freeze_jacobian()
         self._ranges = [m for m in modules if hasattr(m, "iterate_range")]
         if self._ranges or (self._terms is not None and self._terms.damps):
             self.problem.solver.setLineSearchPreCheck(self.limit_update)
@@ -491,6 +498,24 @@ class CoupledProblem:
                 bounds=tuple(self._bound_vectors) if bounds else None,
                 weights=self._weight_vector if self._weights else None)
             self.problem.solver.setConvergenceTest(self._test)
+
+    def _freeze_jacobian(self) -> None:
+        """Let :meth:`solve_frozen` skip the Jacobian: PETSc's lag option is not in this
+        petsc4py, so the assembly callback itself is skipped. A matrix left untouched keeps its
+        state, and the LU preconditioner then keeps its factors. The callback holds this object
+        weakly: a reference from the SNES back to it would make a cycle that only the garbage
+        collector frees, destroying PETSc objects at an arbitrary moment (a run aborted so)."""
+        self._frozen = False
+        snes = self.problem.solver
+        J, P, (assemble, args, kargs) = snes.getJacobian()
+        owner = weakref.ref(self)
+
+        def jacobian(snes, x, J, P):
+            problem = owner()
+            if problem is None or not problem._frozen:
+                assemble(snes, x, J, P, *(args or ()), **(kargs or {}))
+
+        snes.setJacobian(jacobian, J, P)
 
     def _update_weights(self, modules: list) -> list:
         """(owned indices in the SNES vector, P1 Function, Expression) of each weighted
@@ -673,6 +698,27 @@ class CoupledProblem:
             return _then(first, self._solve_once())
         finally:
             search.setType(kind)
+
+    def solve_frozen(self, max_iterations: int = FROZEN_MAX_ITERATIONS) -> NewtonResult:
+        """A Newton solve that keeps the last solve's Jacobian and its factorisation (a chord
+        iteration), for a state that moved little since that solve: each iteration costs a
+        residual and a back-substitution instead of an assembly and a factorisation, and
+        converges linearly at the rate of the Jacobian's change. Stops at the usual update
+        test or after ``max_iterations``; then, or after a failure, puts the state back and
+        runs :meth:`solve`. The iterations of both count."""
+        snes = self.problem.solver
+        start = self.state()
+        self._frozen = True
+        snes.setTolerances(max_it=max_iterations)
+        try:
+            frozen = self._solve_once()
+        finally:
+            self._frozen = False
+            snes.setTolerances(max_it=self.max_iterations)
+        if frozen.converged:
+            return frozen
+        self.restore(start)
+        return _then(frozen, self.solve())
 
     def _solve_once(self) -> NewtonResult:
         """One Newton solve from the current state with the configured line search."""
