@@ -435,7 +435,6 @@ class CoupledProblem:
                  fallback_linesearch: str | None = None):
         self.ctx, self.modules = ctx, modules
         self.fallback_linesearch = fallback_linesearch
-        self.max_iterations = max_iterations
         mesh = ctx.domain.mesh
         self.names = list(dict.fromkeys(n for m in modules for n in m.unknowns))
         self.spaces = {n: dolfinx.fem.functionspace(mesh, ("Lagrange", degree))
@@ -503,8 +502,9 @@ class CoupledProblem:
         """Let :meth:`solve_frozen` skip the Jacobian: PETSc's lag option is not in this
         petsc4py, so the assembly callback itself is skipped. A matrix left untouched keeps its
         state, and the LU preconditioner then keeps its factors. The callback holds this object
-        weakly: a reference from the SNES back to it would make a cycle that only the garbage
-        collector frees, destroying PETSc objects at an arbitrary moment (a run aborted so)."""
+        weakly: a reference from the SNES back to it makes a cycle that only the garbage
+        collector frees, destroying PETSc objects at an arbitrary moment (the verification
+        tests then died with exit code 15, 2026-12-06)."""
         self._frozen = False
         snes = self.problem.solver
         J, P, (assemble, args, kargs) = snes.getJacobian()
@@ -708,13 +708,14 @@ class CoupledProblem:
         runs :meth:`solve`. The iterations of both count."""
         snes = self.problem.solver
         start = self.state()
+        limit = snes.getTolerances()[3]  # a case's snes_max_it may have replaced the argument's
         self._frozen = True
         snes.setTolerances(max_it=max_iterations)
         try:
             frozen = self._solve_once()
         finally:
             self._frozen = False
-            snes.setTolerances(max_it=self.max_iterations)
+            snes.setTolerances(max_it=limit)
         if frozen.converged:
             return frozen
         self.restore(start)

@@ -153,6 +153,21 @@ def test_frozen_jacobian_passes_match_newton_passes(monkeypatch):
     assert frozen["current [A]"] == pytest.approx(newton["current [A]"], rel=1e-8)
 
 
+def test_frozen_solve_keeps_the_cases_iteration_limit(monkeypatch):
+    """A frozen solve lowers the SNES's iteration limit for itself only: afterwards the limit
+    is the one the problem was built with, a case's snes_max_it (here 17) included."""
+    import test_self_heating as here
+
+    monkeypatch.setattr(here, "SOLVER", {**SOLVER, "snes_max_it": 17})
+    _, problem = _self_heated(16, _resistor, _ohmic_pair)
+    snes = problem.carriers.problem.solver
+    assert snes.getTolerances()[3] == 17
+    continue_bias(problem, 0.2, max_step=0.2, min_step=1e-3)
+    problem.wire_T.x.array[:] += 0.1
+    assert problem.carriers.solve_frozen().converged
+    assert snes.getTolerances()[3] == 17
+
+
 @pytest.mark.parametrize("dT, assembles", [(0.1, False), (150.0, True)])
 def test_frozen_solve_skips_the_jacobian_or_falls_back(dT, assembles):
     """A carrier solve after the wire temperature moved by dT: a small move is solved with the
