@@ -87,10 +87,23 @@ class Context:
             ``{name: value}``, summed over MPI ranks.
         """
         if key not in self._compiled:
-            self._compiled[key] = {n: dolfinx.fem.form(f) for n, f in build().items()}
+            degree = self.quadrature_degree()
+            self._compiled[key] = {n: dolfinx.fem.form(default_quadrature(f, degree))
+                                   for n, f in build().items()}
         comm = self.domain.mesh.comm
         return {n: comm.allreduce(dolfinx.fem.assemble_scalar(f), op=MPI.SUM)
                 for n, f in self._compiled[key].items()}
+
+    def quadrature_degree(self) -> int:
+        """2 p + 2, p the highest Lagrange degree of the context's fields: the degree of the
+        residuals' integrals (:class:`~ecx_device.solvers.newton.CoupledProblem`), which the
+        scalar forms of :meth:`evaluate` share where they set none. UFL's own estimate reached
+        16 for the ions' Joule heat and 51 for a Schottky contact's current; in 3D the first
+        took 1.1 s per evaluation, 14 % of a side-contact exchange run (2026-12-06). A field may be
+        a Constant (a frozen unknown), which has no degree."""
+        degrees = [f.function_space.ufl_element().embedded_superdegree
+                   for f in self.fields.values() if hasattr(f, "function_space")]
+        return 2 * max(degrees, default=1) + 2
 
     def regions(self) -> list[str]:
         """Regions of the mesh that have a material."""
@@ -129,6 +142,23 @@ def call_hook(module: Any, hook: str, *args, default=None):
     """Call an optional hook of a module, or return ``default`` if the module lacks it."""
     fn = getattr(module, hook, None)
     return fn(*args) if fn is not None else default
+
+
+def default_quadrature(form, degree: int):
+    """``form`` with the quadrature degree of each integral that sets neither a degree nor a
+    rule fixed to ``degree``.
+
+    UFL estimates a degree per integrand, and for the Arrhenius laws and the log-linear CdS/Cu2S
+    mixing (exponentials of a P2 temperature and of X) the estimate reaches 16-18, which makes
+    assembly 10-20x dearer for no accuracy: the coefficients are smooth on a cell, and 2p + 2
+    integrates the polynomial part (with the axisymmetric r weight) exactly.
+    """
+    if not isinstance(form, ufl.Form):
+        return form
+    return ufl.Form([itg if {"quadrature_degree", "quadrature_rule"} & set(itg.metadata())
+                     else itg.reconstruct(metadata={**itg.metadata(),
+                                                    "quadrature_degree": degree})
+                     for itg in form.integrals()])
 
 
 def integrate(form, comm) -> float:

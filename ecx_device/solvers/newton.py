@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ecx_device.fem import MPI, PETSc, dolfinx, ufl
-from ecx_device.physics.base import Context, call_hook
+from ecx_device.physics.base import Context, call_hook, default_quadrature
 from ecx_device.solvers.assembled_terms import TermAssembly
 from ecx_device.solvers.factor_room import FactorRoom
 from ecx_device.solvers.problem import NewtonResult
@@ -171,23 +171,6 @@ def _direct_solver_options(domain) -> dict:
         return {"pc_factor_mat_solver_type": "petsc", "pc_factor_mat_ordering_type": "rcm",
                 "pc_factor_zeropivot": 0.0}
     return {"pc_factor_mat_solver_type": _lu_package()}
-
-
-def default_quadrature(form, degree: int):
-    """``form`` with the quadrature degree of each integral that sets neither a degree nor a
-    rule fixed to ``degree``.
-
-    UFL estimates a degree per integrand, and for the Arrhenius laws and the log-linear CdS/Cu2S
-    mixing (exponentials of a P2 temperature and of X) the estimate reaches 16-18, which makes
-    assembly 10-20x dearer for no accuracy: the coefficients are smooth on a cell, and 2p + 2
-    integrates the polynomial part (with the axisymmetric r weight) exactly.
-    """
-    if not isinstance(form, ufl.Form):
-        return form
-    return ufl.Form([itg if {"quadrature_degree", "quadrature_rule"} & set(itg.metadata())
-                     else itg.reconstruct(metadata={**itg.metadata(),
-                                                    "quadrature_degree": degree})
-                     for itg in form.integrals()])
 
 
 def argmax_owner(values: np.ndarray, comm) -> tuple[int, int]:
