@@ -98,6 +98,29 @@ def test_lines_at_most_one_per_interval_with_the_eta(monkeypatch):
     assert lines[1].startswith("[ 40%] t = 0.4 s of 1 s, ETA 3m00s: ")
 
 
+def test_no_eta_while_the_time_step_grows(monkeypatch):
+    """An exchange run's steps grow from microseconds: the rate so far would promise hundreds
+    of hours. While the step grows by more than STEP_GROWTH between two lines the ETA is '?';
+    once it holds still, the ETA is the remaining time over the rate since the last line."""
+    clock = _Clock()
+    monkeypatch.setattr(progress_module.time, "monotonic", clock)
+    lines: list[str] = []
+    p = Progress(lines.append, "lines")
+    p.start(0.0, 1.0, "s")
+    done, dt = 0.0, 1e-6
+    for k in range(120):  # one step per wall second; the step grows for 60 s, then holds
+        clock.now += 1.0
+        done += dt
+        p.step(done, {**ROW, "time_step [s]": dt}, lambda: "step line")
+        dt = dt * 1.1 if k < 59 else dt
+    p.stop()
+    assert len(lines) == 2
+    assert ", ETA ?: " in lines[0], lines[0]
+    # 60 steps of dt in the last 60 s: dt per wall second
+    eta = (1.0 - done) / dt
+    assert f", ETA {progress_module._duration(eta)}: " in lines[1], lines[1]
+
+
 def test_bias_points_steps_mode_and_silence():
     lines: list[str] = []
     p = Progress(lines.append, "steps")

@@ -22,12 +22,19 @@ import sys
 import time
 from collections.abc import Callable
 
+from ecx_device.outputs.registry import TIME_STEP
 from ecx_device.outputs.summary import headline
 
 MODES = ("auto", "bar", "lines", "steps", "silent")
 
 #: Seconds between two periodic lines (mode "lines").
 INTERVAL = 60.0
+
+#: Growth of the time step since the last periodic line above which that line gives no ETA:
+#: the rate so far then overstates the time left by that factor or more. A 3D exchange run's
+#: first lines said "ETA 653h" and "ETA 2331h" while its ramp's steps grew; the run took 14
+#: minutes (2026-12-06).
+STEP_GROWTH = 1.2
 
 
 class Progress:
@@ -56,6 +63,7 @@ class Progress:
         self._task = None
         self._total, self._unit = 1.0, "s"
         self._last = (0.0, 0.0)  # (wall time, done) of the last periodic line or the start
+        self._last_step: float | None = None  # time step (s) at the last line or the first step
 
     @classmethod
     def of(cls, log) -> Progress:
@@ -88,6 +96,7 @@ class Progress:
         points (a restart starts past 0)."""
         self._total, self._unit = max(float(total), 1e-300), unit
         self._last = (time.monotonic(), float(done))
+        self._last_step = None
         if self.mode == "bar":
             self._bar = _rich_bar()
             self._bar.start()
@@ -103,9 +112,12 @@ class Progress:
                              refresh=True)
         elif self.mode == "lines":
             now = time.monotonic()
+            if self._last_step is None:
+                self._last_step = row.get(TIME_STEP)
             if now - self._last[0] >= self.interval:
                 self._print(self._periodic_line(now, done, row))
                 self._last = (now, done)
+                self._last_step = row.get(TIME_STEP)
 
     def stop(self) -> None:
         """The run loop ended (also by an error): remove the bar."""
@@ -132,10 +144,14 @@ class Progress:
 
     def _periodic_line(self, now: float, done: float, row: dict[str, float]) -> str:
         """``[ 43%] t = 0.43 s of 1 s, 2m00s elapsed, ETA 1m20s: V = ..., I = ...``: the ETA
-        from the rate since the last such line."""
+        from the rate since the last such line; ``?`` while the time step grows by more than
+        :data:`STEP_GROWTH` between lines."""
         wall0, done0 = self._last
         rate = (done - done0) / max(now - wall0, 1e-9)
         eta = (self._total - done) / rate if rate > 0 else math.inf
+        step, before = row.get(TIME_STEP), self._last_step
+        if step is not None and before is not None and step > STEP_GROWTH * before:
+            eta = math.inf
         percent = 100.0 * done / self._total
         return (f"[{percent:3.0f}%] {self._where(done)}, ETA {_duration(eta)}: "
                 f"{headline(row)}")
