@@ -95,15 +95,15 @@ class Context:
                 for n, f in self._compiled[key].items()}
 
     def quadrature_degree(self) -> int:
-        """2 p + 2, p the highest Lagrange degree of the context's fields: the degree of the
-        residuals' integrals (:class:`~ecx_device.solvers.newton.CoupledProblem`), which the
-        scalar forms of :meth:`evaluate` share where they set none. UFL's own estimate reached
-        16 for the ions' Joule heat and 51 for a Schottky contact's current; in 3D the first
-        took 1.1 s per evaluation, 14 % of a side-contact exchange run (2026-12-06). A field may be
-        a Constant (a frozen unknown), which has no degree."""
+        """:func:`residual_quadrature_degree` of the highest Lagrange degree of the context's
+        fields: the degree of the residuals' integrals, which the scalar forms of
+        :meth:`evaluate` share where they set none. UFL's own estimate reached 16 for the ions'
+        Joule heat and 51 for a Schottky contact's current; in 3D the first took 1.1 s per
+        evaluation, and the balances 14 % of a side-contact exchange run (2026-12-06). A field
+        may be a Constant (a frozen unknown), which has no degree."""
         degrees = [f.function_space.ufl_element().embedded_superdegree
                    for f in self.fields.values() if hasattr(f, "function_space")]
-        return 2 * max(degrees, default=1) + 2
+        return residual_quadrature_degree(max(degrees, default=1))
 
     def regions(self) -> list[str]:
         """Regions of the mesh that have a material."""
@@ -142,6 +142,12 @@ def call_hook(module: Any, hook: str, *args, default=None):
     """Call an optional hook of a module, or return ``default`` if the module lacks it."""
     fn = getattr(module, hook, None)
     return fn(*args) if fn is not None else default
+
+
+def residual_quadrature_degree(p: int) -> int:
+    """The quadrature degree of every residual and scalar output for Lagrange degree ``p``:
+    2 p + 2 (why: :func:`default_quadrature`)."""
+    return 2 * p + 2
 
 
 def default_quadrature(form, degree: int):

@@ -44,6 +44,7 @@ from typing import Any
 from ecx_device.fem import dolfinx, ufl
 from ecx_device.materials.properties import MIXING_RULES, PROPERTY_UNITS, UflOps, mix
 from ecx_device.mesh import Domain
+from ecx_device.physics.base import residual_quadrature_degree
 from ecx_device.units import BOLTZMANN, ELEMENTARY_CHARGE, VACUUM_PERMITTIVITY
 
 
@@ -651,7 +652,7 @@ def interpolate_expression(expr, V: dolfinx.fem.FunctionSpace):
 
 def quadrature_degree(u) -> int:
     """Quadrature degree of the semiconductor forms for the Lagrange degree of ``u``: 2 p + 2."""
-    return 2 * u.function_space.ufl_element().embedded_superdegree + 2
+    return residual_quadrature_degree(u.function_space.ufl_element().embedded_superdegree)
 
 
 def with_quadrature(form, degree: int):

@@ -18,7 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ecx_device.fem import MPI, PETSc, dolfinx, ufl
-from ecx_device.physics.base import Context, call_hook, default_quadrature
+from ecx_device.physics.base import (
+    Context,
+    call_hook,
+    default_quadrature,
+    residual_quadrature_degree,
+)
 from ecx_device.solvers.assembled_terms import TermAssembly
 from ecx_device.solvers.factor_room import FactorRoom
 from ecx_device.solvers.problem import NewtonResult
@@ -431,7 +436,8 @@ class CoupledProblem:
             for name, form in m.residual(ctx, self.u, v).items():
                 residuals[name] = residuals[name] + form if name in residuals else form
         # one quadrature degree for every integral that does not fix its own (see below)
-        residuals = {n: default_quadrature(F, 2 * degree + 2) for n, F in residuals.items()}
+        q = residual_quadrature_degree(degree)
+        residuals = {n: default_quadrature(F, q) for n, F in residuals.items()}
         missing = [n for n in self.names if n not in residuals]
         if missing:
             raise ValueError(f"no equation for unknown(s) {missing}")
