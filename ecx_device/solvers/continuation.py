@@ -74,7 +74,11 @@ class _Predictor:
         return pred
 
     def record(self, bias: float, state: dict[str, np.ndarray]) -> None:
-        self.history = [*self.history[-(ORDER):], (bias, state)]
+        """Keep ``state`` as the one at ``bias`` (V), replacing an older one at the same bias:
+        a sweep's first solve at its start bias recorded that bias twice, and the repeated node
+        disabled the extrapolation for the next two biases."""
+        kept = [h for h in self.history if h[0] != bias]
+        self.history = [*kept[-ORDER:], (bias, state)]
 
     def predict(self, bias: float) -> dict[str, np.ndarray] | None:
         """The Lagrange polynomial through the last ORDER + 1 states (fewer while fewer are

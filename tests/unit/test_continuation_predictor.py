@@ -71,6 +71,15 @@ def test_quadratic_extrapolation_is_exact_for_a_quadratic_path():
     assert max(p.starts[2:]) < 1e-12
 
 
+def test_a_solve_at_the_start_bias_does_not_disable_the_prediction():
+    # the run loop first solves at the start bias itself, then sweeps on from it
+    p = Quadratic()
+    _sweep(p, [0.0, 0.1, 0.2, 0.3])
+    secant = p.exact(0.1) + (p.exact(0.1) - p.exact(0.0))  # through V = 0 and 0.1, at 0.2
+    assert p.starts[2] == pytest.approx(np.abs(secant - p.exact(0.2)).max(), rel=1e-12)
+    assert p.starts[3] < 1e-12
+
+
 def test_history_is_dropped_when_the_state_changed_elsewhere():
     p = Quadratic()
     _sweep(p, [0.1, 0.2, 0.3])
