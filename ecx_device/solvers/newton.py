@@ -228,6 +228,12 @@ WEIGHTED_UPDATE_RESIDUAL = 1e-10
 #: in bias steps (:meth:`CoupledProblem.admit_prediction`).
 PREDICTION_SHIFT = 2.0
 
+#: Contraction of Newton's update (largest entry against the last one's) at or below which the
+#: rest of a solve keeps the Jacobian and its factorisation (:attr:`StallAtRoundoff.lag`): Newton
+#: is then in its quadratic phase, and the chord iteration converges at about that rate, a
+#: residual and a back-substitution per iteration instead of an assembly and a factorisation.
+LAG_CONTRACTION = 0.1
+
 #: Round-off floor of the scaled carrier residuals (O(1) terms; they stall at 2-3e-13).
 SCALED_RESIDUAL_FLOOR = 1e-12
 
@@ -268,6 +274,9 @@ class StallAtRoundoff:
         self.comm, self.reduction, self.groups, self.bounds = comm, reduction, groups, bounds
         self.weights = weights
         self._previous_weights: np.ndarray | None = None
+        #: Keep the Jacobian for the next iteration (LAG_CONTRACTION); set per iteration.
+        self.lag = False
+        self._last_step = 0.0
         self._f0 = 0.0
         self._group_f0: list[float] = []
         self._previous: np.ndarray | None = None
@@ -290,6 +299,7 @@ class StallAtRoundoff:
         self._previous = x.copy()
         self._previous_fnorm = fnorm
         dx = self._weighted_update(x, previous if it > 0 else None)
+        self._lag_next(it)
         if it == 0:
             self._f0 = fnorm
             self._fnorms = []
@@ -319,6 +329,19 @@ class StallAtRoundoff:
         if stalled and fnorm <= self.reduction * self._f0 and self._residuals_allow_updates(fnorm):
             return reasons.CONVERGED_SNORM_RELATIVE  # stalled at round-off: no update is left
         return reasons.DIVERGED_MAX_IT if it >= max_it else reasons.ITERATING
+
+    def _lag_next(self, it: int) -> None:
+        """Decide :attr:`lag` from the last update's contraction: on once it contracted by
+        LAG_CONTRACTION, off again when a chord iteration fails to halve it."""
+        step = (self.comm.allreduce(float(np.max(np.abs(self._raw_update), initial=0.0)),
+                                    op=MPI.MAX) if it > 0 else 0.0)
+        last, self._last_step = self._last_step, step
+        if it <= 1 or not last > 0.0:
+            self.lag = False
+        elif self.lag:
+            self.lag = step <= 0.5 * last
+        else:
+            self.lag = step <= LAG_CONTRACTION * last
 
     def _residuals_allow_updates(self, fnorm: float) -> bool:
         """No residual forbids ending Newton on its updates: a weighted problem's residual is
@@ -501,7 +524,8 @@ class CoupledProblem:
 
         def jacobian(snes, x, J, P):
             problem = owner()
-            if problem is None or not problem._frozen:
+            lag = problem is not None and problem._test is not None and problem._test.lag
+            if problem is None or not (problem._frozen or lag):
                 assemble(snes, x, J, P, *(args or ()), **(kargs or {}))
 
         snes.setJacobian(jacobian, J, P)
