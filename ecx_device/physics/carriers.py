@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ecx_device import nodal
 from ecx_device.device.names import Facet, Region
 from ecx_device.fem import MPI, dolfinx, ufl
 from ecx_device.physics.base import Context
@@ -305,7 +306,7 @@ class TransportEnergy:
         """Interpolate the potentials of the current state; refresh the contacts' test
         functions (zeta - V on the contact's degrees of freedom)."""
         for name, f in self.zeta.items():
-            f.interpolate(self._exprs[name])
+            nodal.interpolate(f, self._exprs[name])
             f.x.scatter_forward()
         for facet, (wn, wp) in self._tests.items():
             V = float(ctx.constants[self.strong_contacts[facet]].value)

@@ -48,6 +48,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ecx_device import nodal
 from ecx_device.device.names import Facet, Region
 from ecx_device.fem import MPI, dolfinx, ufl
 from ecx_device.mesh import Domain
@@ -205,7 +206,7 @@ class _NodalData:
         if self._key is not None and all(np.array_equal(a, b)
                                          for a, b in zip(arrays, self._key, strict=True)):
             return self.values
-        self._f.interpolate(self._expr)
+        nodal.interpolate(self._f, self._expr)
         data = self._f.x.array.reshape(-1, len(_NODAL))
         self.values = {k: data[:, c].copy() for c, k in enumerate(_NODAL)}
         self._key = [a.copy() for a in arrays]
@@ -266,7 +267,7 @@ class NodalStatistics(CarrierStatistics):
                                          for a, b in zip(key, self._key, strict=True)):
             return
         for f, expr in self._exprs:
-            f.interpolate(expr)
+            nodal.interpolate(f, expr)
         self._key = [a.copy() for a in key]
 
 
@@ -430,7 +431,7 @@ class FittedDriftDiffusion(QuasiFermiNewtonHooks):
                                           V.element.interpolation_points)
             self._heat_forms[key] = (f, expr, zeta)
         f, expr, _ = self._heat_forms[key]
-        f.interpolate(expr)
+        nodal.interpolate(f, expr)
         return f.x.array
 
     def cell_heat(self, ctx: Context, zeta_n, zeta_p) -> np.ndarray:

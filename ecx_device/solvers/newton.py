@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ecx_device import nodal
 from ecx_device.fem import MPI, PETSc, dolfinx, ufl
 from ecx_device.physics.base import (
     Context,
@@ -546,7 +547,7 @@ class CoupledProblem:
         """Weights of this rank's SNES entries at the current fields (1 where none is given)."""
         w = np.ones(sum(len(self._owned_indices(n)) for n in self.names))
         for idx, f, expr in self._weights:
-            f.interpolate(expr)
+            nodal.interpolate(f, expr)
             w[idx] = f.x.array[: len(idx)]
         return w
 
