@@ -50,7 +50,8 @@ def test_iterative_matches_direct_3d():
     data["exchange"] = {"enabled": False}
     data["electrical"] = {"wire_model": "ohmic"}  # the default case is drift-diffusion
     data["solver"] = {"element_degree": 1}
-    phi_lu, T_lu, ksp, pc = _solve(data, {"ksp_type": "preonly", "pc_type": "lu"})
+    phi_lu, T_lu, ksp, pc = _solve(data, {"ksp_type": "preonly", "pc_type": "lu",
+                                          "pc_factor_mat_solver_type": "mumps"})
     assert (ksp, pc) == ("preonly", "lu")
     phi_it, T_it, ksp, pc = _solve(data, linear_solver(3, ["phi", "T"], dofs=10**9))
     assert (ksp, pc) == ("gmres", "fieldsplit")
