@@ -2,9 +2,10 @@
 
 DOLFINx interpolates an Expression cell by cell, so a P1 node is evaluated once per cell around
 it: about 6 times in 2D and 20 times in 3D. The nodal data of the carrier problems (log
-densities, update weights, transport potentials) are interpolated at every Newton iteration,
-where that repetition cost 21 % of a self-heated stage (d) sweep. :func:`interpolate` evaluates
-only a cover: for each dof the highest-numbered local cell (owned or ghost) that holds it.
+densities, update weights, transport potentials) are interpolated at every Newton iteration;
+all interpolations took 21 % of a profiled self-heated stage (d) smoke sweep (2026-12-06).
+:func:`interpolate` evaluates only a cover: for each dof the highest-numbered local cell (owned
+or ghost) that holds it.
 
 Where an expression is discontinuous between cells (cellwise material data at a heterojunction),
 a shared dof takes the value of the last cell DOLFINx visits, and it visits cells in increasing
@@ -14,29 +15,25 @@ bit (``tests/unit/test_nodal_cover.py``, on 1 and 2 ranks).
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 
 from ecx_device.fem import dolfinx
-
-#: Cover per function space, by id (a FunctionSpace is not hashable); dropped with the space.
-_COVERS: dict[int, np.ndarray] = {}
+from ecx_device.per_object import once_per
 
 
 def node_cover(V: dolfinx.fem.FunctionSpace) -> np.ndarray:
     """Local cells (sorted) that hold every local dof of ``V``: each dof's highest-numbered
     cell. Computed once per space."""
-    key = id(V)
-    if key not in _COVERS:
-        imap = V.mesh.topology.index_map(V.mesh.topology.dim)
-        ncells = imap.size_local + imap.num_ghosts
-        dofs = V.dofmap.list[:ncells]
-        last = np.full(V.dofmap.index_map.size_local + V.dofmap.index_map.num_ghosts, -1)
-        np.maximum.at(last, dofs.ravel(), np.repeat(np.arange(ncells), dofs.shape[1]))
-        _COVERS[key] = np.unique(last[last >= 0]).astype(np.int32)
-        weakref.finalize(V, _COVERS.pop, key, None)
-    return _COVERS[key]
+    return once_per(V, "node_cover", _cover)
+
+
+def _cover(V: dolfinx.fem.FunctionSpace) -> np.ndarray:
+    imap = V.mesh.topology.index_map(V.mesh.topology.dim)
+    ncells = imap.size_local + imap.num_ghosts
+    dofs = V.dofmap.list[:ncells]
+    last = np.full(V.dofmap.index_map.size_local + V.dofmap.index_map.num_ghosts, -1)
+    np.maximum.at(last, dofs.ravel(), np.repeat(np.arange(ncells), dofs.shape[1]))
+    return np.unique(last[last >= 0]).astype(np.int32)
 
 
 def interpolate(f: dolfinx.fem.Function, expr: dolfinx.fem.Expression) -> None:

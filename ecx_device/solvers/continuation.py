@@ -87,8 +87,7 @@ class _Predictor:
         if len(self.history) < 2:
             return None
         v = [h[0] for h in self.history]
-        if len(set(v)) < len(v) or not 0 < abs(bias - v[-1]) / abs(v[-1] - v[-2]) \
-                <= MAX_EXTRAPOLATION:
+        if not 0 < abs(bias - v[-1]) / abs(v[-1] - v[-2]) <= MAX_EXTRAPOLATION:
             return None
         weights = [np.prod([(bias - v[m]) / (v[k] - v[m]) for m in range(len(v)) if m != k])
                    for k in range(len(v))]

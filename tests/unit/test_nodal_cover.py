@@ -8,11 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from ecx_device import nodal
-from ecx_device.fem import MPI, dolfinx, ufl
-
 _CHECK = """
 import numpy as np
 from ecx_device import nodal
