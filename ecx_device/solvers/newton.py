@@ -736,8 +736,30 @@ class CoupledProblem:
         self.restore(start)
         return _then(frozen, self.solve())
 
-    def _solve_once(self) -> NewtonResult:
-        """One Newton solve from the current state with the configured line search."""
+    def chord_steps(self, iterations: int = 1) -> NewtonResult:
+        """At most ``iterations`` chord iterations (the last solve's Jacobian and factors) from
+        the current state: an inexact inner solve of an outer iteration that moves the
+        problem's data a little between its passes (the electro-thermal fixed point,
+        solvers/fixed_point.py). ``converged`` says the usual convergence test passed; reaching
+        ``iterations`` first leaves the iterate in place with reason ``DIVERGED_MAX_IT`` and the
+        factors kept; any other failure puts the state back."""
+        snes = self.problem.solver
+        start = self.state()
+        limit = snes.getTolerances()[3]
+        self._frozen = True
+        snes.setTolerances(max_it=iterations)
+        try:
+            result = self._solve_once(partial=True)
+        finally:
+            self._frozen = False
+            snes.setTolerances(max_it=limit)
+        if not (result.converged or result.reason == PETSc.SNES.ConvergedReason.DIVERGED_MAX_IT):
+            self.restore(start)
+        return result
+
+    def _solve_once(self, partial: bool = False) -> NewtonResult:
+        """One Newton solve from the current state with the configured line search; with
+        ``partial``, reaching the iteration limit is no failure (:meth:`chord_steps`)."""
         snes = self.problem.solver
         try:
             self.problem.solve()
@@ -753,7 +775,8 @@ class CoupledProblem:
         finite = all(np.isfinite(f.x.array).all() for f in self.u.values())
         finite = self.ctx.domain.mesh.comm.allreduce(finite, op=MPI.LAND)
         msg = "" if finite else "non-finite values in the solution"
-        if reason <= 0 or not finite:
+        stopped = partial and finite and reason == PETSc.SNES.ConvergedReason.DIVERGED_MAX_IT
+        if (reason <= 0 or not finite) and not stopped:
             if self._room is not None:
                 self._room.note(snes.getKSP())
             self._reset_linear_solver()
