@@ -9,8 +9,9 @@ Usage: .venv/bin/python docs/make_stage_convergence.py [--out DIR] [--from DIR]
 
 For each stage the case's `ecx-device iv` sweep (cases/zhang2017_stage_<s>_dd.yaml, as shipped:
 -1...+1 V in 0.1 V steps, self-heated, default solver settings) runs twice: on the shipped mesh
-and with all three mesh sizes (wire, contact, metal) halved, i.e. gmsh re-meshes with half the
-sizes (about four times the cells; not a nested refinement). The table compares the currents
+and with all mesh sizes (wire, contact, metal, front; the thermal contact layer's thickness too)
+halved, i.e. gmsh re-meshes with half the sizes (about four times the cells; not a nested
+refinement). The table compares the currents
 through the grounded W terminal (resolved to round-off) at every bias where both sweeps resolve the
 current (|I| above the sweep's `current_resolution [A]`, the round-off limit of the biased
 terminal's reaction flux, and the anode and cathode currents agree there), and states the goal of
@@ -35,9 +36,10 @@ READ_ONLY = "--from" in sys.argv
 
 
 def refined(case):
-    """The case with every mesh size halved (the front size too, where the case sets one)."""
+    """The case with every mesh size halved (the front size too, where the case sets one, and
+    the thermal contact layer, which may not be thicker than the contact size)."""
     m = case.geometry.mesh
-    sizes = ("wire_size", "contact_size", "metal_size", "front_size")
+    sizes = ("wire_size", "contact_size", "metal_size", "front_size", "contact_layer_thickness")
     mesh = m.model_copy(update={k: getattr(m, k) / 2 for k in sizes
                                 if getattr(m, k) is not None})
     return case.model_copy(update={"geometry": case.geometry.model_copy(update={"mesh": mesh})})
