@@ -2,10 +2,12 @@
 refinement, for docs/validation.md.
 
 Usage: .venv/bin/python docs/make_stage_convergence.py [--out DIR] [--from DIR]
-           [--flux eafe|galerkin] [STAGE ...]
+           [--flux eafe|galerkin] [--contact-depth NM] [--start V] [STAGE ...]
        (default stages b c; --out: where the sweeps go, default results/stage_convergence;
        --from: read the sweeps already in DIR instead of running them; --flux: the carrier
-       fluxes, solver.carrier_flux, default the case's)
+       fluxes, solver.carrier_flux, default the case's; --contact-depth: a variant with the W
+       apex pressed NM nm into the end face instead of the case's w_tip.contact_depth; --start:
+       the sweep starts at V volts instead of the case's iv.start)
 
 For each stage the case's `ecx-device iv` sweep (cases/zhang2017_stage_<s>_dd.yaml, as shipped:
 -1...+1 V in 0.1 V steps, self-heated, default solver settings) runs twice: on the shipped mesh
@@ -45,6 +47,23 @@ def refined(case):
     return case.model_copy(update={"geometry": case.geometry.model_copy(update={"mesh": mesh})})
 
 
+def variant(case, flux: str | None, options: dict):
+    """The case with the command line's carrier fluxes, W contact depth (nm) and sweep start
+    (V)."""
+    if flux is not None:
+        case = case.model_copy(update={"solver": case.solver.model_copy(
+            update={"carrier_flux": flux})})
+    if "--contact-depth" in options:
+        g = case.geometry
+        tip = g.w_tip.model_copy(update={"contact_depth": float(options["--contact-depth"])
+                                         * 1e-9})
+        case = case.model_copy(update={"geometry": g.model_copy(update={"w_tip": tip})})
+    if "--start" in options:
+        case = case.model_copy(update={"iv": case.iv.model_copy(
+            update={"start": float(options["--start"])})})
+    return case
+
+
 def sweep(case, folder: Path) -> tuple[list[dict], dict]:
     """Run (or read, with ``--from``) one iv sweep; its rows and timing."""
     if READ_ONLY and (folder / "iv.csv").exists():
@@ -77,15 +96,14 @@ def table(stage: str, coarse: list[dict], fine: list[dict]) -> tuple[list[str], 
 def main() -> None:
     args = sys.argv[1:]
     out = ROOT / "results" / "stage_convergence"
-    flux = None
-    for flag in ("--out", "--from", "--flux"):
+    options = {}
+    for flag in ("--out", "--from", "--flux", "--contact-depth", "--start"):
         if flag in args:
             k = args.index(flag)
-            if flag == "--flux":
-                flux = args[k + 1]
-            else:
-                out = Path(args[k + 1])
+            options[flag] = args[k + 1]
             del args[k:k + 2]
+    out = Path(options.get("--out", options.get("--from", out)))
+    flux = options.get("--flux")
     stages = args or ["b", "c"]
     lines = [f"Run {time.strftime('%Y-%m-%d')} (`docs/make_stage_convergence.py"
              + (f" --flux {flux}" if flux else "") + "`), current through the grounded W "
@@ -95,10 +113,10 @@ def main() -> None:
     notes = []
     for stage in stages:
         case = load_case(ROOT / "cases" / f"zhang2017_stage_{stage}_dd.yaml")
-        if flux is not None:
-            case = case.model_copy(update={"solver": case.solver.model_copy(
-                update={"carrier_flux": flux})})
+        case = variant(case, flux, options)
         tag = f"{stage}_{case.solver.carrier_flux}"
+        if "--contact-depth" in options:
+            tag += f"_depth{options['--contact-depth']}nm"
         coarse, tc = sweep(case, out / f"{tag}_shipped")
         fine, tf = sweep(refined(case), out / f"{tag}_halved")
         rows, worst = table(stage, coarse, fine)
