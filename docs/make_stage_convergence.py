@@ -105,9 +105,9 @@ def main() -> None:
     out = Path(options.get("--out", options.get("--from", out)))
     flux = options.get("--flux")
     stages = args or ["b", "c"]
-    lines = [f"Run {time.strftime('%Y-%m-%d')} (`docs/make_stage_convergence.py"
-             + (f" --flux {flux}" if flux else "") + "`), current through the grounded W "
-             "terminal:", "",
+    flags = "".join(f" {k} {v}" for k, v in options.items() if k not in ("--out", "--from"))
+    lines = [f"Run {time.strftime('%Y-%m-%d')} (`docs/make_stage_convergence.py{flags}`), "
+             "current through the grounded W terminal:", "",
              "| stage | V [V] | I shipped mesh [A] | I sizes halved [A] | change |",
              "|---|---|---|---|---|"]
     notes = []
