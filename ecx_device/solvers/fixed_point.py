@@ -290,8 +290,7 @@ class SelfHeatingProblem:
             image = self._device_temperature()
             self.change = self._distance(image)
             self.iterations = k
-            carriers_converged = result.converged
-            if self.change <= self.tolerance and carriers_converged:
+            if self.change <= self.tolerance and result.converged:
                 return NewtonResult(True, newton, result.reason)
             # the temperature settled while the carriers stopped short: finish them there
             inexact = self.change > self.tolerance

@@ -721,16 +721,8 @@ class CoupledProblem:
         converges linearly at the rate of the Jacobian's change. Stops at the usual update
         test or after ``max_iterations``; then, or after a failure, puts the state back and
         runs :meth:`solve`. The iterations of both count."""
-        snes = self.problem.solver
         start = self.state()
-        limit = snes.getTolerances()[3]  # a case's snes_max_it may have replaced the argument's
-        self._frozen = True
-        snes.setTolerances(max_it=max_iterations)
-        try:
-            frozen = self._solve_once()
-        finally:
-            self._frozen = False
-            snes.setTolerances(max_it=limit)
+        frozen = self._chord(max_iterations, partial=False)
         if frozen.converged:
             return frozen
         self.restore(start)
@@ -743,19 +735,24 @@ class CoupledProblem:
         solvers/fixed_point.py). ``converged`` says the usual convergence test passed; reaching
         ``iterations`` first leaves the iterate in place with reason ``DIVERGED_MAX_IT`` and the
         factors kept; any other failure puts the state back."""
-        snes = self.problem.solver
         start = self.state()
-        limit = snes.getTolerances()[3]
-        self._frozen = True
-        snes.setTolerances(max_it=iterations)
-        try:
-            result = self._solve_once(partial=True)
-        finally:
-            self._frozen = False
-            snes.setTolerances(max_it=limit)
+        result = self._chord(iterations, partial=True)
         if not (result.converged or result.reason == PETSc.SNES.ConvergedReason.DIVERGED_MAX_IT):
             self.restore(start)
         return result
+
+    def _chord(self, max_iterations: int, partial: bool) -> NewtonResult:
+        """One solve with the Jacobian and factors kept and the iteration limit lowered to
+        ``max_iterations`` for it alone (a case's snes_max_it is put back afterwards)."""
+        snes = self.problem.solver
+        limit = snes.getTolerances()[3]
+        self._frozen = True
+        snes.setTolerances(max_it=max_iterations)
+        try:
+            return self._solve_once(partial=partial)
+        finally:
+            self._frozen = False
+            snes.setTolerances(max_it=limit)
 
     def _solve_once(self, partial: bool = False) -> NewtonResult:
         """One Newton solve from the current state with the configured line search; with
