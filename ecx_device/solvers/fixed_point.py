@@ -57,8 +57,9 @@ ADOPT_LIMIT = 1.0
 #: (SelfHeatingProblem._carriers_at).
 INEXACT_CHORD_STEPS = 1
 
-#: NewtonResult.reason of a carrier solve that stopped at its iteration limit on purpose.
-STOPPED_SHORT = int(PETSc.SNES.ConvergedReason.DIVERGED_MAX_IT)
+#: NewtonResult.reason of a carrier pass that stopped after its chord iterations on purpose
+#: (not PETSc's DIVERGED_MAX_IT, which a full solve that ran out of iterations reports).
+STOPPED_SHORT = -201
 
 #: Differences kept by the Anderson mixing of the wire temperature (solvers/anderson.py).
 ANDERSON_DEPTH = 2
@@ -347,8 +348,10 @@ class SelfHeatingProblem:
         if inexact and self._distance(target) <= ADOPT_LIMIT:
             self.wire_T.x.array[:] = target
             result = self.carriers.chord_steps(INEXACT_CHORD_STEPS)
-            if result.converged or result.reason == STOPPED_SHORT:
+            if result.converged:
                 return result, result.iterations
+            if result.reason == PETSc.SNES.ConvergedReason.DIVERGED_MAX_IT:
+                return NewtonResult(False, result.iterations, STOPPED_SHORT), result.iterations
             self.wire_T.x.array[:] = start  # failed: the state is back; solve in full
         done, step, its = 0.0, 1.0, 0
         while True:

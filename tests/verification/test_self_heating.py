@@ -42,7 +42,8 @@ from test_barrier_lowering import _silicon
 
 from ecx_device.device.names import Facet, Region
 from ecx_device.solvers.newton import CoupledProblem
-from ecx_device.fem import dolfinx, ufl
+from ecx_device.solvers.problem import NewtonResult
+from ecx_device.fem import PETSc, dolfinx, ufl
 from ecx_device.physics.base import Context, integrate
 from ecx_device.physics.carriers import DriftDiffusion
 from ecx_device.physics.contacts import OhmicContact, SchottkyContact
@@ -184,6 +185,26 @@ def test_inexact_passes_match_full_passes(monkeypatch):
     assert inexact["current [A]"] == pytest.approx(full["current [A]"], rel=1e-8)
     print(f"\ncarrier Newton iterations: {inexact_iterations} inexact, {full_iterations} full")
     assert inexact_iterations < full_iterations
+
+
+def test_carriers_out_of_iterations_fail_the_pass(monkeypatch):
+    """A carrier solve that runs out of iterations (PETSc's DIVERGED_MAX_IT) fails the
+    electro-thermal solve at once: it is not an inexact pass stopped on purpose. Taken for one,
+    it ran 50 passes of full solves (~280 Newton iterations each) on stage (d) with a 0.5 V bias
+    step before the bias continuation could halve the step."""
+    _, problem = _self_heated(16, _resistor, _ohmic_pair)
+    continue_bias(problem, 0.2, max_step=0.2, min_step=1e-3)
+    problem.ctx.constants["bias"].value = 0.4
+    calls = []
+
+    def out_of_iterations():
+        calls.append(1)
+        return NewtonResult(False, 40, int(PETSc.SNES.ConvergedReason.DIVERGED_MAX_IT), "")
+
+    monkeypatch.setattr(problem.carriers, "solve", out_of_iterations)
+    result = problem.solve()
+    assert not result.converged
+    assert len(calls) == 1
 
 
 def test_frozen_solve_keeps_the_cases_iteration_limit(monkeypatch):
