@@ -514,8 +514,8 @@ class CoupledProblem:
     def _freeze_jacobian(self) -> None:
         """Let :meth:`solve_frozen` and the chord finish (:attr:`StallAtRoundoff.lag`) skip the
         Jacobian: PETSc's lag option is not in this petsc4py, so the assembly callback itself is
-        skipped. A matrix left untouched keeps its
-        state, and the LU preconditioner then keeps its factors. The callback holds this object
+        skipped. A matrix left untouched keeps its state, and the LU preconditioner then keeps
+        its factors. The callback holds this object
         weakly: a reference from the SNES back to it makes a cycle that only the garbage
         collector frees, destroying PETSc objects at an arbitrary moment (the verification
         tests then died with exit code 15, 2026-12-06)."""

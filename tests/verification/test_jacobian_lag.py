@@ -57,7 +57,6 @@ def test_chord_finish_reaches_the_newton_solution_with_fewer_jacobians(monkeypat
     lag_currents, lag_its, lag_jacobians = _sweep(monkeypatch, DEFAULT_CONTRACTION)
     print(f"full Newton: {newton_its} iterations, {newton_jacobians} Jacobians; with the lag: "
           f"{lag_its} iterations, {lag_jacobians} Jacobians")
-    assert newton_jacobians == newton_its  # one assembly per iteration without the lag
     assert lag_jacobians < 0.8 * newton_jacobians
     assert lag_its <= newton_its + len(BIASES)  # at most one more iteration per bias
     assert lag_currents == pytest.approx(newton_currents, rel=1e-10)
