@@ -29,7 +29,8 @@ Recombination is mass-lumped (vertex quadrature, Domain.volume(lumped=True), r f
 centroid in axisymmetric form so that the lumped weights equal the edge weights' cell measures),
 as in the box method, with its T- and X-dependent coefficients as P1 interpolants
 (:class:`NodalStatistics`: identical at the vertex rule, cheaper to assemble). Newton updates of
-psi, phi_n, phi_p are log-damped at V_T (``update_scale`` of the hook). Only P1 unknowns.
+psi, phi_n, phi_p are log-damped at V_T, those of phi_n, phi_p that shrink their Slotboom
+variables taken in those variables (``update_scale`` of the hook). Only P1 unknowns.
 Surfaces without a contact carry no current; contacts are those of
 :mod:`ecx_device.physics.contacts`.
 
@@ -58,6 +59,7 @@ from ecx_device.physics.semiconductor_scaling import (
     QuasiFermiNewtonHooks,
     SemiconductorParameters,
     statistics_for,
+    update_weight_values,
 )
 from ecx_device.units import ELEMENTARY_CHARGE, MESH_UNIT
 
@@ -65,35 +67,32 @@ from ecx_device.units import ELEMENTARY_CHARGE, MESH_UNIT
 _SERIES = 1e-3
 
 
-def bernoulli(x: np.ndarray) -> np.ndarray:
-    """B(x) = x / (exp(x) - 1) (-), B(0) = 1; no overflow for large |x|."""
+def bernoulli(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """B(x) = x / (exp(x) - 1) (-), B(0) = 1, and dB/dx = B (1 - x - B) / x (-), -1/2 at 0;
+    no overflow for large |x| (B -> 0, dB/dx -> 0 for x -> inf; B -> -x, dB/dx -> -1 for
+    x -> -inf). Both from one exponential: the edge fluxes need both at every edge."""
     x = np.asarray(x, dtype=float)
-    small = np.abs(x) < _SERIES
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        big = x / np.expm1(x)
-    xs = np.where(small, x, 0.0)  # the series only where it is used (no overflow elsewhere)
-    return np.where(small, 1.0 - xs / 2 + xs * xs / 12, big)
-
-
-def bernoulli_derivative(x: np.ndarray) -> np.ndarray:
-    """dB/dx = B(x) (1 - x - B(x)) / x (-); -1/2 at 0, -> -1 for x -> -inf, -> 0 for x -> inf."""
-    x = np.asarray(x, dtype=float)
-    b = bernoulli(x)
-    small = np.abs(x) < _SERIES
-    with np.errstate(invalid="ignore", divide="ignore"):
-        big = b * (1.0 - x - b) / x
-    xs = np.where(small, x, 0.0)
-    return np.where(small, -0.5 + xs / 6 - xs**3 / 180, big)
+        b = x / np.expm1(x)
+        db = b * (1.0 - x - b) / x
+    small = np.abs(x) < _SERIES  # 0/0 at x = 0, cancellation near it: the series instead
+    if small.any():
+        xs = x[small]
+        b[small] = 1.0 - xs / 2 + xs * xs / 12
+        db[small] = -0.5 + xs / 6 - xs**3 / 180
+    return b, db
 
 
 def fitted_flux(xi, l_i, l_j) -> tuple:
-    """F = B(Delta) exp(L_j) (1 - exp(xi)), Delta = xi + L_j - L_i, and its partial derivatives
-    (dF/dxi, dF/dL_i, dF/dL_j): the dimensionless electron edge flux (module docstring)."""
-    delta = xi + l_j - l_i
-    b, db = bernoulli(delta), bernoulli_derivative(delta)
+    """F = B(Delta) exp(L_j) (1 - exp(xi)), Delta = xi + L_j - L_i, its partial derivatives
+    (dF/dxi, dF/dL_i, dF/dL_j), and B(Delta) exp(L_j), the edge's linear conductance factor:
+    the dimensionless electron edge flux (module docstring)."""
+    b, db = bernoulli(xi + l_j - l_i)
     e = np.exp(l_j)
     drop = -np.expm1(xi)
-    return (b * e * drop, e * (db * drop - b * np.exp(xi)), -e * db * drop, e * (b + db) * drop)
+    be = b * e
+    return (be * drop, e * (db * drop - b * np.exp(xi)), -e * db * drop, e * (b + db) * drop,
+            be)
 
 
 @dataclass(frozen=True)
@@ -207,8 +206,9 @@ class _NodalData:
                                          for a, b in zip(arrays, self._key, strict=True)):
             return self.values
         nodal.interpolate(self._f, self._expr)
-        data = self._f.x.array.reshape(-1, len(_NODAL))
-        self.values = {k: data[:, c].copy() for c, k in enumerate(_NODAL)}
+        #: The values as rows (len(_NODAL), local dofs), in the order of _NODAL.
+        self.rows = self._f.x.array.reshape(-1, len(_NODAL)).T.copy()
+        self.values = dict(zip(_NODAL, self.rows, strict=True))
         self._key = [a.copy() for a in arrays]
         self.generation += 1
         return self.values
@@ -291,9 +291,10 @@ class EdgeFluxes:
         rows = np.concatenate([e.i, e.i, e.j, e.j])
         cols = np.concatenate([e.i, e.j, e.i, e.j])
         self.pattern = [(f, c, rows, cols) for f in ("phi_n", "phi_p") for c in ("psi", f)]
-        # Newton updates of the potentials log-damped at the scale of V_T (assembled_terms.py)
-        self.update_scale = dict.fromkeys(("psi", "phi_n", "phi_p"),
-                                          module.scaling.thermal_voltage)
+        # Newton updates of the potentials log-damped at the scale of V_T, those of phi_n, phi_p
+        # also stepped in the Slotboom variables exp(-phi_n/V_T), exp(phi_p/V_T) (assembled_terms)
+        vt = module.scaling.thermal_voltage
+        self.update_scale = {"psi": vt, "phi_n": (vt, -1), "phi_p": (vt, 1)}
         self._cache: tuple[int, dict] = (-1, {})
 
     def prepare(self) -> None:
@@ -305,32 +306,35 @@ class EdgeFluxes:
         """Edge currents G^n, G^p (A/m, from end i to end j) at the current fields, the edges'
         linear conductances (A/(V m)) and dG/d(psi_i, psi_j, phi_i, phi_j); computed once per
         state (the residual and the Jacobian of one Newton iteration share them)."""
-        d = self.nodal.update()
+        self.nodal.update()
         if self._cache[0] != self.nodal.generation:
             # a wild Newton iterate may overflow: its inf/NaN fails the solve (newton.py), which
             # the bias continuation retries with a smaller step
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                self._cache = (self.nodal.generation, self._fluxes(d))
+                self._cache = (self.nodal.generation, self._fluxes())
         return self._cache[1]
 
-    def _fluxes(self, d: dict) -> dict:
+    def _fluxes(self) -> dict:
         e = self.edges
-        i, j = e.i, e.j
-        vt = 0.5 * (d["vt"][i] + d["vt"][j])
+        # the nodal data at both ends of every edge, gathered once: rows in the order of _NODAL
+        at_i, at_j = self.nodal.rows[:, e.i], self.nodal.rows[:, e.j]
+        row = _NODAL.index
+        vt = 0.5 * (at_i[row("vt")] + at_j[row("vt")])
         out = {}
         for c, sign in (("n", 1.0), ("p", -1.0)):
             phi = self.u[f"phi_{c}"].x.array
-            L = d[f"l_{c}"]
-            k = ELEMENTARY_CHARGE * 0.5 * (d[f"mu_{c}"][i] + d[f"mu_{c}"][j]) * self.C0
-            xi = sign * (phi[j] - phi[i]) / vt
-            F, F_xi, F_li, F_lj = fitted_flux(xi, L[i], L[j])
-            out[c] = sign * k * vt * F
-            out[f"g_{c}"] = k * bernoulli(xi + L[j] - L[i]) * np.exp(L[j])
-            dpsi, dphi = d[f"dl{c}_dpsi"], d[f"dl{c}_dphi"]
+            mu = row(f"mu_{c}")
+            k = (0.5 * ELEMENTARY_CHARGE * self.C0) * (at_i[mu] + at_j[mu])
+            xi = sign * (phi[e.j] - phi[e.i]) / vt
+            F, F_xi, F_li, F_lj, conductance = fitted_flux(xi, at_i[row(f"l_{c}")],
+                                                           at_j[row(f"l_{c}")])
             s = sign * k * vt
-            out[f"d{c}"] = (s * F_li * dpsi[i], s * F_lj * dpsi[j],
-                            s * (F_li * dphi[i] - sign * F_xi / vt),
-                            s * (F_lj * dphi[j] + sign * F_xi / vt))
+            out[c] = s * F
+            out[f"g_{c}"] = k * conductance
+            dpsi, dphi = row(f"dl{c}_dpsi"), row(f"dl{c}_dphi")
+            F_xi = (sign / vt) * F_xi
+            out[f"d{c}"] = (s * F_li * at_i[dpsi], s * F_lj * at_j[dpsi],
+                            s * (F_li * at_i[dphi] - F_xi), s * (F_lj * at_j[dphi] + F_xi))
         return out
 
     def residual(self) -> dict[str, np.ndarray]:
@@ -413,6 +417,14 @@ class FittedDriftDiffusion(QuasiFermiNewtonHooks):
     def assembled_terms(self, ctx: Context) -> EdgeFluxes:
         """The edge-flux terms (hook of :class:`ecx_device.solvers.newton.CoupledProblem`)."""
         return self._terms
+
+    def update_weights(self, ctx: Context) -> dict:
+        """Weights of the phi_n, phi_p updates in Newton's update test (-): those of
+        :func:`~ecx_device.physics.semiconductor_scaling.update_weights`, as callables on the
+        nodal log densities the edge fluxes hold (no interpolation of their own)."""
+        data = self._terms.nodal
+        return {f"phi_{c}": (lambda c=c: update_weight_values(data.update()[f"l_{c}"]))
+                for c in "np"}
 
     def initial_guess(self, ctx: Context) -> dict[str, float]:
         """Thermal equilibrium with the grounded terminal: both quasi-Fermi potentials 0 V."""

@@ -41,6 +41,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ecx_device.fem import dolfinx, ufl
 from ecx_device.materials.properties import MIXING_RULES, PROPERTY_UNITS, UflOps, mix
 from ecx_device.mesh import Domain
@@ -240,6 +242,7 @@ def quasi_fermi_iterate_range(scaling: SemiconductorScaling, fields: dict) -> di
 #: stopped Newton too early in the lightly doped heterojunction test, which then diverged at
 #: -0.37 V (tests/verification/test_heterojunction.py); 1e-12 C_0 passes every verification test.
 NEGLIGIBLE_DENSITY = 1e-12
+_LOG_NEGLIGIBLE = math.log(NEGLIGIBLE_DENSITY)
 
 
 def update_weights(stats: CarrierStatistics, fields: dict) -> dict:
@@ -253,12 +256,17 @@ def update_weights(stats: CarrierStatistics, fields: dict) -> dict:
     factor 0.76 per iteration from 1e-5 V (ion step), while every residual sat at round-off (Li
     anode, 2 V, 500 K), and no unweighted update test passed within 40 iterations."""
     psi, phi_n, phi_p = fields["psi"], fields["phi_n"], fields["phi_p"]
-    log_ref = math.log(NEGLIGIBLE_DENSITY)
 
     def weight(log_density):  # 1 / (1 + ref/density), the exponent clipped below overflow
-        return 1.0 / (1.0 + ufl.exp(ufl.min_value(log_ref - log_density, 700.0)))
+        return 1.0 / (1.0 + ufl.exp(ufl.min_value(_LOG_NEGLIGIBLE - log_density, 700.0)))
 
     return {"phi_n": weight(stats.log_n(psi, phi_n)), "phi_p": weight(stats.log_p(psi, phi_p))}
+
+
+def update_weight_values(log_density: np.ndarray) -> np.ndarray:
+    """The weight of :func:`update_weights` (-) from nodal values of ln(density / C_0) (-), for
+    a module that already holds them."""
+    return 1.0 / (1.0 + np.exp(np.minimum(_LOG_NEGLIGIBLE - log_density, 700.0)))
 
 
 class QuasiFermiNewtonHooks:

@@ -434,8 +434,9 @@ class CoupledProblem:
             no second solve.
 
     Optional module hooks read here besides the residual: ``dirichlet``, ``initial_guess``,
-    ``assembled_terms`` (solvers/assembled_terms.py), ``update_weights(ctx)`` ({unknown: UFL
-    weight in [0, 1]} of its updates in the convergence test, :class:`StallAtRoundoff`) and
+    ``assembled_terms`` (solvers/assembled_terms.py), ``update_weights(ctx)`` ({unknown: weight
+    in [0, 1] of its updates in the convergence test, :class:`StallAtRoundoff`: UFL, or a
+    callable giving the nodal values over the local dofs}) and
     ``iterate_range(ctx)`` ({unknown: (lower, upper) arrays over the owned dofs} that each
     Newton iterate is kept in, :meth:`limit_update`).
     """
@@ -533,33 +534,46 @@ class CoupledProblem:
         snes.setJacobian(jacobian, J, P)
 
     def _update_weights(self, modules: list) -> list:
-        """(owned indices in the SNES vector, P1 Function, Expression) of each weighted
-        unknown (``update_weights`` hooks)."""
+        """(owned indices in the SNES vector, callable giving the nodal weights over the local
+        dofs) of each weighted unknown (``update_weights`` hooks)."""
         out = []
         for m in modules:
             for name, weight in call_hook(m, "update_weights", self.ctx, default={}).items():
-                V = self.spaces[name]
-                one = dolfinx.fem.Constant(V.mesh, 1.0)  # ties a number to the mesh
-                out.append((self._owned_indices(name), dolfinx.fem.Function(V),
-                            dolfinx.fem.Expression(weight * one, V.element.interpolation_points)))
+                if isinstance(weight, ufl.core.expr.Expr):
+                    weight = self._interpolated(name, weight)
+                out.append((self._owned_indices(name), weight))
         return out
+
+    def _interpolated(self, name: str, expr) -> Callable[[], np.ndarray]:
+        """Callable giving the P1 interpolant of the UFL ``expr`` in unknown ``name``'s space
+        at the current fields (its local dof values)."""
+        V = self.spaces[name]
+        one = dolfinx.fem.Constant(V.mesh, 1.0)  # ties a number to the mesh
+        f = dolfinx.fem.Function(V)
+        compiled = dolfinx.fem.Expression(expr * one, V.element.interpolation_points)
+
+        def values() -> np.ndarray:
+            nodal.interpolate(f, compiled)
+            return f.x.array
+        return values
 
     def _weight_vector(self) -> np.ndarray:
         """Weights of this rank's SNES entries at the current fields (1 where none is given)."""
         w = np.ones(sum(len(self._owned_indices(n)) for n in self.names))
-        for idx, f, expr in self._weights:
-            nodal.interpolate(f, expr)
-            w[idx] = f.x.array[: len(idx)]
+        for idx, weight in self._weights:
+            w[idx] = weight()[: len(idx)]
         return w
 
     def _owned_indices(self, name: str) -> np.ndarray:
         """This rank's indices of unknown ``name``'s owned entries in the SNES vector (blocks
-        in the order of :attr:`names`)."""
-        sizes = [self.spaces[n].dofmap.index_map.size_local * self.spaces[n].dofmap.index_map_bs
-                 for n in self.names]
-        k = self.names.index(name)
-        start = int(sum(sizes[:k]))
-        return np.arange(start, start + sizes[k])
+        in the order of :attr:`names`; computed once, called in every Newton iteration)."""
+        if not hasattr(self, "_owned"):
+            sizes = [self.spaces[n].dofmap.index_map.size_local
+                     * self.spaces[n].dofmap.index_map_bs for n in self.names]
+            starts = np.concatenate([[0], np.cumsum(sizes)])
+            self._owned = {n: np.arange(starts[k], starts[k + 1])
+                           for k, n in enumerate(self.names)}
+        return self._owned[name]
 
     def _group_indices(self, groups: list[ConvergenceGroup]) -> list:
         """Each group with this rank's indices of its entries in the SNES vector."""
