@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecx_device.fem import dolfinx
+from ecx_device.fem import dolfinx, ufl
 from ecx_device.per_object import once_per
 
 
@@ -39,3 +39,39 @@ def _cover(V: dolfinx.fem.FunctionSpace) -> np.ndarray:
 def interpolate(f: dolfinx.fem.Function, expr: dolfinx.fem.Expression) -> None:
     """``f.interpolate(expr)`` evaluated on :func:`node_cover` only (same values)."""
     f.interpolate(expr, cells0=node_cover(f.function_space))
+
+
+class ChangeWatch:
+    """Whether any of some Functions and Constants changed value since the last time
+    :meth:`changed` said so: the cache key of data computed from them (nodal interpolants,
+    per-state vectors) that several callers ask for at the same state.
+
+    Args:
+        functions: Functions whose arrays are watched.
+        constants: DOLFINx Constants whose values are watched.
+    """
+
+    def __init__(self, functions, constants=()):
+        self._functions = list(dict.fromkeys(functions))
+        self._constants = list(dict.fromkeys(constants))
+        self._last: list[np.ndarray] | None = None
+
+    @classmethod
+    def of(cls, *exprs, constants=()) -> ChangeWatch:
+        """Watch every coefficient (Function) and Constant that the UFL ``exprs`` depend on,
+        and ``constants`` besides."""
+        functions, found = [], list(constants)
+        for e in exprs:
+            functions += ufl.algorithms.extract_coefficients(e)
+            found += ufl.algorithms.analysis.extract_constants(e)
+        return cls(functions, found)
+
+    def changed(self) -> bool:
+        """True on the first call and whenever a watched value differs from the last True."""
+        now = [f.x.array for f in self._functions] + [np.asarray(c.value)
+                                                        for c in self._constants]
+        if self._last is not None and all(np.array_equal(a, b)
+                                          for a, b in zip(now, self._last, strict=True)):
+            return False
+        self._last = [a.copy() for a in now]
+        return True

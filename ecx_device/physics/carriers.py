@@ -290,6 +290,9 @@ class TransportEnergy:
         for name, e in exprs.items():
             self.zeta[name] = dolfinx.fem.Function(V, name=name)
             self._exprs[name] = dolfinx.fem.Expression(e * one, points)
+        # the heat of one state asks for the potentials more than once (cell and contact heat)
+        self._watch = nodal.ChangeWatch.of(*exprs.values(), constants=[
+            ctx.constants[c] for c in self.strong_contacts.values()])
         fdim = ctx.domain.mesh.topology.dim - 1
         for facet in self.strong_contacts:
             self._dofs[facet] = dolfinx.fem.locate_dofs_topological(
@@ -304,7 +307,10 @@ class TransportEnergy:
 
     def update(self, ctx: Context) -> None:
         """Interpolate the potentials of the current state; refresh the contacts' test
-        functions (zeta - V on the contact's degrees of freedom)."""
+        functions (zeta - V on the contact's degrees of freedom); nothing to do if neither the
+        fields they depend on nor the contacts' voltages changed since the last update."""
+        if not self._watch.changed():
+            return
         for name, f in self.zeta.items():
             nodal.interpolate(f, self._exprs[name])
             f.x.scatter_forward()

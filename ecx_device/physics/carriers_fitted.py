@@ -194,22 +194,18 @@ class _NodalData:
         self._f = dolfinx.fem.Function(space)
         self._expr = dolfinx.fem.Expression(ufl.as_vector([e * one for e in exprs]),
                                             space.element.interpolation_points)
-        self._inputs = inputs
-        self._key: list[np.ndarray] | None = None
+        self._watch = nodal.ChangeWatch(inputs)
         self.values: dict[str, np.ndarray] = {}
         #: Incremented whenever the values are recomputed (a cache key for derived data).
         self.generation = 0
 
     def update(self) -> dict[str, np.ndarray]:
-        arrays = [f.x.array for f in self._inputs]
-        if self._key is not None and all(np.array_equal(a, b)
-                                         for a, b in zip(arrays, self._key, strict=True)):
+        if not self._watch.changed():
             return self.values
         nodal.interpolate(self._f, self._expr)
         #: The values as rows (len(_NODAL), local dofs), in the order of _NODAL.
         self.rows = self._f.x.array.reshape(-1, len(_NODAL)).T.copy()
         self.values = dict(zip(_NODAL, self.rows, strict=True))
-        self._key = [a.copy() for a in arrays]
         self.generation += 1
         return self.values
 
@@ -233,11 +229,11 @@ class NodalStatistics(CarrierStatistics):
 
     def __init__(self, stats: CarrierStatistics, V, inputs: list):
         self.__dict__.update(stats.__dict__)
-        self._inputs, self._key = inputs, None
+        self._watch = nodal.ChangeWatch(inputs)
         self._exprs: list[tuple[dolfinx.fem.Function, dolfinx.fem.Expression]] = []
         one = dolfinx.fem.Constant(V.mesh, 1.0)
 
-        def nodal(expr):
+        def interpolant(expr):
             if isinstance(expr, int | float):
                 return expr
             f = dolfinx.fem.Function(V)
@@ -245,10 +241,11 @@ class NodalStatistics(CarrierStatistics):
                                                           V.element.interpolation_points)))
             return f
 
-        self.vt, self.a_n, self.a_p = nodal(stats.vt), nodal(stats.a_n), nodal(stats.a_p)
-        self._local = {k: nodal(stats.local(k)) for k in ("tau_n", "tau_p")}
+        self.vt, self.a_n, self.a_p = (interpolant(stats.vt), interpolant(stats.a_n),
+                                       interpolant(stats.a_p))
+        self._local = {k: interpolant(stats.local(k)) for k in ("tau_n", "tau_p")}
         # ln(N/C_0) enters only the degenerate densities (and needs N_c, N_v given)
-        self._log_dos = ({k: nodal(stats.log_dos(k)) for k in ("N_c", "N_v")}
+        self._log_dos = ({k: interpolant(stats.log_dos(k)) for k in ("N_c", "N_v")}
                          if stats.degenerate else {})
         self.refresh()
 
@@ -262,13 +259,10 @@ class NodalStatistics(CarrierStatistics):
 
     def refresh(self) -> None:
         """Interpolate the coefficients again if the temperature or composition changed."""
-        key = [f.x.array for f in self._inputs]
-        if self._key is not None and all(np.array_equal(a, b)
-                                         for a, b in zip(key, self._key, strict=True)):
+        if not self._watch.changed():
             return
         for f, expr in self._exprs:
             nodal.interpolate(f, expr)
-        self._key = [a.copy() for a in key]
 
 
 class EdgeFluxes:
@@ -282,7 +276,9 @@ class EdgeFluxes:
             raise ValueError("the fitted carrier fluxes need P1 unknowns (element_degree 1)")
         self.edges = EdgeMesh.build(ctx.domain, V, module.regions)
         fields = [f for f in (ctx.fields.get("T"), ctx.composition) if f is not None]
-        self.nodal = _NodalData(module.stats, u, [u["psi"], u["phi_n"], u["phi_p"], *fields])
+        #: The Functions the edge terms depend on (unknowns, temperature, composition).
+        self.inputs = [u["psi"], u["phi_n"], u["phi_p"], *fields]
+        self.nodal = _NodalData(module.stats, u, self.inputs)
         #: Statistics of the lumped terms (UFL), refreshed by :meth:`prepare`.
         self.lumped = NodalStatistics(module.stats, V, fields)
         self.C0 = module.scaling.density
@@ -389,6 +385,7 @@ class FittedDriftDiffusion(QuasiFermiNewtonHooks):
         self._terms: EdgeFluxes | None = None
         self._outputs: dict[str, dolfinx.fem.Function] = {}
         self._heat_forms: dict = {}
+        self._terminal_dofs: dict[str, np.ndarray] = {}
         #: The carriers' transport energy (Peltier heat, :class:`~ecx_device.physics.carriers.
         #: TransportEnergy`); None: Joule + recombination heat only (zeta = phi).
         self.energy = None
@@ -480,29 +477,41 @@ class FittedDriftDiffusion(QuasiFermiNewtonHooks):
         fluxes and lumped recombination, SI) - the reaction fluxes into the device. With
         :meth:`cell_heat` of the same zeta the cells' sum plus these terminal heats (and the
         Schottky contacts' own) is sum V I exactly; with zeta = phi = V it is 0."""
-        V = ctx.fields["phi_n"].function_space
-        terminal = self._terminal_weight(ctx, facet_group) > 0
-        owned = V.dofmap.index_map.size_local
-        terminal[owned:] = False  # each dof once, on its owner
-        key = ("reaction",)
-        if key not in self._heat_forms:
-            w = ufl.TestFunction(V)
-            r = ELEMENTARY_CHARGE * self.recombination(ctx.fields)
-            self._heat_forms[key] = dolfinx.fem.form(
-                ctx.domain.volume(r * w, *self.regions, lumped=True))
-        vec = dolfinx.fem.assemble_vector(self._heat_forms[key])
-        vec.scatter_reverse(dolfinx.la.InsertMode.add)
-        edge = self._terms.residual()  # scaled, ghost rows not yet added to their owners
+        if facet_group not in self._terminal_dofs:
+            terminal = self._terminal_weight(ctx, facet_group) > 0
+            terminal[ctx.fields["phi_n"].function_space.dofmap.index_map.size_local:] = False
+            self._terminal_dofs[facet_group] = terminal  # each dof once, on its owner
+        terminal = self._terminal_dofs[facet_group]
+        rows = self._reaction_rows(ctx)
+        potential = float(ctx.constants[self._terminal_of(facet_group)].value)
         total = 0.0
-        for c, zeta, sign in (("n", zeta_n, -1.0), ("p", zeta_p, 1.0)):
-            rows = dolfinx.la.vector(V.dofmap.index_map)
-            rows.array[:] = edge[f"phi_{c}"] / self._terms.scale
-            rows.scatter_reverse(dolfinx.la.InsertMode.add)
-            r = rows.array + sign * vec.array
-            gap = self._nodal(ctx, zeta) - float(ctx.constants[self._terminal_of(facet_group)]
-                                                 .value)
-            total -= float(np.sum((r * gap)[terminal]))
+        for c, zeta in (("n", zeta_n), ("p", zeta_p)):
+            gap = self._nodal(ctx, zeta) - potential
+            total -= float(np.sum((rows[c] * gap)[terminal]))
         return ctx.domain.mesh.comm.allreduce(total, op=MPI.SUM)
+
+    def _reaction_rows(self, ctx: Context) -> dict[str, np.ndarray]:
+        """The rows r_n, r_p (A; local dofs, ghost contributions added to their owners) of the
+        discrete electron and hole equations at the current state: edge fluxes and lumped
+        recombination. Computed once per state: every terminal's heat reads them."""
+        if "reaction" not in self._heat_forms:
+            w = ufl.TestFunction(ctx.fields["phi_n"].function_space)
+            r = ELEMENTARY_CHARGE * self.recombination(ctx.fields)
+            form = dolfinx.fem.form(ctx.domain.volume(r * w, *self.regions, lumped=True))
+            self._heat_forms["reaction"] = (form, nodal.ChangeWatch.of(r, *self._terms.inputs),
+                                            {})
+        form, watch, rows = self._heat_forms["reaction"]
+        if watch.changed():
+            index_map = ctx.fields["phi_n"].function_space.dofmap.index_map
+            vec = dolfinx.fem.assemble_vector(form)
+            vec.scatter_reverse(dolfinx.la.InsertMode.add)
+            edge = self._terms.residual()  # scaled, ghost rows not yet added to their owners
+            for c, sign in (("n", -1.0), ("p", 1.0)):
+                summed = dolfinx.la.vector(index_map)
+                summed.array[:] = edge[f"phi_{c}"] / self._terms.scale
+                summed.scatter_reverse(dolfinx.la.InsertMode.add)
+                rows[c] = summed.array + sign * vec.array
+        return rows
 
     def _terminal_of(self, facet_group: str) -> str:
         """The context constant of a terminal: ``bias`` for the anode, ``ground`` otherwise."""
