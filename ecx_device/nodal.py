@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecx_device.fem import dolfinx, ufl
+from ecx_device.fem import MPI, dolfinx, ufl
 from ecx_device.per_object import once_per
 
 
@@ -47,31 +47,39 @@ class ChangeWatch:
     per-state vectors) that several callers ask for at the same state.
 
     Args:
-        functions: Functions whose arrays are watched.
+        functions: Functions whose arrays (this rank's part) are watched.
         constants: DOLFINx Constants whose values are watched.
+        comm: Where the cached data are computed by collective operations (a vector's ghost
+            update, an assembly), the communicator over which one rank's change counts for
+            all: every rank must then call :meth:`changed` together. None: each rank decides
+            for itself (purely local data).
     """
 
-    def __init__(self, functions, constants=()):
+    def __init__(self, functions, constants=(), comm=None):
         self._functions = list(dict.fromkeys(functions))
         self._constants = list(dict.fromkeys(constants))
+        self._comm = comm
         self._last: list[np.ndarray] | None = None
 
     @classmethod
-    def of(cls, *exprs, constants=()) -> ChangeWatch:
+    def of(cls, *exprs, constants=(), comm=None) -> ChangeWatch:
         """Watch every coefficient (Function) and Constant that the UFL ``exprs`` depend on,
         and ``constants`` besides."""
         functions, found = [], list(constants)
         for e in exprs:
             functions += ufl.algorithms.extract_coefficients(e)
             found += ufl.algorithms.analysis.extract_constants(e)
-        return cls(functions, found)
+        return cls(functions, found, comm)
 
     def changed(self) -> bool:
         """True on the first call and whenever a watched value differs from the last True."""
         now = [f.x.array for f in self._functions] + [np.asarray(c.value)
                                                         for c in self._constants]
-        if self._last is not None and all(np.array_equal(a, b)
-                                          for a, b in zip(now, self._last, strict=True)):
+        same = self._last is not None and all(np.array_equal(a, b)
+                                              for a, b in zip(now, self._last, strict=True))
+        if self._comm is not None and self._comm.size > 1:
+            same = self._comm.allreduce(same, op=MPI.LAND)
+        if same:
             return False
         self._last = [a.copy() for a in now]
         return True

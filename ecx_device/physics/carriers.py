@@ -292,7 +292,7 @@ class TransportEnergy:
             self._exprs[name] = dolfinx.fem.Expression(e * one, points)
         # the heat of one state asks for the potentials more than once (cell and contact heat)
         self._watch = nodal.ChangeWatch.of(*exprs.values(), constants=[
-            ctx.constants[c] for c in self.strong_contacts.values()])
+            ctx.constants[c] for c in self.strong_contacts.values()], comm=V.mesh.comm)
         fdim = ctx.domain.mesh.topology.dim - 1
         for facet in self.strong_contacts:
             self._dofs[facet] = dolfinx.fem.locate_dofs_topological(

@@ -498,8 +498,8 @@ class FittedDriftDiffusion(QuasiFermiNewtonHooks):
             w = ufl.TestFunction(ctx.fields["phi_n"].function_space)
             r = ELEMENTARY_CHARGE * self.recombination(ctx.fields)
             form = dolfinx.fem.form(ctx.domain.volume(r * w, *self.regions, lumped=True))
-            self._heat_forms["reaction"] = (form, nodal.ChangeWatch.of(r, *self._terms.inputs),
-                                            {})
+            watch = nodal.ChangeWatch.of(r, *self._terms.inputs, comm=ctx.domain.mesh.comm)
+            self._heat_forms["reaction"] = (form, watch, {})
         form, watch, rows = self._heat_forms["reaction"]
         if watch.changed():
             index_map = ctx.fields["phi_n"].function_space.dofmap.index_map
