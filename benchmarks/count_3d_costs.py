@@ -12,6 +12,7 @@ extractions of the reduced-space (bounded) Newton, the Jacobians and the residua
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -60,22 +61,20 @@ def _case(path: Path, scale: float, hold: float):
     m = case.geometry.mesh
     last = len(case.bias.protocol.root) - 1
     return case.replace({
-        **{f"geometry.mesh.{k}": f"{getattr(m, k) * scale * 1e9:g} nm"
+        **{f"geometry.mesh.{k}": f"{getattr(m, k) * scale:g} m"
            for k in ("wire_size", "contact_size", "metal_size")},
         f"bias.protocol.{last}.duration": f"{hold:g} s",
         "exchange.snapshot_times": [f"{hold:g} s"]})
 
 
 def main() -> None:
-    args = sys.argv[1:]
-    scale, hold = 2.0, 0.15
-    for flag in ("--scale", "--hold"):
-        if flag in args:
-            k = args.index(flag)
-            value = float(args[k + 1])
-            scale, hold = (value, hold) if flag == "--scale" else (scale, value)
-            del args[k:k + 2]
-    path = Path(args[0]) if args else ROOT / "cases" / "zhang2017_1V_side_contact.yaml"
+    parser = argparse.ArgumentParser(description="Where the time of a 3D exchange run goes.")
+    parser.add_argument("case", nargs="?", type=Path,
+                        default=ROOT / "cases" / "zhang2017_1V_side_contact.yaml")
+    parser.add_argument("--scale", type=float, default=2.0, help="factor on every mesh size")
+    parser.add_argument("--hold", type=float, default=0.15, help="hold duration (s)")
+    args = parser.parse_args()
+    path, scale, hold = args.case, args.scale, args.hold
     case = _case(path, scale, hold)
     totals = _timed_solves()
     with tempfile.TemporaryDirectory() as tmp:

@@ -49,19 +49,15 @@ def refined(case):
 
 def variant(case, flux: str | None, options: dict):
     """The case with the command line's carrier fluxes, W contact depth (nm) and sweep start
-    (V)."""
+    (V), set through the case loader (units as in a case file)."""
+    settings = {}
     if flux is not None:
-        case = case.model_copy(update={"solver": case.solver.model_copy(
-            update={"carrier_flux": flux})})
+        settings["solver.carrier_flux"] = flux
     if "--contact-depth" in options:
-        g = case.geometry
-        tip = g.w_tip.model_copy(update={"contact_depth": float(options["--contact-depth"])
-                                         * 1e-9})
-        case = case.model_copy(update={"geometry": g.model_copy(update={"w_tip": tip})})
+        settings["geometry.w_tip.contact_depth"] = f"{options['--contact-depth']} nm"
     if "--start" in options:
-        case = case.model_copy(update={"iv": case.iv.model_copy(
-            update={"start": float(options["--start"])})})
-    return case
+        settings["iv.start"] = f"{options['--start']} V"
+    return case.replace(settings) if settings else case
 
 
 def sweep(case, folder: Path) -> tuple[list[dict], dict]:

@@ -453,6 +453,10 @@ class CoupledProblem:
         self.spaces = {n: dolfinx.fem.functionspace(mesh, ("Lagrange", degree))
                        for n in self.names}
         self.u = {n: dolfinx.fem.Function(V, name=n) for n, V in self.spaces.items()}
+        sizes = [V.dofmap.index_map.size_local * V.dofmap.index_map_bs
+                 for V in self.spaces.values()]
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        self._owned = {n: np.arange(starts[k], starts[k + 1]) for k, n in enumerate(self.names)}
         v = {n: ufl.TestFunction(V) for n, V in self.spaces.items()}
         ctx.fields.update(self.u)
 
@@ -566,13 +570,7 @@ class CoupledProblem:
 
     def _owned_indices(self, name: str) -> np.ndarray:
         """This rank's indices of unknown ``name``'s owned entries in the SNES vector (blocks
-        in the order of :attr:`names`; computed once, called in every Newton iteration)."""
-        if not hasattr(self, "_owned"):
-            sizes = [self.spaces[n].dofmap.index_map.size_local
-                     * self.spaces[n].dofmap.index_map_bs for n in self.names]
-            starts = np.concatenate([[0], np.cumsum(sizes)])
-            self._owned = {n: np.arange(starts[k], starts[k + 1])
-                           for k, n in enumerate(self.names)}
+        in the order of :attr:`names`; built once in the constructor)."""
         return self._owned[name]
 
     def _group_indices(self, groups: list[ConvergenceGroup]) -> list:
