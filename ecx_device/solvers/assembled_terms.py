@@ -13,6 +13,10 @@ of the two end nodes' values. A module offers them through the optional hook
   entries are added to their owners), evaluated at the current values of the context's fields,
   scaled like the module's UFL residual of the same equation;
 - ``jacobian()``: the values of the ``pattern`` entries, one array per pattern item, same order;
+- optionally ``jacobian_of``: ``{field: UFL form}``, terms of the module's own UFL residual
+  whose Jacobian entries ``jacobian()`` already holds (e.g. a lumped reaction, diagonal under
+  the vertex rule, from nodal derivatives): the residual keeps them, and they still shape the
+  matrix's sparsity, but the Jacobian assembly skips them;
 - optionally ``prepare()``: called before every assembly (of the UFL forms too), e.g. to
   refresh coefficient Functions that the module's UFL forms read and that follow other fields;
 - optionally ``update_scale``: ``{field: scale}``; each Newton update of those fields' free dofs
@@ -41,16 +45,19 @@ value differs from the iterate (the first Newton step after a bias change withou
 since otherwise it adds zero at the cost of a Jacobian-form assembly. Jacobian: DOLFINx's
 assembly (Dirichlet rows and columns zeroed, unit diagonal), then the terms' entries outside
 Dirichlet rows and columns as one local CSR (``MatSetValuesLocal``). The undamped Newton step is
-thus the one of a single form holding everything.
+thus the one of a single form holding everything. With ``jacobian_of`` the UFL part is the
+derivative of the residual without those terms, blocks left empty are skipped, and the unit
+diagonal of the Dirichlet rows comes with the CSR.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ecx_device.fem import PETSc, dolfinx
+from ecx_device.fem import PETSc, dolfinx, ufl
 
 _fem_petsc = dolfinx.fem.petsc
+_cpp_petsc = dolfinx.cpp.fem.petsc
 
 #: Smallest factor by which one Newton update may shrink a Slotboom variable (module docstring):
 #: a step of at most V_T ln 10 = 2.3 V_T, beyond which the log damping's longer steps apply.
@@ -74,6 +81,21 @@ def _local_layout(b, spaces: list) -> list[np.ndarray]:
     return out
 
 
+def _jacobian_blocks(residuals: dict, names: list[str], functions: list):
+    """Compiled Jacobian forms d residuals[i] / d u_j, None where a block is empty; one form
+    (or None) for a single field."""
+    du = [ufl.TrialFunction(f.function_space) for f in functions]
+    blocks = []
+    for n in names:
+        F = residuals[n]
+        row = []
+        for u, d in zip(functions, du, strict=True):
+            form = None if F is None else dolfinx.fem.form(ufl.derivative(F, u, d))
+            row.append(form if form is not None and form.integral_types else None)
+        blocks.append(row)
+    return blocks[0][0] if len(names) == 1 else blocks
+
+
 class TermAssembly:
     """Adds the modules' assembled terms to a ``NonlinearProblem`` (module docstring).
 
@@ -83,10 +105,13 @@ class TermAssembly:
         functions: The unknowns (Functions) in that order.
         bcs: The problem's Dirichlet conditions by field name.
         terms: Objects returned by the modules' ``assembled_terms`` hooks.
+        jacobian_residuals: Per field, the UFL residual whose derivative is the UFL part of the
+            Jacobian (None: no UFL term), when some term has ``jacobian_of``; None: the
+            problem's own Jacobian forms.
     """
 
     def __init__(self, problem, names: list[str], functions: list, bcs: dict[str, list],
-                 terms: list):
+                 terms: list, jacobian_residuals: dict | None = None):
         self.problem, self.terms = problem, terms
         self.names = list(names)
         self.functions = dict(zip(names, functions, strict=True))
@@ -95,9 +120,9 @@ class TermAssembly:
         if len(spaces) == 1:
             mat = [np.arange(len(self._vec[names[0]]), dtype=np.int32)]
         else:
-            sets = dolfinx.cpp.la.petsc.create_index_sets(
+            self._sets = dolfinx.cpp.la.petsc.create_index_sets(
                 [(V.dofmap.index_map, V.dofmap.index_map_bs) for V in spaces])
-            mat = [s.getIndices().astype(np.int32) for s in sets]
+            mat = [s.getIndices().astype(np.int32) for s in self._sets]
         self._mat = dict(zip(names, mat, strict=True))
         self._bcs = {n: list(bcs.get(n, [])) for n in names}
         self._fixed = {}
@@ -106,6 +131,10 @@ class TermAssembly:
             for bc in self._bcs[n]:
                 mask[bc.dof_indices()[0]] = True
             self._fixed[n] = mask
+        #: Assemble the UFL Jacobian from :func:`_jacobian_blocks` instead of the problem's.
+        self._own_blocks = jacobian_residuals is not None
+        self._blocks = (_jacobian_blocks(jacobian_residuals, names, functions)
+                        if self._own_blocks else None)
         self._build_pattern()
         self._damped = self._damping()
         snes = problem.solver
@@ -127,6 +156,16 @@ class TermAssembly:
                 on_bc = np.flatnonzero(free_row & self._fixed[cf][c])
                 lift.append((rf, cf, r[on_bc], c[on_bc], start + on_bc))
                 start += len(r)
+        self._units = 0
+        if self._own_blocks:  # the unit diagonal of the owned Dirichlet rows
+            for n, f in self.functions.items():
+                owned = f.function_space.dofmap.index_map.size_local
+                dofs = self._mat[n][np.flatnonzero(self._fixed[n][:owned])]
+                rows.append(dofs)
+                cols.append(dofs)
+                keep.append(start + np.arange(len(dofs)))
+                start += len(dofs)
+                self._units += len(dofs)
         rows = np.concatenate(rows) if rows else np.zeros(0, np.int32)
         order = np.argsort(rows, kind="stable")
         keep = np.concatenate(keep)[order] if keep else np.zeros(0, np.int64)
@@ -166,7 +205,9 @@ class TermAssembly:
             arr[idx] = np.sign(d) * step
 
     def _values(self) -> np.ndarray:
-        return np.concatenate([v for t in self.terms for v in t.jacobian()])
+        """The terms' Jacobian values in pattern order, then the unit diagonal entries."""
+        return np.concatenate([v for t in self.terms for v in t.jacobian()]
+                              + [np.ones(self._units)])
 
     def prepare(self) -> None:
         """Call the terms' optional ``prepare`` hooks (before any assembly of the problem)."""
@@ -218,12 +259,13 @@ class TermAssembly:
                     if cf in gap:
                         np.add.at(extra, self._vec[rf][r], values[k] * gap[cf][c])
         if gap:
+            forms = self._blocks if self._own_blocks else p.J
             if block:
                 bcs1 = dolfinx.fem.bcs_by_block(
                     dolfinx.fem.extract_function_spaces(p.J, 1), bcs)
-                _fem_petsc.apply_lifting(b, p.J, bcs=bcs1, x0=x, alpha=-1.0)
-            else:
-                _fem_petsc.apply_lifting(b, [p.J], bcs=[bcs], x0=[x], alpha=-1.0)
+                _fem_petsc.apply_lifting(b, forms, bcs=bcs1, x0=x, alpha=-1.0)
+            elif forms is not None:
+                _fem_petsc.apply_lifting(b, [forms], bcs=[bcs], x0=[x], alpha=-1.0)
         b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         if block:
             bcs0 = dolfinx.fem.bcs_by_block(dolfinx.fem.extract_function_spaces(p.F), bcs)
@@ -240,13 +282,37 @@ class TermAssembly:
         x.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
         _fem_petsc.assign(x, p.u)
         self.prepare()
-        _fem_petsc.assemble_jacobian(snes, x, J, P, u=p.u, jacobian=p.J,
-                                     preconditioner=p.preconditioner, bcs=self._all_bcs())
+        if not self._own_blocks:
+            _fem_petsc.assemble_jacobian(snes, x, J, P, u=p.u, jacobian=p.J,
+                                         preconditioner=p.preconditioner, bcs=self._all_bcs())
+        else:
+            J.zeroEntries()
+            self._assemble_blocks(J)
         if len(self._rows):
             values = self._values()[self._keep]
             J.setValuesLocalIJV(self._indptr, self._cols, values,
                                 addv=PETSc.InsertMode.ADD, rowmap=self._rows)
         J.assemble()
+
+    def _assemble_blocks(self, J) -> None:
+        """Add the UFL blocks of :func:`_jacobian_blocks` to ``J``, Dirichlet rows and columns
+        left zero (their unit diagonal comes with the CSR)."""
+        bcs = [bc._cpp_object for bc in self._all_bcs()]
+        if not isinstance(self._blocks, list):  # one field
+            if self._blocks is not None:
+                _cpp_petsc.assemble_matrix(J, self._blocks._cpp_object,
+                                           dolfinx.fem.pack_constants(self._blocks),
+                                           dolfinx.fem.pack_coefficients(self._blocks), bcs)
+            return
+        for i, row in enumerate(self._blocks):
+            for j, form in enumerate(row):
+                if form is None:
+                    continue
+                sub = J.getLocalSubMatrix(self._sets[i], self._sets[j])
+                _cpp_petsc.assemble_matrix(sub, form._cpp_object,
+                                           dolfinx.fem.pack_constants(form),
+                                           dolfinx.fem.pack_coefficients(form), bcs, True)
+                J.restoreLocalSubMatrix(self._sets[i], self._sets[j], sub)
 
     def destroy(self) -> None:
         """Nothing of its own to destroy (the problem owns the PETSc objects)."""

@@ -9,8 +9,10 @@ on which modules are present.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
+import operator
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -414,6 +416,27 @@ def _then(first: NewtonResult, second: NewtonResult) -> NewtonResult:
                         second.message)
 
 
+def _sum(forms: list):
+    """The sum of UFL forms (integer zeros of absent regions included)."""
+    return functools.reduce(operator.add, forms)
+
+
+def _jacobian_residuals(parts: dict[str, list], terms: list, names: list[str],
+                        degree: int) -> dict | None:
+    """Per unknown, its residual without the UFL terms whose Jacobian an assembled term supplies
+    (their ``jacobian_of``), for the Jacobian assembly; None if no term supplies one. An unknown
+    left without a UFL term maps to None."""
+    supplied = [f for t in terms for f in getattr(t, "jacobian_of", {}).values()]
+    if not supplied:
+        return None
+    out = {}
+    for n in names:
+        kept = [f for f in parts.get(n, []) if not any(f is s for s in supplied)]
+        form = _sum(kept) if kept else 0
+        out[n] = default_quadrature(form, degree) if isinstance(form, ufl.Form) else None
+    return out
+
+
 class CoupledProblem:
     """The sum of the modules' residuals for all their unknowns, solved by Newton.
 
@@ -460,13 +483,13 @@ class CoupledProblem:
         v = {n: ufl.TestFunction(V) for n, V in self.spaces.items()}
         ctx.fields.update(self.u)
 
-        residuals: dict[str, object] = {}
+        parts: dict[str, list] = {}  # each unknown's residual terms, module by module
         for m in modules:
             for name, form in m.residual(ctx, self.u, v).items():
-                residuals[name] = residuals[name] + form if name in residuals else form
+                parts.setdefault(name, []).append(form)
         # one quadrature degree for every integral that does not fix its own (see below)
         q = residual_quadrature_degree(degree)
-        residuals = {n: default_quadrature(F, q) for n, F in residuals.items()}
+        residuals = {n: default_quadrature(_sum(forms), q) for n, forms in parts.items()}
         missing = [n for n in self.names if n not in residuals]
         if missing:
             raise ValueError(f"no equation for unknown(s) {missing}")
@@ -500,7 +523,9 @@ class CoupledProblem:
         # solvers/assembled_terms.py says what the object offers)
         terms = [t for m in modules if (t := call_hook(m, "assembled_terms", ctx)) is not None]
         self._terms = (TermAssembly(self.problem, self.names, [self.u[n] for n in self.names],
-                                    self._field_bcs, terms) if terms else None)
+                                    self._field_bcs, terms,
+                                    _jacobian_residuals(parts, terms, self.names, q))
+                       if terms else None)
         self._freeze_jacobian()
         self._ranges = [m for m in modules if hasattr(m, "iterate_range")]
         if self._ranges or (self._terms is not None and self._terms.damps):

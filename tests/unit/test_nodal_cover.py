@@ -1,5 +1,6 @@
 """ecx_device/nodal.py: interpolating over a node cover gives the full interpolation bit for bit,
-also where the expression jumps between cells (cellwise material data) and on two ranks."""
+scalar and blocked, also where the expression jumps between cells (cellwise material data) and on
+two ranks."""
 
 from __future__ import annotations
 
@@ -28,8 +29,16 @@ def compare(mesh, degree):
     full, cover = dolfinx.fem.Function(V), dolfinx.fem.Function(V)
     full.interpolate(expr)
     nodal.interpolate(cover, expr)
-    same = MPI.COMM_WORLD.allreduce(bool(np.array_equal(full.x.array, cover.x.array)),
-                                    op=MPI.LAND)
+    same = bool(np.array_equal(full.x.array, cover.x.array))
+    # a blocked space (components of different size, as the carriers' nodal data)
+    B = dolfinx.fem.functionspace(mesh, ("Lagrange", degree, (3,)))
+    vector = dolfinx.fem.Expression(ufl.as_vector([u * jump, ufl.exp(u), 1e3 * u + jump]),
+                                    B.element.interpolation_points)
+    full, cover = dolfinx.fem.Function(B), dolfinx.fem.Function(B)
+    full.interpolate(vector)
+    nodal.interpolate(cover, vector)
+    same = same and bool(np.array_equal(full.x.array, cover.x.array))
+    same = MPI.COMM_WORLD.allreduce(same, op=MPI.LAND)
     return same, len(nodal.node_cover(V)), imap.size_local + imap.num_ghosts
 
 
