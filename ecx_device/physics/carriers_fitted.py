@@ -54,6 +54,7 @@ from ecx_device.device.names import Facet, Region
 from ecx_device.fem import MPI, dolfinx, ufl
 from ecx_device.mesh import Domain
 from ecx_device.physics.base import Context
+from ecx_device.physics.lumped import LumpedTerm
 from ecx_device.physics.semiconductor_scaling import (
     CarrierStatistics,
     QuasiFermiNewtonHooks,
@@ -172,11 +173,8 @@ def _barycentric(x: np.ndarray, tdim: int, domain: Domain) -> tuple:
 #: First of the three UFL variable labels of the nodal data (any fixed number not used elsewhere).
 _LABEL = 907_301
 
-#: Components of the nodal data evaluated at every assembly (one blocked P1 interpolation): the
-#: log densities and their derivatives, V_T, the mobilities, and the SRH rate R/C_0 (1/s) with its
-#: derivatives (1/(V s)), whose nodal values give the lumped recombination's Jacobian.
-_NODAL = ("l_n", "dln_dpsi", "dln_dphi", "l_p", "dlp_dpsi", "dlp_dphi", "vt", "mu_n", "mu_p",
-          "r", "dr_dpsi", "dr_dphi_n", "dr_dphi_p")
+#: Components of the nodal data evaluated at every assembly (one blocked P1 interpolation).
+_NODAL = ("l_n", "dln_dpsi", "dln_dphi", "l_p", "dlp_dpsi", "dlp_dphi", "vt", "mu_n", "mu_p")
 
 
 class _NodalData:
@@ -190,10 +188,8 @@ class _NodalData:
         psi, phi_n, phi_p = (ufl.classes.Variable(u[k], ufl.classes.Label(_LABEL + c))
                              for c, k in enumerate(("psi", "phi_n", "phi_p")))
         ln, lp = stats.log_n(psi, phi_n), stats.log_p(psi, phi_p)
-        r = stats.srh(psi, phi_n, phi_p)
         exprs = [ln, ufl.diff(ln, psi), ufl.diff(ln, phi_n), lp, ufl.diff(lp, psi),
-                 ufl.diff(lp, phi_p), stats.vt, stats.local("mu_n"), stats.local("mu_p"),
-                 r, ufl.diff(r, psi), ufl.diff(r, phi_n), ufl.diff(r, phi_p)]
+                 ufl.diff(lp, phi_p), stats.vt, stats.local("mu_n"), stats.local("mu_p")]
         one = dolfinx.fem.Constant(mesh, 1.0)  # ties number-valued entries to the mesh
         space = dolfinx.fem.functionspace(mesh, ("Lagrange", 1, (len(exprs),)))
         self._f = dolfinx.fem.Function(space)
@@ -292,20 +288,6 @@ class EdgeFluxes:
         rows = np.concatenate([e.i, e.i, e.j, e.j])
         cols = np.concatenate([e.i, e.j, e.i, e.j])
         self.pattern = [(f, c, rows, cols) for f in ("phi_n", "phi_p") for c in ("psi", f)]
-        # the lumped recombination's Jacobian is diagonal: R' at each node times the node's share
-        # of the owned cells' lumped volume (Omega_0 units, as the UFL term is scaled)
-        sc = module.scaling
-        share = ctx.domain.volume(ufl.TestFunction(V), *module.regions, lumped=True)
-        share = (dolfinx.fem.assemble_vector(dolfinx.fem.form(share)).array
-                 if isinstance(share, ufl.Form) else np.zeros(len(u["psi"].x.array)))
-        self._srh_nodes = np.flatnonzero(share).astype(np.int32)
-        self._srh_weight = share[self._srh_nodes] * (
-            sc.density / sc.rate / sc.reference_volume(ctx.domain))
-        self.pattern += [(f, c, self._srh_nodes, self._srh_nodes)
-                         for f in ("phi_n", "phi_p") for c in ("psi", "phi_n", "phi_p")]
-        #: The UFL residual terms whose Jacobian :meth:`jacobian` supplies (set by the module:
-        #: the lumped recombination), so that the problem skips them when it assembles its own.
-        self.jacobian_of: dict = {}
         # Newton updates of the potentials log-damped at the scale of V_T, those of phi_n, phi_p
         # also stepped in the Slotboom variables exp(-phi_n/V_T), exp(phi_p/V_T) (assembled_terms)
         vt = module.scaling.thermal_voltage
@@ -369,8 +351,7 @@ class EdgeFluxes:
 
     def jacobian(self) -> list[np.ndarray]:
         """Values of :attr:`pattern`: rows (i, i, j, j) x columns (i, j, i, j) of each edge, for
-        the blocks (phi_n, psi), (phi_n, phi_n), (phi_p, psi), (phi_p, phi_p); then the
-        diagonals of the lumped recombination in (phi_n, phi_p) x (psi, phi_n, phi_p)."""
+        the blocks (phi_n, psi), (phi_n, phi_n), (phi_p, psi), (phi_p, phi_p)."""
         w = self.scale * self.edges.weight
         g = self.fluxes()
         out = []
@@ -379,10 +360,6 @@ class EdgeFluxes:
                 d_psi_i, d_psi_j, d_phi_i, d_phi_j = g[f"d{c}"]
                 for di, dj in ((d_psi_i, d_psi_j), (d_phi_i, d_phi_j)):
                     out.append(np.concatenate([w * di, w * dj, -w * di, -w * dj]))
-        data = self.nodal.values
-        for sign in (-1.0, 1.0):  # R enters the electron row as -R, the hole row as +R
-            for c in ("psi", "phi_n", "phi_p"):
-                out.append(sign * self._srh_weight * data[f"dr_d{c}"][self._srh_nodes])
         return out
 
 
@@ -407,6 +384,7 @@ class FittedDriftDiffusion(QuasiFermiNewtonHooks):
         self.stats = statistics_for(params)
         self.scaling = self.stats.scaling
         self._terms: EdgeFluxes | None = None
+        self._srh_term: LumpedTerm | None = None  # the lumped recombination (residual())
         self._outputs: dict[str, dolfinx.fem.Function] = {}
         self._heat_forms: dict = {}
         self._terminal_dofs: dict[str, np.ndarray] = {}
@@ -423,9 +401,8 @@ class FittedDriftDiffusion(QuasiFermiNewtonHooks):
     def residual(self, ctx: Context, u: dict, v: dict) -> dict:
         """The lumped recombination terms (UFL): their residual, and the cell sparsity of the
         Jacobian blocks (phi, psi) and (phi, phi) that the edge terms need. The edge fluxes and
-        the recombination's Jacobian values (nodal derivatives times lumped volumes: the vertex
-        rule makes it diagonal) come from :meth:`assembled_terms`, which is cheaper than six
-        UFL blocks (2026-12-06: 0.1 ms each on the 1001-node diode)."""
+        the recombination's Jacobian (diagonal under the vertex rule: nodal derivatives,
+        :mod:`ecx_device.physics.lumped`) come from :meth:`assembled_terms`."""
         if "psi" not in u:
             raise ValueError("FittedDriftDiffusion needs the 'psi' unknown (enable Poisson)")
         d, sc = ctx.domain, self.scaling
@@ -434,14 +411,14 @@ class FittedDriftDiffusion(QuasiFermiNewtonHooks):
             self.energy.bind(ctx, u)
         r = self._terms.lumped.srh(u["psi"], u["phi_n"], u["phi_p"]) * sc.density / sc.rate
         vol = sc.reference_volume(d)
-        out = {"phi_n": d.volume(-r * v["phi_n"] / vol, *self.regions, lumped=True),
-               "phi_p": d.volume(r * v["phi_p"] / vol, *self.regions, lumped=True)}
-        self._terms.jacobian_of = dict(out)
-        return out
+        self._srh_term = LumpedTerm(d, r / vol, {"phi_n": -1.0, "phi_p": 1.0}, u, v,
+                                    self.regions)
+        return self._srh_term.form
 
-    def assembled_terms(self, ctx: Context) -> EdgeFluxes:
-        """The edge-flux terms (hook of :class:`ecx_device.solvers.newton.CoupledProblem`)."""
-        return self._terms
+    def assembled_terms(self, ctx: Context) -> list:
+        """The edge-flux terms and the lumped recombination's nodal Jacobian (hook of
+        :class:`ecx_device.solvers.newton.CoupledProblem`)."""
+        return [self._terms, self._srh_term]
 
     def update_weights(self, ctx: Context) -> dict:
         """Weights of the phi_n, phi_p updates in Newton's update test (-): those of

@@ -23,6 +23,7 @@ import numpy as np
 from ecx_device.device.names import Region
 from ecx_device.fem import MPI, dolfinx, ufl
 from ecx_device.physics.base import Context
+from ecx_device.physics.lumped import LumpedTerm
 from ecx_device.physics.semiconductor_scaling import (
     SemiconductorParameters,
     interpolate_expression,
@@ -49,7 +50,9 @@ class Poisson:
             box method does; the doping keeps the residual's quadrature, so a doping step on a
             cell boundary gives each node its control-volume average. Used with the fitted
             carrier fluxes (:mod:`ecx_device.physics.carriers_fitted`), with which a 1D mesh
-            then gives the classical Scharfetter-Gummel box scheme.
+            then gives the classical Scharfetter-Gummel box scheme. With P1 unknowns the
+            lumped charge's Jacobian is then evaluated at the nodes
+            (:mod:`ecx_device.physics.lumped`, hook ``assembled_terms``).
     """
 
     name = "poisson"
@@ -64,6 +67,7 @@ class Poisson:
         self.frozen = {"phi_n": frozen_phi_n, "phi_p": frozen_phi_p}
         self.fixed_charge = fixed_charge
         self._step = None  # (context, DG0 function, compiled expression) of quantities()
+        self._lumped_term: LumpedTerm | None = None
 
     def _phi(self, fields: dict, name: str):
         return fields[name] if name in fields else self.frozen[name]
@@ -97,8 +101,17 @@ class Poisson:
         net = self.stats.net_doping(d.position()) / sc.density
         carriers = self.space_charge(ctx, u) - net
         form = coef * ufl.dot(d.grad(u["psi"]), d.grad(v["psi"])) - net * v["psi"]
-        return {"psi": with_quadrature(d.volume(form / vol, *self.regions), q)
-                + d.volume(-carriers * v["psi"] / vol, *self.regions, lumped=True)}
+        if u["psi"].function_space.ufl_element().embedded_superdegree == 1:
+            self._lumped_term = LumpedTerm(d, -carriers / vol, {"psi": 1.0}, u, v, self.regions)
+            charge = self._lumped_term.form["psi"]
+        else:
+            charge = d.volume(-carriers * v["psi"] / vol, *self.regions, lumped=True)
+        return {"psi": with_quadrature(d.volume(form / vol, *self.regions), q) + charge}
+
+    def assembled_terms(self, ctx: Context) -> LumpedTerm | None:
+        """The nodal Jacobian of the lumped carrier charge (P1, ``lumped``), else None (hook of
+        :class:`ecx_device.solvers.newton.CoupledProblem`)."""
+        return self._lumped_term
 
     def initial_guess(self, ctx: Context) -> dict:
         """Charge-neutral potential V_T asinh(N / 2 n_i) at every node (quasi-Fermi levels at 0).

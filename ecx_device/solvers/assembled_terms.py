@@ -3,7 +3,7 @@
 Some discretisations are not integrals of a UFL integrand: the exponentially fitted (edge-averaged)
 carrier fluxes of :mod:`ecx_device.physics.carriers_fitted` are sums over mesh edges of functions
 of the two end nodes' values. A module offers them through the optional hook
-``assembled_terms(ctx)``, which returns an object with
+``assembled_terms(ctx)``, which returns an object (or a list of them, or None) with
 
 - ``pattern``: list of ``(row_field, column_field, rows, columns)``, the Jacobian entries it
   adds, in the local dof numbering of the fields (owned and ghost dofs, as in ``Function.x``);

@@ -9,10 +9,8 @@ on which modules are present.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
-import operator
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -416,24 +414,25 @@ def _then(first: NewtonResult, second: NewtonResult) -> NewtonResult:
                         second.message)
 
 
-def _sum(forms: list):
-    """The sum of UFL forms (integer zeros of absent regions included)."""
-    return functools.reduce(operator.add, forms)
+def _as_list(terms) -> list:
+    """An ``assembled_terms`` hook's answer as a list (it may give None, one object or a list)."""
+    return [] if terms is None else list(terms) if isinstance(terms, list | tuple) else [terms]
 
 
-def _jacobian_residuals(parts: dict[str, list], terms: list, names: list[str],
-                        degree: int) -> dict | None:
-    """Per unknown, its residual without the UFL terms whose Jacobian an assembled term supplies
-    (their ``jacobian_of``), for the Jacobian assembly; None if no term supplies one. An unknown
-    left without a UFL term maps to None."""
-    supplied = [f for t in terms for f in getattr(t, "jacobian_of", {}).values()]
+def _jacobian_residuals(residuals: dict, terms: list, names: list[str]) -> dict | None:
+    """Per unknown, its residual without the UFL integrals whose Jacobian an assembled term
+    supplies (the integrals of its ``jacobian_of`` forms, found by identity: a module may have
+    summed them into a larger form), for the Jacobian assembly; None if no term supplies one.
+    An unknown left without an integral maps to None."""
+    supplied = [itg for t in terms for f in getattr(t, "jacobian_of", {}).values()
+                for itg in f.integrals()]
     if not supplied:
         return None
     out = {}
     for n in names:
-        kept = [f for f in parts.get(n, []) if not any(f is s for s in supplied)]
-        form = _sum(kept) if kept else 0
-        out[n] = default_quadrature(form, degree) if isinstance(form, ufl.Form) else None
+        kept = [itg for itg in residuals[n].integrals()
+                if not any(itg is s for s in supplied)]
+        out[n] = ufl.Form(kept) if kept else None
     return out
 
 
@@ -483,13 +482,13 @@ class CoupledProblem:
         v = {n: ufl.TestFunction(V) for n, V in self.spaces.items()}
         ctx.fields.update(self.u)
 
-        parts: dict[str, list] = {}  # each unknown's residual terms, module by module
+        residuals: dict[str, object] = {}
         for m in modules:
             for name, form in m.residual(ctx, self.u, v).items():
-                parts.setdefault(name, []).append(form)
+                residuals[name] = residuals[name] + form if name in residuals else form
         # one quadrature degree for every integral that does not fix its own (see below)
         q = residual_quadrature_degree(degree)
-        residuals = {n: default_quadrature(_sum(forms), q) for n, forms in parts.items()}
+        residuals = {n: default_quadrature(F, q) for n, F in residuals.items()}
         missing = [n for n in self.names if n not in residuals]
         if missing:
             raise ValueError(f"no equation for unknown(s) {missing}")
@@ -521,10 +520,10 @@ class CoupledProblem:
             _set_field_splits(self.problem, self.spaces, options)
         # hook: residual/Jacobian terms a module assembles itself, outside UFL (e.g. edge fluxes;
         # solvers/assembled_terms.py says what the object offers)
-        terms = [t for m in modules if (t := call_hook(m, "assembled_terms", ctx)) is not None]
+        terms = [t for m in modules for t in _as_list(call_hook(m, "assembled_terms", ctx))]
         self._terms = (TermAssembly(self.problem, self.names, [self.u[n] for n in self.names],
                                     self._field_bcs, terms,
-                                    _jacobian_residuals(parts, terms, self.names, q))
+                                    _jacobian_residuals(residuals, terms, self.names))
                        if terms else None)
         self._freeze_jacobian()
         self._ranges = [m for m in modules if hasattr(m, "iterate_range")]

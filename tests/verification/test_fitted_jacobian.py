@@ -1,14 +1,15 @@
 """The Newton Jacobian of the fitted carrier problem (solvers/assembled_terms.py with
 physics/carriers_fitted.py) is the derivative of its residual.
 
-The Jacobian has three parts assembled by different code: the UFL blocks (Poisson, the contacts),
-the edge fluxes, and the lumped recombination, whose diagonal comes from nodal derivatives and not
-from UFL (``jacobian_of``). Each part is checked against an independent value: the central
+The Jacobian has three parts assembled by different code: the UFL blocks (Poisson's stiffness,
+the contacts), the edge fluxes, and the lumped terms (Poisson's carrier charge, the
+recombination), whose diagonals come from nodal derivatives and not from UFL
+(physics/lumped.py). Each part is checked against an independent value: the central
 difference of the assembled residual along a random direction, on a silicon Schottky diode (psi
 fixed at the barrier, phi_n free: Dirichlet columns in free rows) under forward bias, with a
 non-uniform temperature field (the nodal data follow T) and short lifetimes (recombination as
-large as the fluxes), in 1D and in axisymmetric 2D. Without the recombination diagonal the
-same check fails by orders of magnitude in the minority carrier's rows.
+large as the fluxes), in 1D and in axisymmetric 2D. Without the lumped terms' diagonals the
+same check fails by orders of magnitude in Poisson's and the minority carrier's rows.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ecx_device.device.names import Region
 from ecx_device.fem import dolfinx
 from ecx_device.physics.base import Context
 from ecx_device.physics.carriers_fitted import FittedDriftDiffusion
+from ecx_device.physics.lumped import LumpedTerm
 from ecx_device.physics.poisson import Poisson
 from ecx_device.solvers.continuation import continue_bias
 from ecx_device.solvers.newton import CoupledProblem
@@ -88,14 +90,16 @@ def _errors(problem: CoupledProblem, seed: int = 7) -> dict[str, float]:
 def test_jacobian_is_the_derivative_of_the_residual(dimension):
     problem = _diode(dimension)
     errors = _errors(problem)
-    # the same check with the recombination's diagonal left out of the Jacobian must fail
-    edges = problem._terms.terms[0]
-    edges._srh_weight = 0.0 * edges._srh_weight
+    # the same check with the lumped terms' diagonals left out of the Jacobian must fail
+    lumped = [t for t in problem._terms.terms if isinstance(t, LumpedTerm)]
+    assert sorted(r for t in lumped for r in t.rows) == ["phi_n", "phi_p", "psi"]
+    for t in lumped:
+        t._share = 0.0 * t._share
     without = _errors(problem)
     print(f"\n{dimension}: max |J v - D v| / max |D v| per field "
           + ", ".join(f"{n} {e:.1e}" for n, e in errors.items())
-          + "; without the recombination diagonal "
+          + "; without the lumped diagonals "
           + ", ".join(f"{n} {e:.1e}" for n, e in without.items()))
     assert max(errors.values()) < 1e-6
     # (the holes are the minority carrier of this n-type diode: recombination shapes their rows)
-    assert without["phi_p"] > 1e-2
+    assert without["psi"] > 1e-2 and without["phi_p"] > 1e-2
