@@ -274,12 +274,12 @@ class SelfHeatingProblem:
         target = None  # wire temperature for the next carrier solve; None: the current one
         inexact = False  # this pass's carrier solve may stop short (_carriers_at)
         for k in range(1, self.max_iterations + 1):
-            result, its = self._carriers_at(target, inexact)
+            carriers, its = self._carriers_at(target, inexact)
             newton += its
-            if not (result.converged or result.reason == STOPPED_SHORT):
-                return NewtonResult(False, newton, result.reason,
+            if not (carriers.converged or carriers.reason == STOPPED_SHORT):
+                return NewtonResult(False, newton, carriers.reason,
                                     f"drift-diffusion solve failed in electro-thermal iteration "
-                                    f"{k}" + (f": {result.message}" if result.message else ""))
+                                    f"{k}" + (f": {carriers.message}" if carriers.message else ""))
             self.cell_heat.update()
             # after the first pass the heat source moved little: keep the heat Jacobian
             result = self.heat.solve() if k == 1 else self.heat.solve_frozen()
@@ -291,7 +291,9 @@ class SelfHeatingProblem:
             image = self._device_temperature()
             self.change = self._distance(image)
             self.iterations = k
-            if self.change <= self.tolerance and result.converged:
+            # (the carriers' own test: until 2026-12-06 this read the heat solve's result, so a
+            # pass whose carriers had stopped short after one chord iteration could end it)
+            if self.change <= self.tolerance and carriers.converged:
                 return NewtonResult(True, newton, result.reason)
             # the temperature settled while the carriers stopped short: finish them there
             inexact = self.change > self.tolerance

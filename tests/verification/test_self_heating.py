@@ -187,6 +187,37 @@ def test_inexact_passes_match_full_passes(monkeypatch):
     assert inexact_iterations < full_iterations
 
 
+def test_fixed_point_ends_on_a_pass_whose_carriers_converged(monkeypatch):
+    """Every converged electro-thermal solve ends on a pass whose carrier solve passed its own
+    convergence test, not on one stopped short after its chord iteration (until 2026-12-06 the
+    stop read the heat solve's result instead, and the Schottky diode's solves here ended on
+    stopped-short passes)."""
+    _, problem = _self_heated(200, _schottky_params, _schottky_contacts)
+    passes = SelfHeatingProblem._carriers_at
+    last = []
+
+    def recorded(self, target, inexact=False):
+        result = passes(self, target, inexact)
+        last.append(result[0])
+        return result
+
+    ends = []
+    solve = SelfHeatingProblem.solve
+
+    def solved(self):
+        last.clear()
+        result = solve(self)
+        if result.converged:
+            ends.append(last[-1])
+        return result
+
+    monkeypatch.setattr(SelfHeatingProblem, "_carriers_at", recorded)
+    monkeypatch.setattr(SelfHeatingProblem, "solve", solved)
+    continue_bias(problem, 0.3, max_step=0.1, min_step=1e-3)
+    assert len(ends) >= 3
+    assert all(r.converged for r in ends), [r.reason for r in ends]
+
+
 def test_carriers_out_of_iterations_fail_the_pass(monkeypatch):
     """A carrier solve that runs out of iterations (PETSc's DIVERGED_MAX_IT) fails the
     electro-thermal solve at once: it is not an inexact pass stopped on purpose. Taken for one,
