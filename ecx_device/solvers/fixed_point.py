@@ -21,7 +21,8 @@ are coupled by fixed-point (Gummel-type) iteration:
    T_w is the Anderson mixture of the last iterates (solvers/anderson.py). While T_w still
    moves (by at most ADOPT_LIMIT), step 1 of the next pass is a single chord iteration of the
    carriers instead of a full solve; the iteration stops only on a pass whose carriers passed
-   their convergence test.
+   their convergence test, and that pass solves them from the last carriers that passed it (at
+   their temperature), not from the chord passes' iterate.
 
 Each solve starts by adopting the device temperature of the state as T_w when the two differ by
 little (:data:`ADOPT_LIMIT`).
@@ -273,9 +274,18 @@ class SelfHeatingProblem:
                                 self.wire_T.function_space.dofmap.index_map.size_local)
         target = None  # wire temperature for the next carrier solve; None: the current one
         inexact = False  # this pass's carrier solve may stop short (_carriers_at)
+        anchor = None  # (carrier state, wire temperature) of the last carriers that converged
         for k in range(1, self.max_iterations + 1):
+            if not inexact and anchor is not None:
+                # finish from the last converged carriers: the chord passes can leave a
+                # minority quasi-Fermi potential that the equations hardly fix far off, from
+                # which Newton did not converge in 40 iterations (stage (d), 0.26 V, 2026-12-06)
+                self.carriers.restore(anchor[0])
+                self.wire_T.x.array[:] = anchor[1]
             carriers, its = self._carriers_at(target, inexact)
             newton += its
+            if carriers.converged:
+                anchor = (self.carriers.state(), self.wire_T.x.array.copy())
             if not (carriers.converged or carriers.reason == STOPPED_SHORT):
                 return NewtonResult(False, newton, carriers.reason,
                                     f"drift-diffusion solve failed in electro-thermal iteration "
