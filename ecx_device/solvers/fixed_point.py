@@ -21,8 +21,8 @@ are coupled by fixed-point (Gummel-type) iteration:
    T_w is the Anderson mixture of the last iterates (solvers/anderson.py). While T_w still
    moves (by at most ADOPT_LIMIT), step 1 of the next pass is a single chord iteration of the
    carriers instead of a full solve; the iteration stops only on a pass whose carriers passed
-   their convergence test, and that pass solves them from the last carriers that passed it (at
-   their temperature), not from the chord passes' iterate.
+   their convergence test: chord iterations from the passes' iterate, or, if those do not
+   converge, a solve from the last carriers that passed it (at their temperature).
 
 Each solve starts by adopting the device temperature of the state as T_w when the two differ by
 little (:data:`ADOPT_LIMIT`).
@@ -41,7 +41,7 @@ from ecx_device.mesh import CellPairs
 from ecx_device.physics.heat import HeatConduction, HeatSource
 from ecx_device.physics.semiconductor_scaling import quadrature_degree, with_quadrature
 from ecx_device.solvers.anderson import AndersonMixing
-from ecx_device.solvers.newton import CoupledProblem
+from ecx_device.solvers.newton import FROZEN_MAX_ITERATIONS, CoupledProblem
 from ecx_device.solvers.problem import NewtonResult
 
 #: Powers below this (W) count as zero in the power balance.
@@ -276,13 +276,10 @@ class SelfHeatingProblem:
         inexact = False  # this pass's carrier solve may stop short (_carriers_at)
         anchor = None  # (carrier state, wire temperature) of the last carriers that converged
         for k in range(1, self.max_iterations + 1):
-            if not inexact and anchor is not None:
-                # finish from the last converged carriers: the chord passes can leave a
-                # minority quasi-Fermi potential that the equations hardly fix far off, from
-                # which Newton did not converge in 40 iterations (stage (d), 0.26 V, 2026-12-06)
-                self.carriers.restore(anchor[0])
-                self.wire_T.x.array[:] = anchor[1]
-            carriers, its = self._carriers_at(target, inexact)
+            if not inexact and target is not None:
+                carriers, its = self._finish_carriers(target, anchor)
+            else:
+                carriers, its = self._carriers_at(target, inexact)
             newton += its
             if carriers.converged:
                 anchor = (self.carriers.state(), self.wire_T.x.array.copy())
@@ -311,6 +308,21 @@ class SelfHeatingProblem:
         return NewtonResult(False, newton, NOT_CONVERGED,
                             f"electro-thermal iteration did not converge in {self.max_iterations} "
                             f"iterations (last wire temperature change {self.change:.3g} K)")
+
+    def _finish_carriers(self, target: np.ndarray, anchor: tuple) -> tuple[NewtonResult, int]:
+        """The carriers converged at the settled wire temperature ``target`` (K) after passes
+        that stopped them short: chord iterations from where the passes left them, else (they
+        can leave a minority quasi-Fermi potential that the equations hardly fix far off, from
+        which Newton did not converge in 40 iterations: stage (d) at -0.26 V with 0.5 V steps,
+        2026-12-06) a solve from ``anchor``, the last carriers that converged and their T_w."""
+        self.wire_T.x.array[:] = target
+        chord = self.carriers.chord_steps(FROZEN_MAX_ITERATIONS)
+        if chord.converged:
+            return chord, chord.iterations
+        self.carriers.restore(anchor[0])
+        self.wire_T.x.array[:] = anchor[1]
+        result, its = self._carriers_at(target)
+        return result, chord.iterations + its
 
     def _accelerated(self, mixing: AndersonMixing, image: np.ndarray) -> np.ndarray:
         """The next wire temperature (K): the Anderson-mixed one, or the heat solution ``image``
