@@ -193,13 +193,14 @@ def test_fixed_point_ends_on_a_pass_whose_carriers_converged(monkeypatch):
     stop read the heat solve's result instead, and the Schottky diode's solves here ended on
     stopped-short passes)."""
     _, problem = _self_heated(200, _schottky_params, _schottky_contacts)
-    passes = SelfHeatingProblem._carriers_at
     last = []
 
-    def recorded(self, target, inexact=False):
-        result = passes(self, target, inexact)
-        last.append(result[0])
-        return result
+    def recording(method):
+        def recorded(self, *args):
+            result = method(self, *args)
+            last.append(result[0])
+            return result
+        return recorded
 
     ends = []
     solve = SelfHeatingProblem.solve
@@ -211,7 +212,10 @@ def test_fixed_point_ends_on_a_pass_whose_carriers_converged(monkeypatch):
             ends.append(last[-1])
         return result
 
-    monkeypatch.setattr(SelfHeatingProblem, "_carriers_at", recorded)
+    # every carrier solve of a pass: the passes' own and the finishing one
+    for name in ("_carriers_at", "_finish_carriers"):
+        monkeypatch.setattr(SelfHeatingProblem, name,
+                            recording(getattr(SelfHeatingProblem, name)))
     monkeypatch.setattr(SelfHeatingProblem, "solve", solved)
     continue_bias(problem, 0.3, max_step=0.1, min_step=1e-3)
     assert len(ends) >= 3
