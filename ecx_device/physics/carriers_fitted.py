@@ -220,7 +220,9 @@ class NodalStatistics(CarrierStatistics):
     their integrands are evaluated at the nodes, where the interpolant equals the expression - but
     their kernels no longer evaluate the temperature laws (Matthiessen mobilities, N ~ T^1.5,
     Varshni gap) and the mixing rules at every node of every cell: measured on the stage (a)
-    wire, the recombination blocks of the Jacobian cost 3-4 times less.
+    wire, the recombination blocks of the Jacobian cost 3-4 times less. (Those blocks have since
+    given way to the nodal Jacobian of :mod:`ecx_device.physics.lumped`; the recombination's
+    residual and that Jacobian's interpolation still read these interpolants.)
 
     Args:
         stats: The statistics to freeze.
