@@ -8,9 +8,9 @@ stage that heats: ~14 uA at 1 V) three times, isothermal (``electrical.self_heat
 self-heated with each electro-thermal coupling (``solver.electrothermal_coupling``: the fixed
 point, the monolithic Newton), in smoke mode unless ``--full``, after one untimed warm-up run of
 each of the three that compiles its forms (the isothermal run's too: on 2026-12-06, after a code
-change, its first run spent ~4 s compiling and read as 6.75 s against 2.5-2.9 s). Prints per bias the current, peak temperature and
-electro-thermal iterations, and the wall times with the ratio self-heated / isothermal of each
-coupling (issue 14's goal: <= 1.5 on stage (d)).
+change, its first run spent ~4 s compiling and read as 6.75 s against 2.3-3.0 s warm). Prints
+per bias the current, peak temperature and electro-thermal iterations, and the wall times with
+the ratio self-heated / isothermal of each coupling (issue 14's goal: <= 1.5 on stage (d)).
 """
 
 from __future__ import annotations

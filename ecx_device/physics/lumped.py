@@ -4,9 +4,9 @@ A term int f(u) v_i dV integrated with the vertex rule (``Domain.volume(lumped=T
 unknowns has a diagonal Jacobian in every unknown u_k: entry (i, i) = s_i df/du_k(x_i), with s_i
 the node's share of the lumped volume, int v_i dV under the same rule. UFL assembles it as a full
 cell block per unknown, and the kernels evaluate f's material laws at every vertex of every cell:
-on the stage (d) wire, 2026-12-06, Poisson's lumped charge cost 1.7 ms per off-diagonal block
-and most of the 3.1 ms of its diagonal block. Here the derivatives are one blocked P1
-interpolation on the node cover (:func:`ecx_device.nodal.interpolate`), per Jacobian.
+on the stage (d) wire (smoke mesh), 2026-12-06, Poisson's lumped charge cost 1.7 ms per
+off-diagonal block and most of the 3.1 ms of its diagonal block. Here the derivatives are one
+blocked P1 interpolation on the node cover (:func:`ecx_device.nodal.interpolate`), per Jacobian.
 
 :class:`LumpedTerm` is an ``assembled_terms`` object (solvers/assembled_terms.py) that supplies
 only the Jacobian: the residual keeps the UFL term (:attr:`LumpedTerm.form`, which the module puts

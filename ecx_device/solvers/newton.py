@@ -871,7 +871,8 @@ class CoupledProblem:
     def largest_residuals(self) -> list[dict]:
         """Where each equation's residual is largest at the current state (e.g. a failed
         Newton iterate), largest first: the equation (its unknown's name), the residual entry,
-        the point (mesh coordinates, nm) and region, and every unknown's value there. For failure reports."""
+        the point (mesh coordinates, nm) and region, and every unknown's value there. For
+        failure reports."""
         comm = self.ctx.domain.mesh.comm
         found = []
         for name, arr in self._residual_arrays().items():

@@ -21,7 +21,7 @@ import pytest
 from conftest import box_domain
 from test_self_heating import _schottky_contacts, _schottky_params
 
-from ecx_device.device.names import Region
+from ecx_device.device.names import Facet, Region
 from ecx_device.fem import dolfinx
 from ecx_device.physics.base import Context
 from ecx_device.physics.carriers_fitted import FittedDriftDiffusion
@@ -103,3 +103,29 @@ def test_jacobian_is_the_derivative_of_the_residual(dimension):
     assert max(errors.values()) < 1e-6
     # (the holes are the minority carrier of this n-type diode: recombination shapes their rows)
     assert without["psi"] > 1e-2 and without["phi_p"] > 1e-2
+
+
+def test_poisson_alone_jacobian_is_the_derivative_of_the_residual():
+    """One unknown (the equilibrium Poisson problem that ``equilibrium_start`` solves before
+    every fitted sweep): the single-form path of the assembly, lumped charge included."""
+    from test_fitted_fluxes import _cylinder, _heavy_diode
+
+    from ecx_device.physics.contacts import OhmicContact
+
+    # the heavily doped axisymmetric diode of test_fitted_fluxes.py: C_0 = the doping, so the
+    # charge weighs like the stiffness of its 31 nm cells
+    par = _heavy_diode()
+    ctx = Context.create(_cylinder(32), {})
+    problem = CoupledProblem(ctx, [Poisson(par, lumped=True), OhmicContact(par, Facet.CU_SINK),
+                                   OhmicContact(par, Facet.W_SINK)],
+                             degree=1, petsc_options={"snes_rtol": 0.0})
+    assert problem.names == ["psi"]
+    assert problem.solve().converged  # the check's state: the equilibrium (n, p ~ C_0)
+    errors = _errors(problem)
+    (term,) = [t for t in problem._terms.terms if isinstance(t, LumpedTerm)]
+    term._share = 0.0 * term._share
+    without = _errors(problem)
+    print(f"\nPoisson alone: {errors['psi']:.1e}, without the lumped diagonal "
+          f"{without['psi']:.1e}")
+    assert errors["psi"] < 1e-6
+    assert without["psi"] > 1e-2
