@@ -372,6 +372,28 @@ class DeviceGeometry:
             return tuple(f for f in self.front_segments if f[0] == f[2])
         return self.front_segments
 
+    def contact_rims_on_fronts(self) -> tuple[tuple[float, float], ...]:
+        """The (z, r) points (nm) where a metal|wire interface ends on the wire's surface within
+        front_band of a front (2D and 3D, contacts about the axis: the W tip on the end, the
+        embedded Cu foot; a point is a circle about the axis in 3D). There a contact's current
+        crosses the front, and it changes by decades over a fraction of the front width
+        (docs/validation.md, mesh convergence of stage (c)); side contacts are not included."""
+        if self.dimension == "1d" or self.front_mesh_size is None:
+            return ()
+        rims = []
+        if self.w_contact == "end":
+            rc, a = self.w_contact_radius, self.wire_radius
+            rims.append((self.wire_free_length, rc) if rc < a else (self._w_tip_z_at_radius(a), a))
+        if self.cu_contact == "embedded":
+            rims.append((0.0, self.wire_radius))
+
+        def distance(z, r, segment):
+            z0, r0, z1, r1 = segment
+            return math.hypot(max(z0 - z, z - z1, 0.0), max(r0 - r, r - r1, 0.0))
+
+        return tuple(p for p in rims
+                     if min(distance(*p, s) for s in self.front_lines()) <= self.front_band)
+
     def _validate_contact_options(self) -> None:
         """The contact kinds exist, and side contacts (not axisymmetric) are meshed in 3D."""
         for name, allowed in (("cu_contact", CU_CONTACTS), ("w_contact", W_CONTACTS)):

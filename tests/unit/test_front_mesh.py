@@ -157,3 +157,26 @@ def test_front_size_errors_name_the_case_key(tmp_path):
                                                            "file": "x.npz"})})
     with pytest.raises(CaseError, match=r"^geometry.mesh.front_size: composition shape 'file'"):
         device_geometry(table)
+
+
+def test_a_contact_rim_on_a_front_gets_a_quarter_of_the_front_size():
+    """The W contact's rim (r = w_contact_radius on the end face): with a shell front through
+    it, cells within half a front width of the rim are a quarter of the front size; with the
+    front 1.7 nm away (outside its band) they keep the front band's sizes, so the refinement
+    follows the rim's place on a front and not the front option alone."""
+    base = DeviceGeometry(dimension="axisymmetric", **SMALL)
+    rim = base.w_contact_radius
+    for front_r, on_front in ((rim, True), (rim + 1.7, False)):
+        geom = dataclasses.replace(base, front_mesh_size=0.4, front_band=1.0,
+                                   front_segments=((-5.0, front_r, 60.0, front_r),))
+        geom.validate()
+        assert geom.contact_rims_on_fronts() == (((60.0, rim),) if on_front else ())
+        centroid, h = _cell_sizes(_mesh(geom))
+        # (a wider circle without the refinement: the rim is a corner, few 0.4 nm cells touch it)
+        near = np.hypot(np.abs(centroid[:, 0]) - rim, centroid[:, 1] - 60.0) \
+            < (0.25 if on_front else 0.6)
+        assert near.sum() >= 3
+        if on_front:
+            assert h[near].max() <= 0.1 * 1.4
+        else:
+            assert h[near].min() > 0.1 * 1.4
