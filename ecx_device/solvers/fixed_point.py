@@ -14,7 +14,8 @@ are coupled by fixed-point (Gummel-type) iteration:
    :meth:`DriftDiffusion.terminal_heat_forms`) put into the cells that touch it. The cell values
    times the cell volumes sum to the total exactly, so the heat problem receives the electrical
    power sum V I (up to the Newton tolerance of step 1);
-3. heat on the whole device with that source (Newton; radiation, k(T, X));
+3. heat on the whole device with that source (radiation, k(T, X)): chord iterations with the
+   Jacobian and factors of the last heat solve, Newton when those do not converge;
 4. the new wire temperature; stop when it moved by less than ``tolerance`` anywhere, keeping the
    T_w that step 1 used (so the carriers are exactly consistent with the data they were solved
    with, and the device temperature differs from it by less than ``tolerance``); else the next
@@ -231,6 +232,8 @@ class SelfHeatingProblem:
         self.iterations = 0
         self.change = 0.0
         self.wire_T.x.array[:] = self._device_temperature()
+        #: The heat problem holds an assembled, factorised Jacobian (of an earlier solve).
+        self._heat_jacobian = False
 
     @classmethod
     def create(cls, carriers: CoupledProblem, device_ctx, cells: CellPairs, *, degree: int,
@@ -288,8 +291,10 @@ class SelfHeatingProblem:
                                     f"drift-diffusion solve failed in electro-thermal iteration "
                                     f"{k}" + (f": {carriers.message}" if carriers.message else ""))
             self.cell_heat.update()
-            # after the first pass the heat source moved little: keep the heat Jacobian
-            result = self.heat.solve() if k == 1 else self.heat.solve_frozen()
+            # the heat Jacobian changes little between passes, and between biases (k(T) and
+            # radiation only): keep it, as a chord iteration that falls back to Newton
+            result = self.heat.solve_frozen() if self._heat_jacobian else self.heat.solve()
+            self._heat_jacobian = result.converged
             newton += result.iterations
             if not result.converged:
                 return NewtonResult(False, newton, result.reason,
