@@ -110,8 +110,9 @@ class MeshSpec(Section):
         "thickness")
     front_size: Length | None = Field(
         None, description="element size at the prescribed composition's fronts (core_shell, "
-        "axial_segment) within 1.5 front widths of them; default none (the wire size). A 1 nm "
-        "front needs cells of ~0.25 nm for mesh-independent currents (docs/validation.md)")
+        "axial_segment) within 1.5 front widths of them, and a quarter of it within half a front "
+        "width of a contact rim on a front; default none (the wire size). A 1 nm front needs "
+        "cells of ~0.25 nm for mesh-independent currents (docs/validation.md)")
     contact_layer_thickness: Length = Field(
         0.5e-9, description="thickness of the metal layer meshed at a metal|wire interface "
         "with a finite thermal boundary conductance (2D/3D; it carries the temperature jump, "
