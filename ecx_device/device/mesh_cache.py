@@ -11,8 +11,9 @@ rank reads its own slice of the arrays (memory-mapped) and DOLFINx partitions th
 parallel (:meth:`ecx_device.mesh.Domain.from_cache`): no rank gathers or scatters the whole mesh.
 
 The key of a geometry is a hash of every field of the geometry (dimensions and mesh sizes), the
-gmsh version and the source of :mod:`ecx_device.device.gmsh_model` and of this module (so a
-changed mesher or layout never serves an old entry); a mesh file's key is a hash of its bytes.
+gmsh version and the source of :mod:`ecx_device.device.gmsh_model`, of
+:mod:`ecx_device.device.geometry` (whose derived shapes and refinement places the mesher reads)
+and of this module (so a changed mesher or layout never serves an old entry); a mesh file's key is a hash of its bytes.
 Entries are written to a temporary folder and renamed, so concurrent runs (``sweep --jobs``) at
 worst mesh the same geometry twice and keep one of the results. The threaded 3D mesher is not
 reproducible to the last node, so the cache is also what makes every run and restart of one
@@ -39,7 +40,7 @@ from pathlib import Path
 import gmsh
 import numpy as np
 
-from ecx_device.device import gmsh_model
+from ecx_device.device import geometry, gmsh_model
 from ecx_device.device.geometry import DeviceGeometry
 
 __all__ = ["ARRAYS", "cache_dir", "cache_key", "cached_mesh", "cached_mesh_file", "load_arrays"]
@@ -65,7 +66,8 @@ def cache_dir() -> Path | None:
 
 def cache_key(geom: DeviceGeometry) -> str:
     """Hex digest identifying the mesh of ``geom`` (module docstring lists what it covers)."""
-    sources = Path(gmsh_model.__file__).read_bytes() + Path(__file__).read_bytes()
+    sources = b"".join(Path(f).read_bytes()
+                       for f in (gmsh_model.__file__, geometry.__file__, __file__))
     payload = json.dumps({
         "geometry": dataclasses.asdict(geom),
         "gmsh": gmsh.__version__,

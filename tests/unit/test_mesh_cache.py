@@ -10,7 +10,7 @@ import gmsh
 import numpy as np
 import pytest
 
-from ecx_device.device import gmsh_model, mesh_cache
+from ecx_device.device import geometry, gmsh_model, mesh_cache
 from ecx_device.device.geometry import DeviceGeometry
 from ecx_device.device.names import FACET_TAGS, REGION_TAGS, Facet, Region
 from ecx_device.fem import MPI, dolfinx
@@ -49,7 +49,7 @@ def test_second_run_reads_the_cache_and_a_changed_size_meshes_again(cache):
     assert sorted(p.name for p in folder.iterdir()) == sorted([first.name, finer.name])
 
 
-def test_key_covers_gmsh_version_and_mesher_source(monkeypatch):
+def test_key_covers_gmsh_version_and_the_mesher_and_geometry_sources(monkeypatch):
     geom = DeviceGeometry(dimension="3d")
     key = mesh_cache.cache_key(geom)
     assert mesh_cache.cache_key(replace(geom)) == key
@@ -60,6 +60,10 @@ def test_key_covers_gmsh_version_and_mesher_source(monkeypatch):
     monkeypatch.setattr(gmsh_model, "__file__", mesh_cache.__file__)  # "another" mesher source
     assert mesh_cache.cache_key(geom) != key
     assert gmsh_model.__file__ != source
+    monkeypatch.undo()
+    # the geometry module's derived shapes (contact radius, rims on fronts) shape the mesh too
+    monkeypatch.setattr(geometry, "__file__", mesh_cache.__file__)
+    assert mesh_cache.cache_key(geom) != key
 
 
 def test_cache_off_meshes_every_time_and_keeps_nothing(tmp_path, monkeypatch, cache):
