@@ -13,7 +13,8 @@ parallel (:meth:`ecx_device.mesh.Domain.from_cache`): no rank gathers or scatter
 The key of a geometry is a hash of every field of the geometry (dimensions and mesh sizes), the
 gmsh version and the source of :mod:`ecx_device.device.gmsh_model`, of
 :mod:`ecx_device.device.geometry` (whose derived shapes and refinement places the mesher reads)
-and of this module (so a changed mesher or layout never serves an old entry); a mesh file's key is a hash of its bytes.
+and of this module (so a changed mesher or layout never serves an old entry); a mesh file's key
+is a hash of its bytes.
 Entries are written to a temporary folder and renamed, so concurrent runs (``sweep --jobs``) at
 worst mesh the same geometry twice and keep one of the results. The threaded 3D mesher is not
 reproducible to the last node, so the cache is also what makes every run and restart of one
