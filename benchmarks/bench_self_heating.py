@@ -1,7 +1,7 @@
 """Benchmark: the cost of the two-way electro-thermal coupling of the drift-diffusion wire (not a
 test).
 
-Usage: .venv/bin/python benchmarks/bench_self_heating.py [CASE] [--full]
+Usage: .venv/bin/python benchmarks/bench_self_heating.py [CASE] [--full] [--tolerances T1,T2,...]
 
 Runs the I-V sweep of a drift-diffusion case (default ``cases/zhang2017_stage_d_dd.yaml``, the
 stage that heats: ~14 uA at 1 V) three times, isothermal (``electrical.self_heating: false``) and
@@ -11,6 +11,12 @@ each of the three that compiles its forms (the isothermal run's too: on 2026-12-
 change, its first run spent ~4 s compiling and read as 6.75 s against 2.3-3.0 s warm). Prints
 per bias the current, peak temperature and electro-thermal iterations, and the wall times with
 the ratio self-heated / isothermal of each coupling (issue 14's goal: <= 1.5 on stage (d)).
+
+With ``--tolerances`` (K, comma-separated) it runs instead the isothermal sweep and the fixed
+point at each ``solver.electrothermal_tolerance`` given, and prints the ratio, the passes per
+bias and the current at the last bias: how far a looser stop would take the fixed point. At a
+tolerance loose enough for one pass per bias, what is left is the fixed point's floor (the first
+carrier solve at the predicted wire temperature and one heat solve).
 """
 
 from __future__ import annotations
@@ -33,17 +39,20 @@ def _sweep(case, smoke: bool) -> tuple[float, list[dict[str, float]]]:
         return time.perf_counter() - t0, result.rows
 
 
-def main() -> None:
-    args = [a for a in sys.argv[1:] if a != "--full"]
-    smoke = "--full" not in sys.argv
-    base = load_case(args[0] if args else ROOT / "cases" / "zhang2017_stage_d_dd.yaml")
-    variants = {}
-    for label, heated, coupling in (("isothermal", False, "fixed_point"),
-                                    ("self-heated, fixed point", True, "fixed_point"),
-                                    ("self-heated, Newton", True, "newton")):
-        electrical = base.electrical.model_copy(update={"self_heating": heated})
-        solver = base.solver.model_copy(update={"electrothermal_coupling": coupling})
-        variants[label] = base.model_copy(update={"electrical": electrical, "solver": solver})
+def _variant(base, heated: bool, coupling: str = "fixed_point", tolerance: float | None = None):
+    """``base`` with self-heating on or off, the given coupling and fixed-point tolerance (K)."""
+    electrical = base.electrical.model_copy(update={"self_heating": heated})
+    update = {"electrothermal_coupling": coupling}
+    if tolerance is not None:
+        update["electrothermal_tolerance"] = tolerance
+    solver = base.solver.model_copy(update=update)
+    return base.model_copy(update={"electrical": electrical, "solver": solver})
+
+
+def _couplings(base, smoke: bool) -> None:
+    variants = {"isothermal": _variant(base, False),
+                "self-heated, fixed point": _variant(base, True),
+                "self-heated, Newton": _variant(base, True, "newton")}
     for case in variants.values():
         _sweep(case, smoke)  # warm-up: form compilation (each variant has forms of its own)
     times = {}
@@ -61,6 +70,36 @@ def main() -> None:
     for label in list(variants)[1:]:
         print(f"wall time ratio {label} / isothermal: "
               f"{times[label] / times['isothermal']:.2f}")
+
+
+def _tolerances(base, smoke: bool, tolerances: list[float]) -> None:
+    iso = _variant(base, False)
+    _sweep(iso, smoke)
+    _sweep(_variant(base, True), smoke)  # warm-up of the self-heated forms
+    t_iso, _ = _sweep(iso, smoke)
+    print(f"{base.name}{' (smoke)' if smoke else ''}: isothermal {t_iso:.2f} s")
+    for tol in tolerances:
+        wall, rows = _sweep(_variant(base, True, tolerance=tol), smoke)
+        passes = [int(r["electrothermal_iterations [-]"]) for r in rows]
+        print(f"  tolerance {tol:g} K: fixed point {wall:.2f} s, ratio {wall / t_iso:.2f}, "
+              f"passes per output bias {passes}, "
+              f"I({rows[-1]['bias [V]']:+.2f} V) = {rows[-1]['cathode_current [A]']:.9e} A")
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    tolerances = None
+    if "--tolerances" in argv:
+        i = argv.index("--tolerances")
+        tolerances = [float(t) for t in argv[i + 1].split(",")]
+        del argv[i:i + 2]
+    smoke = "--full" not in argv
+    args = [a for a in argv if a != "--full"]
+    base = load_case(args[0] if args else ROOT / "cases" / "zhang2017_stage_d_dd.yaml")
+    if tolerances:
+        _tolerances(base, smoke, tolerances)
+    else:
+        _couplings(base, smoke)
 
 
 if __name__ == "__main__":
