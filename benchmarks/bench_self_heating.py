@@ -2,6 +2,7 @@
 test).
 
 Usage: .venv/bin/python benchmarks/bench_self_heating.py [CASE] [--full] [--tolerances T1,T2,...]
+       .venv/bin/python benchmarks/bench_self_heating.py [CASE] [--full] --first-solves
 
 Runs the I-V sweep of a drift-diffusion case (default ``cases/zhang2017_stage_d_dd.yaml``, the
 stage that heats: ~14 uA at 1 V) three times, isothermal (``electrical.self_heating: false``) and
@@ -17,6 +18,10 @@ point at each ``solver.electrothermal_tolerance`` given, and prints the ratio, t
 bias and the current at the last bias: how far a looser stop would take the fixed point. At a
 tolerance loose enough for one pass per bias, what is left is the fixed point's floor (the first
 carrier solve at the predicted wire temperature and one heat solve).
+
+With ``--first-solves`` it prints, per bias of the isothermal and the fixed-point sweep, the
+residual norms of the carrier equations at the predicted start of the bias's first carrier solve
+and that solve's Newton iterations: what the prediction leaves to Newton in each.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from pathlib import Path
 
 from ecx_device.case import load_case
 from ecx_device.runs.simulation import Simulation
+from ecx_device.solvers.fixed_point import SelfHeatingProblem
+from ecx_device.solvers.newton import CoupledProblem
 
 ROOT = Path(__file__).parents[1]
 
@@ -86,6 +93,49 @@ def _tolerances(base, smoke: bool, tolerances: list[float]) -> None:
               f"I({rows[-1]['bias [V]']:+.2f} V) = {rows[-1]['cathode_current [A]']:.9e} A")
 
 
+def _record_first_solves(log: list):
+    """Wrap the solves (for this diagnostic only) so that the first carrier solve of each bias
+    appends (bias, residual norms at its start, Newton iterations) to ``log``; returns the
+    function that unwraps them."""
+    carrier_solve, heated_solve = CoupledProblem.solve, SelfHeatingProblem.solve
+    pending = {"heated": False, "first": True}
+
+    def solve(self):
+        first = "psi" in self.names and pending["first"]
+        norms = self.residual_norms() if first else None
+        result = carrier_solve(self)
+        if first:
+            pending["first"] = not pending["heated"]  # the fixed point: only its first solve
+            log.append((float(self.ctx.constants["bias"].value), norms, result.iterations))
+        return result
+
+    def heated(self):
+        pending.update(heated=True, first=True)
+        return heated_solve(self)
+
+    def unwrap():
+        CoupledProblem.solve, SelfHeatingProblem.solve = carrier_solve, heated_solve
+
+    CoupledProblem.solve, SelfHeatingProblem.solve = solve, heated
+    return unwrap
+
+
+def _first_solves(base, smoke: bool) -> None:
+    for label, case in (("isothermal", _variant(base, False)),
+                        ("fixed point", _variant(base, True))):
+        _sweep(case, smoke)  # warm-up
+        log = []
+        unwrap = _record_first_solves(log)
+        try:
+            _sweep(case, smoke)
+        finally:
+            unwrap()
+        print(f"{base.name}{' (smoke)' if smoke else ''} {label}: first carrier solve per bias")
+        for bias, norms, its in log:
+            text = ", ".join(f"{k} {v:.2e}" for k, v in norms.items())
+            print(f"  V = {bias:+.3f} V: {its} Newton its from residual norms {text}")
+
+
 def main() -> None:
     argv = sys.argv[1:]
     tolerances = None
@@ -95,8 +145,11 @@ def main() -> None:
         del argv[i:i + 2]
     smoke = "--full" not in argv
     args = [a for a in argv if a != "--full"]
-    base = load_case(args[0] if args else ROOT / "cases" / "zhang2017_stage_d_dd.yaml")
-    if tolerances:
+    case_args = [a for a in args if not a.startswith("--")]
+    base = load_case(case_args[0] if case_args else ROOT / "cases" / "zhang2017_stage_d_dd.yaml")
+    if "--first-solves" in args:
+        _first_solves(base, smoke)
+    elif tolerances:
         _tolerances(base, smoke, tolerances)
     else:
         _couplings(base, smoke)
