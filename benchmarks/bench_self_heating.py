@@ -20,8 +20,8 @@ tolerance loose enough for one pass per bias, what is left is the fixed point's 
 carrier solve at the predicted wire temperature and one heat solve).
 
 With ``--first-solves`` it prints, per bias of the isothermal and the fixed-point sweep, the
-residual norms of the carrier equations at the predicted start of the bias's first carrier solve
-and that solve's Newton iterations: what the prediction leaves to Newton in each.
+residual norms of the carrier equations at the predicted start of the bias's first carrier solve,
+where the largest entry sits (r, z in nm when axisymmetric) and that solve's Newton iterations: what the prediction leaves to Newton in each.
 """
 
 from __future__ import annotations
@@ -103,10 +103,12 @@ def _record_first_solves(log: list):
     def solve(self):
         first = "psi" in self.names and pending["first"]
         norms = self.residual_norms() if first else None
+        worst = self.largest_residuals()[0] if first else None
         result = carrier_solve(self)
         if first:
             pending["first"] = not pending["heated"]  # the fixed point: only its first solve
-            log.append((float(self.ctx.constants["bias"].value), norms, result.iterations))
+            log.append((float(self.ctx.constants["bias"].value), norms, worst,
+                        result.iterations))
         return result
 
     def heated(self):
@@ -131,9 +133,11 @@ def _first_solves(base, smoke: bool) -> None:
         finally:
             unwrap()
         print(f"{base.name}{' (smoke)' if smoke else ''} {label}: first carrier solve per bias")
-        for bias, norms, its in log:
+        for bias, norms, worst, its in log:
             text = ", ".join(f"{k} {v:.2e}" for k, v in norms.items())
-            print(f"  V = {bias:+.3f} V: {its} Newton its from residual norms {text}")
+            where = ", ".join(f"{x:.1f}" for x in worst["point [nm]"])
+            print(f"  V = {bias:+.3f} V: {its} Newton its from residual norms {text}; largest "
+                  f"entry {worst['equation']} {worst['residual']:.2e} at ({where}) nm")
 
 
 def main() -> None:
