@@ -11,7 +11,8 @@ import re
 
 from ecx_device.case.schema import Case
 from ecx_device.composition import CompositionProfile
-from ecx_device.device.geometry import DeviceGeometry, ParticleDonor, ParticleGeometry
+from ecx_device.device.geometry import (FRONT_BAND_WIDTHS, DeviceGeometry, ParticleDonor,
+                                        ParticleGeometry)
 from ecx_device.device.names import Facet, Region
 from ecx_device.errors import CaseError
 from ecx_device.materials import Material, load_material
@@ -36,10 +37,6 @@ _GEOMETRY_KEYS = {
     "cu_side_depth": "geometry.contact.cu_side_depth",
     "w_side_offset": "geometry.contact.w_side_offset",
 }
-
-#: Half-width of the band at the front size, in front widths: X = (1 + tanh(2 d / w)) / 2 is
-#: within 0.25 % of its end values 1.5 w from the front.
-FRONT_BAND_WIDTHS = 1.5
 
 #: Region of the material of the fully exchanged wire (X = 1); not a mesh region.
 WIRE_EXCHANGED = "wire_exchanged"

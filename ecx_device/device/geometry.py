@@ -35,6 +35,10 @@ MAX_CELLS: Final[float] = 2e7
 # distance). 0.3 keeps neighbouring elements within ~30 % of each other, a common quality bound.
 SIZE_GRADIENT: Final[float] = 0.3
 
+# Half-width of the band at the front size, in front widths: X = (1 + tanh(2 d / w)) / 2 is
+# within 0.25 % of its end values 1.5 w from the front.
+FRONT_BAND_WIDTHS: Final[float] = 1.5
+
 # Thickness range (nm) of the resolved sub-surface layer (issue 12, item 2): the near-surface
 # region of fast axial ion transport is taken as a few atomic layers, 1-2 nm (docs/model.md 8.9).
 SUBSURFACE_THICKNESS_RANGE: Final[tuple[float, float]] = (1.0, 2.0)

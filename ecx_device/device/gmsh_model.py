@@ -35,7 +35,8 @@ from types import TracebackType
 import gmsh
 import numpy as np
 
-from ecx_device.device.geometry import SIZE_GRADIENT, DeviceGeometry, ParticleGeometry
+from ecx_device.device.geometry import (FRONT_BAND_WIDTHS, SIZE_GRADIENT, DeviceGeometry,
+                                        ParticleGeometry)
 from ecx_device.device.names import (DONOR_TAG_BASE, FACET_TAGS, LAYER_NAMES, LAYER_TAGS, LAYERS,
                                      REGION_TAGS, Facet, Region, donor_facet)
 
@@ -289,12 +290,11 @@ def _with_subsurface_size_field(geom: DeviceGeometry, size: int) -> int:
 
 
 #: Element size at a contact rim that lies in a front's band, relative to the front size, and
-#: the radius of that refinement relative to the front band (1.5 front widths: so half a front
-#: width). Stage (c)'s W rim lies on its front: its +1 V current changed by 42 % from front
+#: the radius of that refinement in front widths. Stage (c)'s W rim lies on its front: its +1 V current changed by 42 % from front
 #: cells of 0.25 nm to 0.125 nm and by 12 % more at 0.0625 nm; with 0.0625 nm cells within
 #: 0.5 nm of the rim alone it changed by 0.26 % when every size was halved (2026-12-06).
 RIM_SIZE_FACTOR = 0.25
-RIM_BAND_FACTOR = 1.0 / 3.0
+RIM_BAND_WIDTHS = 0.5
 
 
 def _with_front_size_field(geom: DeviceGeometry, size: int) -> int:
@@ -317,7 +317,7 @@ def _with_front_size_field(geom: DeviceGeometry, size: int) -> int:
     for z, r in geom.contact_rims_on_fronts():
         size = _refined_near(geom, size, _segment_distance(geom.gdim, z, r, z, r),
                              RIM_SIZE_FACTOR * geom.front_mesh_size,
-                             RIM_BAND_FACTOR * geom.front_band)
+                             RIM_BAND_WIDTHS / FRONT_BAND_WIDTHS * geom.front_band)
     return size
 
 
