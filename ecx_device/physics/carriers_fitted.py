@@ -468,8 +468,7 @@ class FittedDriftDiffusion(QuasiFermiNewtonHooks):
         if key not in self._heat_forms:
             W0 = dolfinx.fem.functionspace(mesh, ("DG", 0))
             w = ufl.TestFunction(W0)
-            form = ctx.domain.volume(ELEMENTARY_CHARGE * self.recombination(ctx.fields)
-                                     * (zeta_p - zeta_n) * w, *self.regions, lumped=True)
+            form = self._lumped_recombination(ctx, (zeta_p - zeta_n) * w)
             self._heat_forms[key] = (dolfinx.fem.form(form), W0, zeta_n, zeta_p)
         form, W0, _, _ = self._heat_forms[key]
         vec = dolfinx.fem.assemble_vector(form)
@@ -503,9 +502,9 @@ class FittedDriftDiffusion(QuasiFermiNewtonHooks):
         recombination. Computed once per state: every terminal's heat reads them."""
         if "reaction" not in self._heat_forms:
             w = ufl.TestFunction(ctx.fields["phi_n"].function_space)
-            r = ELEMENTARY_CHARGE * self.recombination(ctx.fields)
-            form = dolfinx.fem.form(ctx.domain.volume(r * w, *self.regions, lumped=True))
-            watch = nodal.ChangeWatch.of(r, *self._terms.inputs, comm=ctx.domain.mesh.comm)
+            form = dolfinx.fem.form(self._lumped_recombination(ctx, w))
+            watch = nodal.ChangeWatch.of(self.recombination(ctx.fields), *self._terms.inputs,
+                                         comm=ctx.domain.mesh.comm)
             self._heat_forms["reaction"] = (form, watch, {})
         form, watch, rows = self._heat_forms["reaction"]
         if watch.changed():
@@ -535,15 +534,19 @@ class FittedDriftDiffusion(QuasiFermiNewtonHooks):
 
     def _recombination_forms(self, ctx: Context) -> dict:
         """Lumped recombination current (A) over the regions and at each terminal's dofs."""
-        d = ctx.domain
         V = ctx.fields["phi_n"].function_space
-        r = ELEMENTARY_CHARGE * self.recombination(ctx.fields)
-        out = {"recombination": d.volume(r, *self.regions, lumped=True)}
+        out = {"recombination": self._lumped_recombination(ctx, 1.0)}
         for label, terminal in zip(("anode", "cathode"), self.terminals, strict=True):
             w = dolfinx.fem.Function(V)
             w.x.array[:] = self._terminal_weight(ctx, terminal)
-            out[f"r_{label}"] = d.volume(r * w, *self.regions, lumped=True)
+            out[f"r_{label}"] = self._lumped_recombination(ctx, w)
         return out
+
+    def _lumped_recombination(self, ctx: Context, weight):
+        """UFL: the recombination current q R (A/m^3) times ``weight`` over the regions, with
+        the nodal (lumped) quadrature of the discrete equations' recombination rows."""
+        return ctx.domain.volume(ELEMENTARY_CHARGE * self.recombination(ctx.fields) * weight,
+                                 *self.regions, lumped=True)
 
     def quantities(self, ctx: Context) -> dict[str, float]:
         """As :meth:`DriftDiffusion.quantities`: anode and cathode currents (A, into the device,
