@@ -54,10 +54,12 @@ class LumpedTerm:
                  if isinstance(share, ufl.Form) else np.zeros(0))
         self._nodes = np.flatnonzero(share).astype(np.int32)
         self._share = share[self._nodes]
-        derivatives = {}
+        derivatives, ones = {}, {}  # one unit Function per space, shared by its unknowns
         for name, u in unknowns.items():
-            one = dolfinx.fem.Function(u.function_space)
-            one.x.array[:] = 1.0
+            one = ones.get(id(u.function_space))
+            if one is None:
+                one = ones[id(u.function_space)] = dolfinx.fem.Function(u.function_space)
+                one.x.array[:] = 1.0
             d = ufl.algorithms.expand_derivatives(ufl.derivative(f, u, one))
             if not isinstance(d, ufl.constantvalue.Zero):
                 derivatives[name] = d
