@@ -2,7 +2,7 @@
 stages (a)-(d) with the drift-diffusion wire model and one parameter set (docs/validation.md).
 
 Usage:
-    .venv/bin/python docs/make_stages_iv_figure.py              # runs the four sweeps (~30 min)
+    .venv/bin/python docs/make_stages_iv_figure.py              # runs the four sweeps (~2.5 min)
     .venv/bin/python docs/make_stages_iv_figure.py --from DIR   # reads DIR/stage_X/iv.csv
 
 The four cases are cases/zhang2017_stage_{a,b,c,d}_dd.yaml at full resolution, -1..+1 V in 0.1 V
