@@ -21,7 +21,8 @@ carrier solve at the predicted wire temperature and one heat solve).
 
 With ``--first-solves`` it prints, per bias of the isothermal and the fixed-point sweep, the
 residual norms of the carrier equations at the predicted start of the bias's first carrier solve,
-where the largest entry sits (r, z in nm when axisymmetric) and that solve's Newton iterations: what the prediction leaves to Newton in each.
+where the largest entry sits (r, z in nm when axisymmetric) and that solve's Newton iterations:
+what the prediction leaves to Newton in each.
 """
 
 from __future__ import annotations

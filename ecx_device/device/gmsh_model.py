@@ -290,9 +290,10 @@ def _with_subsurface_size_field(geom: DeviceGeometry, size: int) -> int:
 
 
 #: Element size at a contact rim that lies in a front's band, relative to the front size, and
-#: the radius of that refinement in front widths. Stage (c)'s W rim lies on its front: its +1 V current changed by 42 % from front
-#: cells of 0.25 nm to 0.125 nm and by 12 % more at 0.0625 nm; with 0.0625 nm cells within
-#: 0.5 nm of the rim alone it changed by 0.26 % when every size was halved (2026-12-06).
+#: the radius of that refinement in front widths. Stage (c)'s W rim lies on its front: its +1 V
+#: current changed by 42 % from front cells of 0.25 nm to 0.125 nm and by 12 % more at
+#: 0.0625 nm; with 0.0625 nm cells within 0.5 nm of the rim alone it changed by 0.26 % when every
+#: size was halved (2026-12-06).
 RIM_SIZE_FACTOR = 0.25
 RIM_BAND_WIDTHS = 0.5
 
