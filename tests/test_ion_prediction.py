@@ -16,7 +16,7 @@ from ecx_device.solvers import splitting
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, request):
+def runs(tmp_path_factory):
     data = _case_1d(duration="1 s")
     with_prediction = _run(tmp_path_factory.mktemp("predicted"), data)
     patch = pytest.MonkeyPatch()

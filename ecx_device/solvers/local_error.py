@@ -1,9 +1,17 @@
 """Local error estimate of a backward Euler step, for the step-length controller
-(:func:`ecx_device.runs.stepsize.error_factor`)."""
+(:func:`ecx_device.runs.stepsize.error_factor`), and the linear prediction it rests on (also
+the ion step's Newton start, :meth:`ExchangeSplitting._predict_ions`)."""
 
 from __future__ import annotations
 
 import numpy as np
+
+
+def linear_prediction(start: np.ndarray, older: np.ndarray, dt: float,
+                      dt_older: float) -> np.ndarray:
+    """The linear extrapolation u_p, ``dt`` (s) past ``start``, of ``older`` and ``start``, an
+    accepted step of ``dt_older`` (s > 0) apart (units of the states)."""
+    return start + (dt / dt_older) * (start - older)
 
 
 def local_error(now: np.ndarray, start: np.ndarray, older: np.ndarray, dt: float,
@@ -19,5 +27,5 @@ def local_error(now: np.ndarray, start: np.ndarray, older: np.ndarray, dt: float
     (``dt_older`` = 0) the step's change |now - start|, a bound, stands in."""
     if dt_older <= 0.0:
         return np.abs(now - start)
-    predicted = start + (dt / dt_older) * (start - older)
+    predicted = linear_prediction(start, older, dt, dt_older)
     return dt / (2.0 * dt + dt_older) * np.abs(now - predicted)

@@ -552,6 +552,8 @@ class CoupledProblem:
         if self._ranges or (self._terms is not None and self._terms.damps):
             self.problem.solver.setLineSearchPreCheck(self.limit_update)
         self._weights = self._update_weights(modules)
+        #: Unknown name -> (lower, upper) bound of the variational inequality (None: unbounded).
+        self.bounds = dict(bounds or {})
         if bounds:
             self._set_bounds(bounds)
         self._test: StallAtRoundoff | None = None

@@ -44,7 +44,7 @@ from ecx_device.errors import SolverError
 from ecx_device.fem import MPI
 from ecx_device.physics.exchange import CationExchange, front_position
 from ecx_device.solvers.continuation import continue_bias
-from ecx_device.solvers.local_error import local_error
+from ecx_device.solvers.local_error import linear_prediction, local_error
 from ecx_device.solvers.newton import CoupledProblem, argmax_owner
 from ecx_device.solvers.problem import NewtonResult, Problem
 from ecx_device.units import ELEMENTARY_CHARGE, MESH_UNIT
@@ -62,10 +62,6 @@ INVENTORY_RESOLUTION = 1e-4
 
 #: Largest step ratio of the ions' predicted start (a longer step extrapolates this far only).
 MAX_PREDICTION_RATIO = 2.0
-
-#: Ranges the predicted ion unknowns are cut to (per S site; c has no upper bound): the ion
-#: problem's variational-inequality bounds (models.ION_BOUNDS).
-PREDICTION_RANGES = {"c": (0.0, np.inf), "v": (0.0, 1.0), "X": (0.0, 1.0), "cd": (0.0, 1.0)}
 
 
 def balance_error(gained: float, transferred: float, inventory: float,
@@ -419,16 +415,17 @@ class ExchangeSplitting:
 
     def _predict_ions(self) -> None:
         """Start the ion Newton solve from the linear extrapolation in time of the last two
-        accepted states, cut to the unknowns' ranges: a start only, the step's solution is the
+        accepted states, cut to the ion problem's bounds: a start only, the step's solution is the
         same to the Newton tolerance (default case: 162 -> 133 ion Newton iterations)."""
         if self._dt_older <= 0.0:
             return
-        ratio = min(self.dt / self._dt_older, MAX_PREDICTION_RATIO)
-        previous = self.module.previous
+        dt = min(self.dt, MAX_PREDICTION_RATIO * self._dt_older)
         for n, older in self.ions_older.items():
-            start = previous[n].x.array
-            lo, hi = PREDICTION_RANGES.get(n, (-np.inf, np.inf))
-            self.ions.u[n].x.array[:] = np.clip(start + ratio * (start - older.x.array), lo, hi)
+            predicted = linear_prediction(self.module.previous[n].x.array, older.x.array, dt,
+                                          self._dt_older)
+            lo, hi = self.ions.bounds.get(n, (None, None))  # the ion problem's own bounds
+            self.ions.u[n].x.array[:] = np.clip(predicted, -np.inf if lo is None else lo,
+                                                np.inf if hi is None else hi)
 
     def rejection_factor(self, result: NewtonResult) -> float | None:
         """Factor (-) for the retry of the step just rejected with ``result`` (state not yet
